@@ -1,0 +1,725 @@
+//! The Redis side of kombu's virtual transport: connections, publishing, and the ack emulation
+//! (`unacked` hash, `unacked_index` sorted set) with its restore mechanics.
+//!
+//! [`Broker`] owns one multiplexed connection (with reconnects and a response timeout, so no call
+//! hangs). [`Producer`] publishes, [`Consumer`] receives; acknowledging, rejecting, dead-lettering
+//! and restoring are operations on the broker because any holder of a delivery tag may do them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Script};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::message::TaskMessage;
+use crate::queue::{self, SEP};
+use crate::{pyjson, time};
+
+/// Names and limits of the keys kombu's Redis transport shares between all consumers.
+#[derive(Debug, Clone)]
+pub struct BrokerOptions {
+    /// When an unacknowledged message is given to another consumer (kombu's `visibility_timeout`).
+    pub visibility_timeout: Duration,
+    /// Where messages that cannot be run are kept for inspection (ours: kombu has none).
+    pub dead_letter_key: String,
+    /// How many dead letters are kept; older ones are trimmed.
+    pub dead_letter_max: usize,
+    /// How long any Redis call may take before it fails instead of hanging.
+    pub response_timeout: Duration,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for BrokerOptions {
+    fn default() -> Self {
+        Self {
+            visibility_timeout: Duration::from_secs(3600),
+            dead_letter_key: DEFAULT_DEAD_LETTER_KEY.into(),
+            dead_letter_max: 10_000,
+            response_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The dead-letter list: `LPUSH`ed JSON records `{"reason", "queue", "payload", "at"}`, newest first.
+pub const DEFAULT_DEAD_LETTER_KEY: &str = "stackdesk:dead_letter";
+/// kombu's hash of in-flight messages: delivery tag → `[envelope, exchange, routing_key]`.
+pub const UNACKED_KEY: &str = "unacked";
+/// kombu's sorted set of in-flight delivery tags, scored by delivery time.
+pub const UNACKED_INDEX_KEY: &str = "unacked_index";
+/// kombu's mutex serialising `restore_visible` scans across consumers.
+pub const UNACKED_MUTEX_KEY: &str = "unacked_mutex";
+/// kombu's `unacked_mutex_expire`, in milliseconds.
+const UNACKED_MUTEX_EXPIRE_MS: u64 = 300_000;
+
+/// The Lua scripts, loaded once per broker and called by SHA.
+struct Scripts {
+    receive: Script,
+    dead_letter: Script,
+    restore: Script,
+    store_result: Script,
+    release_mutex: Script,
+}
+
+impl Scripts {
+    fn load() -> Self {
+        Self {
+            receive: Script::new(include_str!("lua/receive.lua")),
+            dead_letter: Script::new(include_str!("lua/dead_letter.lua")),
+            restore: Script::new(include_str!("lua/restore.lua")),
+            store_result: Script::new(include_str!("lua/store_result.lua")),
+            release_mutex: Script::new(include_str!("lua/release_mutex.lua")),
+        }
+    }
+}
+
+/// A handle on the Redis broker. Cheap to clone: clones share the connection.
+#[derive(Clone)]
+pub struct Broker {
+    /// Kept to open dedicated connections (blocking waits, pub/sub).
+    client: redis::Client,
+    /// The shared multiplexed connection; reconnects by itself after Redis restarts.
+    conn: ConnectionManager,
+    /// The database number, part of fanout channel names (`/0.celeryev/...`).
+    db: i64,
+    options: Arc<BrokerOptions>,
+    scripts: Arc<Scripts>,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("db", &self.db)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Broker {
+    /// Connects to the Redis at `url` (`redis://[:password@]host:port/db`).
+    pub async fn connect(url: &str, options: BrokerOptions) -> Result<Self> {
+        let client = redis::Client::open(url)?;
+        let db = client.get_connection_info().redis_settings().db();
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(options.response_timeout))
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_number_of_retries(2);
+        let conn = tokio::time::timeout(
+            options.connect_timeout * 3,
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| {
+            Error::Config(format!(
+                "no answer from Redis within {:?}",
+                options.connect_timeout * 3
+            ))
+        })??;
+        Ok(Self {
+            client,
+            conn,
+            db,
+            options: Arc::new(options),
+            scripts: Arc::new(Scripts::load()),
+        })
+    }
+
+    /// The shared connection, for callers that add their own commands (e.g. the API's atomic
+    /// store-and-enqueue).
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// The client, for dedicated connections (pub/sub, blocking calls).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    /// The Redis database number.
+    pub fn db(&self) -> i64 {
+        self.db
+    }
+
+    /// The options this broker was opened with.
+    pub fn options(&self) -> &BrokerOptions {
+        &self.options
+    }
+
+    /// Opens a dedicated multiplexed connection whose responses may take `response_timeout`.
+    pub(crate) async fn dedicated(
+        &self,
+        response_timeout: Duration,
+    ) -> Result<MultiplexedConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.options.connect_timeout))
+            .set_response_timeout(Some(response_timeout));
+        Ok(self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
+    }
+
+    /// Acknowledges a delivery: removes it from `unacked` and `unacked_index` (kombu's `QoS.ack`).
+    pub async fn ack(&self, delivery_tag: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .atomic()
+            .zrem(UNACKED_INDEX_KEY, delivery_tag)
+            .ignore()
+            .hdel(UNACKED_KEY, delivery_tag)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Rejects a delivery. With `requeue` it goes back to the *end* of its queue with the
+    /// `redelivered` flag (kombu's `reject(requeue=True)`); without, it is dropped.
+    pub async fn reject(&self, delivery_tag: &str, requeue: bool) -> Result<bool> {
+        if requeue {
+            self.restore_tag(delivery_tag, Side::Last).await
+        } else {
+            self.ack(delivery_tag).await.map(|()| true)
+        }
+    }
+
+    /// Puts an unacknowledged message back at the *front* of its queue, flagged `redelivered`, so
+    /// it is the next one served (kombu's `restore_at_shutdown`). Returns false when the tag was no
+    /// longer unacknowledged.
+    pub async fn restore(&self, delivery_tag: &str) -> Result<bool> {
+        self.restore_tag(delivery_tag, Side::Next).await
+    }
+
+    async fn restore_tag(&self, delivery_tag: &str, side: Side) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let stored: Option<String> = redis::cmd("HGET")
+            .arg(UNACKED_KEY)
+            .arg(delivery_tag)
+            .query_async(&mut conn)
+            .await?;
+        let Some(stored) = stored else {
+            return Ok(false);
+        };
+        let (target, payload) = match restorable(&stored) {
+            Some(found) => found,
+            None => {
+                // Not something kombu could restore either: keep it for a human, do not loop on it.
+                let record = dead_letter_record(
+                    "unacked entry is not [envelope, exchange, routing_key]",
+                    "",
+                    &stored,
+                );
+                self.dead_letter_tag(delivery_tag, &record).await?;
+                return Ok(false);
+            }
+        };
+        let target = self.route(&target.0, &target.1, target.2).await?;
+        let restored: i64 = self
+            .scripts
+            .restore
+            .key(UNACKED_KEY)
+            .key(UNACKED_INDEX_KEY)
+            .key(target)
+            .arg(delivery_tag)
+            .arg(payload)
+            .arg(side.flag())
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(restored == 1)
+    }
+
+    /// The list a message with this exchange / routing key / priority goes back to: the routing
+    /// key itself on the anonymous exchange, else the queue bound to it in `_kombu.binding.<ex>`.
+    async fn route(&self, exchange: &str, routing_key: &str, priority: u8) -> Result<String> {
+        let mut queue_name = routing_key.to_string();
+        if !exchange.is_empty() {
+            let mut conn = self.conn.clone();
+            let members: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(format!("_kombu.binding.{exchange}"))
+                .query_async(&mut conn)
+                .await?;
+            if let Some(queue) = members.iter().find_map(|m| {
+                let mut parts = m.splitn(3, SEP);
+                let (rk, _pattern, queue) = (parts.next()?, parts.next()?, parts.next()?);
+                (rk == routing_key || rk.is_empty()).then(|| queue.to_string())
+            }) {
+                queue_name = queue;
+            }
+        }
+        Ok(queue::key_for_priority(&queue_name, priority))
+    }
+
+    /// kombu's `restore_visible`: under `unacked_mutex`, puts back every message delivered more
+    /// than `visibility_timeout` ago (RPUSH, flagged `redelivered`). Returns how many were restored;
+    /// 0 when another consumer holds the mutex.
+    pub async fn restore_visible(&self) -> Result<usize> {
+        let ceil = time::epoch_now() - self.options.visibility_timeout.as_secs_f64();
+        self.restore_under_mutex(Some(ceil)).await
+    }
+
+    /// Puts back *every* unacknowledged message now, whatever its age. Only for a caller that
+    /// knows no live consumer holds messages (a supervisor whose only worker just died): a live
+    /// consumer's in-flight task would otherwise run twice.
+    pub async fn restore_all(&self) -> Result<usize> {
+        self.restore_under_mutex(None).await
+    }
+
+    async fn restore_under_mutex(&self, ceil: Option<f64>) -> Result<usize> {
+        let mut conn = self.conn.clone();
+        let token = uuid::Uuid::new_v4().to_string();
+        let acquired: Option<String> = redis::cmd("SET")
+            .arg(UNACKED_MUTEX_KEY)
+            .arg(&token)
+            .arg("NX")
+            .arg("PX")
+            .arg(UNACKED_MUTEX_EXPIRE_MS)
+            .query_async(&mut conn)
+            .await?;
+        if acquired.is_none() {
+            return Ok(0);
+        }
+        let result = async {
+            let tags: Vec<String> = match ceil {
+                Some(ceil) => {
+                    redis::cmd("ZRANGE")
+                        .arg(UNACKED_INDEX_KEY)
+                        .arg(ceil)
+                        .arg(0)
+                        .arg("BYSCORE")
+                        .arg("REV")
+                        .query_async(&mut conn)
+                        .await?
+                }
+                None => {
+                    redis::cmd("HKEYS")
+                        .arg(UNACKED_KEY)
+                        .query_async(&mut conn)
+                        .await?
+                }
+            };
+            let mut restored = 0;
+            for tag in tags {
+                if self.restore_tag(&tag, Side::Next).await? {
+                    restored += 1;
+                }
+            }
+            Ok::<_, Error>(restored)
+        }
+        .await;
+        let _: i64 = self
+            .scripts
+            .release_mutex
+            .key(UNACKED_MUTEX_KEY)
+            .arg(&token)
+            .invoke_async(&mut conn)
+            .await?;
+        if let Ok(n) = result
+            && n > 0
+        {
+            tracing::info!(
+                restored = n,
+                all = ceil.is_none(),
+                "restored unacknowledged messages"
+            );
+        }
+        result
+    }
+
+    /// Moves an unacknowledged message to the dead-letter list with `reason`.
+    pub async fn dead_letter(
+        &self,
+        delivery_tag: &str,
+        queue: &str,
+        payload: &str,
+        reason: &str,
+    ) -> Result<()> {
+        tracing::warn!(
+            delivery_tag,
+            queue,
+            reason,
+            "message moved to the dead-letter list"
+        );
+        self.dead_letter_tag(delivery_tag, &dead_letter_record(reason, queue, payload))
+            .await
+    }
+
+    async fn dead_letter_tag(&self, delivery_tag: &str, record: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = self
+            .scripts
+            .dead_letter
+            .key(UNACKED_KEY)
+            .key(UNACKED_INDEX_KEY)
+            .key(&self.options.dead_letter_key)
+            .arg(delivery_tag)
+            .arg(record)
+            .arg(self.options.dead_letter_max)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a result JSON at `key` with Celery's never-overwrite-SUCCESS guard, publishes it on
+    /// the key's channel and, when `ack` names a delivery tag, acknowledges it in the same step.
+    /// An empty `meta` stores nothing (ignore_result) but still acknowledges.
+    pub(crate) async fn store_result(
+        &self,
+        key: &str,
+        meta: &str,
+        ttl: Option<Duration>,
+        ack: Option<&str>,
+    ) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let stored: i64 = self
+            .scripts
+            .store_result
+            .key(key)
+            .key(UNACKED_KEY)
+            .key(UNACKED_INDEX_KEY)
+            .arg(meta)
+            .arg(ttl.map_or(0, |t| t.as_secs().max(1)))
+            .arg(ack.unwrap_or(""))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(stored == 1)
+    }
+
+    /// Publishes `message` and acknowledges `ack_tag` in one transaction (a retry under acks_late:
+    /// the new message and the end of the old one cannot be separated).
+    pub(crate) async fn publish_and_ack(&self, message: &TaskMessage, ack_tag: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .atomic()
+            .lpush(message.queue_key(), message.to_json()?)
+            .ignore()
+            .zrem(UNACKED_INDEX_KEY, ack_tag)
+            .ignore()
+            .hdel(UNACKED_KEY, ack_tag)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The dead-letter records, newest first.
+    pub async fn dead_letters(&self, limit: usize) -> Result<Vec<Value>> {
+        let mut conn = self.conn.clone();
+        let raw: Vec<String> = redis::cmd("LRANGE")
+            .arg(&self.options.dead_letter_key)
+            .arg(0)
+            .arg(limit as i64 - 1)
+            .query_async(&mut conn)
+            .await?;
+        Ok(raw
+            .iter()
+            .map(|r| serde_json::from_str(r).unwrap_or_else(|_| Value::String(r.clone())))
+            .collect())
+    }
+}
+
+/// Which end of the queue a restored message goes to.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    /// RPUSH: BRPOP serves it next (restore after a crash or at shutdown).
+    Next,
+    /// LPUSH: served after everything already waiting (reject with requeue).
+    Last,
+}
+
+impl Side {
+    fn flag(self) -> &'static str {
+        match self {
+            Side::Next => "R",
+            Side::Last => "L",
+        }
+    }
+}
+
+/// Parses an `unacked` entry and returns ((exchange, routing_key, priority), payload with
+/// `headers.redelivered` and `properties.delivery_info.redelivered` set), as kombu's
+/// `_do_restore_message` writes it.
+fn restorable(stored: &str) -> Option<((String, String, u8), String)> {
+    let Value::Array(mut parts) = serde_json::from_str::<Value>(stored).ok()? else {
+        return None;
+    };
+    if parts.len() != 3 {
+        return None;
+    }
+    let routing_key = parts.pop()?.as_str()?.to_string();
+    let exchange = parts.pop()?.as_str()?.to_string();
+    let mut envelope = parts.pop()?;
+    let priority = envelope
+        .pointer("/properties/priority")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(9) as u8;
+    if let Some(headers) = envelope.get_mut("headers").and_then(Value::as_object_mut) {
+        headers.insert("redelivered".into(), Value::Bool(true));
+    }
+    if let Some(info) = envelope
+        .pointer_mut("/properties/delivery_info")
+        .and_then(Value::as_object_mut)
+    {
+        info.insert("redelivered".into(), Value::Bool(true));
+    }
+    Some((
+        (exchange, routing_key, priority),
+        pyjson::to_string(&envelope).ok()?,
+    ))
+}
+
+fn dead_letter_record(reason: &str, queue: &str, payload: &str) -> String {
+    let record =
+        json!({"reason": reason, "queue": queue, "payload": payload, "at": time::epoch_now()});
+    pyjson::to_string(&record).unwrap_or_default()
+}
+
+/// Publishes task messages the way `app.send_task` does.
+#[derive(Debug, Clone)]
+pub struct Producer {
+    broker: Broker,
+    /// Queues whose kombu bindings this producer already declared (kombu declares once per
+    /// connection; the second and later publishes are a bare LPUSH).
+    declared: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+}
+
+impl Producer {
+    /// A producer on `broker`.
+    pub fn new(broker: Broker) -> Self {
+        Self {
+            broker,
+            declared: Arc::default(),
+        }
+    }
+
+    /// LPUSHes `message` onto its queue list (after declaring the queue's binding once, as kombu
+    /// does, so Python tools that read bindings see the queue).
+    pub async fn publish(&self, message: &TaskMessage) -> Result<()> {
+        let payload = message.to_json()?;
+        let queue = message
+            .envelope
+            .properties
+            .delivery_info
+            .routing_key
+            .clone();
+        let mut conn = self.broker.connection();
+        let mut pipe = redis::pipe();
+        if self.needs_declare(&queue) {
+            let member = queue::binding_member(&queue, &queue);
+            pipe.sadd(format!("_kombu.binding.{queue}"), &member)
+                .ignore();
+            pipe.sadd(format!("_kombu.binding_permanent.{queue}"), &member)
+                .ignore();
+        }
+        pipe.lpush(message.queue_key(), payload).ignore();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Publishes many messages in one round trip (used by benchmarks and bulk producers).
+    pub async fn publish_many(&self, messages: &[TaskMessage]) -> Result<()> {
+        let mut pipe = redis::pipe();
+        for message in messages {
+            pipe.lpush(message.queue_key(), message.to_json()?).ignore();
+        }
+        let mut conn = self.broker.connection();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    fn needs_declare(&self, queue: &str) -> bool {
+        match self.declared.lock() {
+            Ok(mut declared) => declared.insert(queue.to_string()),
+            Err(_) => true,
+        }
+    }
+
+    /// The broker this producer publishes to.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+}
+
+/// One message taken from a queue and now held in `unacked` under its delivery tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The producer-chosen tag; the field in `unacked`.
+    pub delivery_tag: String,
+    /// The list it was popped from (with the priority suffix, if any).
+    pub key: String,
+    /// The raw envelope JSON.
+    pub payload: String,
+}
+
+impl Delivery {
+    /// The queue name (the key without its priority suffix).
+    pub fn queue(&self) -> &str {
+        queue::queue_of_key(&self.key)
+    }
+}
+
+/// What a receive returned for one popped payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// A message now held in `unacked`.
+    Message(Delivery),
+    /// A payload that was not an envelope at all; it is already in the dead-letter list.
+    DeadLettered {
+        /// The list it was popped from.
+        key: String,
+        /// Why it could not be held.
+        reason: String,
+    },
+}
+
+/// Receives messages from a set of queues.
+pub struct Consumer {
+    broker: Broker,
+    queues: Vec<String>,
+    /// A connection of its own for the blocking wait, so a wait never delays other commands.
+    waiter: Option<MultiplexedConnection>,
+    /// How long one blocking wait lasts before the lists are checked again.
+    poll_interval: Duration,
+    /// Start of the queue cycle, advanced on every receive for fairness between queues.
+    rotate: usize,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("queues", &self.queues)
+            .field("poll_interval", &self.poll_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Consumer {
+    /// A consumer of `queues` (e.g. `["celery"]`).
+    pub fn new(broker: Broker, queues: Vec<String>) -> Self {
+        Self {
+            broker,
+            queues,
+            waiter: None,
+            poll_interval: Duration::from_secs(1),
+            rotate: 0,
+        }
+    }
+
+    /// Sets how long one blocking wait lasts (kombu's `brpop_timeout`, 1 s).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Takes up to `max` messages without waiting. Each is popped and recorded in `unacked` /
+    /// `unacked_index` by one Lua script, so there is no moment when a popped message exists only
+    /// in this process.
+    pub async fn try_receive(&mut self, max: usize) -> Result<Vec<Received>> {
+        if self.queues.is_empty() || max == 0 {
+            return Ok(Vec::new());
+        }
+        self.rotate = self.rotate.wrapping_add(1);
+        let mut conn = self.broker.connection();
+        let mut invocation = self.broker.scripts.receive.prepare_invoke();
+        invocation
+            .key(UNACKED_KEY)
+            .key(UNACKED_INDEX_KEY)
+            .key(&self.broker.options.dead_letter_key);
+        for key in queue::consume_order(&self.queues, self.rotate) {
+            invocation.key(key);
+        }
+        invocation.arg(max).arg(self.broker.options.dead_letter_max);
+        let rows: Vec<Vec<String>> = invocation.invoke_async(&mut conn).await?;
+        Ok(rows.into_iter().filter_map(received_from_row).collect())
+    }
+
+    /// Takes up to `max` messages, waiting until at least one arrives or `shutdown` fires (then
+    /// returns an empty list).
+    ///
+    /// While the lists are empty it blocks in `BLMOVE q q RIGHT RIGHT` on the first queue's main
+    /// list: a no-op rotation that returns as soon as that list is non-empty and never takes a
+    /// message, so a wait cut short by shutdown or a dropped connection loses nothing. Messages on
+    /// other lists (priority sub-queues, further queues) are found when the wait times out, within
+    /// the poll interval.
+    pub async fn receive(
+        &mut self,
+        max: usize,
+        shutdown: &CancellationToken,
+    ) -> Result<Vec<Received>> {
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(Vec::new());
+            }
+            let got = self.try_receive(max).await?;
+            if !got.is_empty() {
+                return Ok(got);
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(Vec::new()),
+                waited = self.wait() => waited?,
+            }
+        }
+    }
+
+    async fn wait(&mut self) -> Result<()> {
+        let Some(first) = self.queues.first().cloned() else {
+            return Ok(());
+        };
+        if self.waiter.is_none() {
+            self.waiter = Some(
+                self.broker
+                    .dedicated(self.poll_interval + self.broker.options.response_timeout)
+                    .await?,
+            );
+        }
+        let Some(waiter) = self.waiter.as_mut() else {
+            return Ok(());
+        };
+        let result: redis::RedisResult<Option<String>> = redis::cmd("BLMOVE")
+            .arg(&first)
+            .arg(&first)
+            .arg("RIGHT")
+            .arg("RIGHT")
+            .arg(self.poll_interval.as_secs_f64())
+            .query_async(waiter)
+            .await;
+        if let Err(err) = result {
+            self.waiter = None;
+            return Err(err.into());
+        }
+        Ok(())
+    }
+
+    /// The queues this consumer reads.
+    pub fn queues(&self) -> &[String] {
+        &self.queues
+    }
+
+    /// The broker this consumer reads from.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+}
+
+fn received_from_row(row: Vec<String>) -> Option<Received> {
+    let mut row = row.into_iter();
+    let kind = row.next()?;
+    let key = row.next()?;
+    let third = row.next()?;
+    let payload = row.next()?;
+    Some(match kind.as_str() {
+        "ok" => Received::Message(Delivery {
+            delivery_tag: third,
+            key,
+            payload,
+        }),
+        _ => {
+            tracing::warn!(key, reason = third, "payload moved to the dead-letter list");
+            Received::DeadLettered { key, reason: third }
+        }
+    })
+}

@@ -1,0 +1,54 @@
+-- Pops up to ARGV[1] messages from the queue lists (KEYS[4..], in priority order) and records each
+-- in kombu's ack-emulation structures in the same atomic step, so a popped message is never only
+-- in a client's memory:
+--   ZADD unacked_index <now> <delivery_tag>
+--   HSET unacked <delivery_tag> "[<envelope>, <exchange>, <routing_key>]"
+-- A payload that is not a JSON envelope with a delivery tag cannot be recorded there (kombu's
+-- restore would choke on it), so it goes straight to the dead-letter list instead.
+-- KEYS: unacked, unacked_index, dead_letter, queue keys...
+-- ARGV: max messages, dead-letter cap
+-- Returns a list of {"ok", key, tag, payload} or {"dead", key, reason, payload}.
+local unacked, index, dead = KEYS[1], KEYS[2], KEYS[3]
+local max, dead_max = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local out = {}
+for i = 4, #KEYS do
+  local key = KEYS[i]
+  while #out < max do
+    local payload = redis.call('RPOP', key)
+    if not payload then break end
+    local ok, msg = pcall(cjson.decode, payload)
+    local tag, exchange, routing_key
+    if ok and type(msg) == 'table' and type(msg.properties) == 'table' then
+      tag = msg.properties.delivery_tag
+      local info = msg.properties.delivery_info
+      if type(info) == 'table' then
+        exchange, routing_key = info.exchange, info.routing_key
+      end
+    end
+    if type(tag) == 'string' and tag ~= '' then
+      if type(exchange) ~= 'string' then exchange = '' end
+      if type(routing_key) ~= 'string' then
+        local sep = string.find(key, '\6\22', 1, true)
+        routing_key = sep and string.sub(key, 1, sep - 1) or key
+      end
+      redis.call('ZADD', index, now, tag)
+      redis.call('HSET', unacked, tag,
+        '[' .. payload .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
+      out[#out + 1] = {'ok', key, tag, payload}
+    else
+      local reason
+      if not ok then
+        reason = 'payload is not JSON'
+      else
+        reason = 'not a kombu envelope: no properties.delivery_tag'
+      end
+      redis.call('LPUSH', dead, cjson.encode({reason = reason, queue = key, payload = payload, at = now}))
+      redis.call('LTRIM', dead, 0, dead_max - 1)
+      out[#out + 1] = {'dead', key, reason, payload}
+    end
+  end
+  if #out >= max then break end
+end
+return out

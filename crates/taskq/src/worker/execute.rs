@@ -1,0 +1,361 @@
+//! One message, from acceptance to acknowledgement.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinSet;
+
+use super::Shared;
+use super::task::{Decision, TaskContext, decide};
+use crate::backend::{ExceptionInfo, RequestInfo, ResultMeta, TaskState};
+use crate::broker::Delivery;
+use crate::message::TaskMessage;
+use crate::{repr, time};
+
+/// Celery's exception for a task name no handler is registered for.
+fn not_registered(name: &str) -> ExceptionInfo {
+    ExceptionInfo::new("celery.exceptions", "NotRegistered", name)
+}
+
+/// Decodes a delivery and either settles it at once (undecodable, unregistered, expired) or hands
+/// it to an execution, which keeps `permit` (a prefetch slot) until it starts running. Messages
+/// with a future eta give their prefetch slot back while they wait.
+pub(super) async fn accept(
+    shared: &Arc<Shared>,
+    delivery: Delivery,
+    permit: Option<OwnedSemaphorePermit>,
+    executions: &mut JoinSet<()>,
+) {
+    let message = match TaskMessage::decode(&delivery.payload) {
+        Ok(message) => message,
+        Err(err) => {
+            if let Err(err) = shared
+                .broker
+                .dead_letter(
+                    &delivery.delivery_tag,
+                    delivery.queue(),
+                    &delivery.payload,
+                    &err.to_string(),
+                )
+                .await
+            {
+                tracing::error!(%err, "could not dead-letter a message; it stays unacknowledged");
+            }
+            return;
+        }
+    };
+    shared.hold(&delivery.delivery_tag);
+    if shared.registry.get(message.task()).is_none() {
+        reject_unregistered(shared, &delivery, &message).await;
+        return;
+    }
+    if is_expired(&message) {
+        revoke_expired(shared, &delivery, &message).await;
+        return;
+    }
+    let headers = &message.envelope.headers;
+    shared.events.send(
+        "task-received",
+        fields(json!({
+            "uuid": message.id(),
+            "name": message.task(),
+            "args": headers.argsrepr.clone().unwrap_or_else(|| repr::repr(&Value::Array(message.args().to_vec()))),
+            "kwargs": headers.kwargsrepr.clone().unwrap_or_else(|| repr::repr(&Value::Object(message.kwargs().clone()))),
+            "root_id": headers.root_id,
+            "parent_id": headers.parent_id,
+            "retries": headers.retries,
+            "eta": headers.eta,
+            "expires": headers.expires,
+        })),
+    );
+    let eta = headers
+        .eta
+        .as_deref()
+        .and_then(time::parse_iso)
+        .filter(|at| *at > chrono::Utc::now());
+    let shared = shared.clone();
+    match eta {
+        Some(at) => {
+            // Celery's `increment_eventually`: a countdown must not block the prefetch slot.
+            drop(permit);
+            executions.spawn(async move {
+                tokio::select! {
+                    () = shared.shutdown.cancelled() => {}
+                    () = tokio::time::sleep(time::until(at)) => execute(shared, delivery, message, None).await,
+                }
+            });
+        }
+        None => {
+            executions.spawn(execute(shared, delivery, message, permit));
+        }
+    }
+}
+
+fn is_expired(message: &TaskMessage) -> bool {
+    message
+        .envelope
+        .headers
+        .expires
+        .as_deref()
+        .and_then(time::parse_iso)
+        .is_some_and(|at| at <= chrono::Utc::now())
+}
+
+fn fields(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn request<'a>(
+    shared: &'a Shared,
+    message: &'a TaskMessage,
+    delivery: &'a Delivery,
+) -> Option<RequestInfo<'a>> {
+    shared.config.result_extended.then(|| RequestInfo {
+        name: message.task(),
+        args: message.args(),
+        kwargs: message.kwargs(),
+        worker: &shared.config.hostname,
+        retries: message.envelope.headers.retries,
+        queue: delivery.queue(),
+        parent_id: message.envelope.headers.parent_id.as_deref(),
+        group_id: message.envelope.headers.group.as_deref(),
+    })
+}
+
+fn ignores_result(message: &TaskMessage) -> bool {
+    message.envelope.headers.ignore_result == Some(true)
+}
+
+async fn reject_unregistered(shared: &Arc<Shared>, delivery: &Delivery, message: &TaskMessage) {
+    let error = not_registered(message.task());
+    tracing::error!(
+        task = message.task(),
+        id = message.id(),
+        "received an unregistered task; it fails and goes to the dead-letter list"
+    );
+    if !ignores_result(message) {
+        let meta = ResultMeta::new(
+            message.id(),
+            TaskState::Failure,
+            json!(error),
+            None,
+            request(shared, message, delivery).as_ref(),
+        );
+        if let Err(err) = shared.backend.store(&meta, None).await {
+            tracing::error!(%err, "could not store the NotRegistered failure");
+        }
+    }
+    shared.events.send("task-failed", fields(json!({"uuid": message.id(), "exception": format!("NotRegistered({})", repr::str_repr(message.task()))})));
+    let reason = format!(
+        "task {:?} is not registered with this worker",
+        message.task()
+    );
+    match shared
+        .broker
+        .dead_letter(
+            &delivery.delivery_tag,
+            delivery.queue(),
+            &delivery.payload,
+            &reason,
+        )
+        .await
+    {
+        Ok(()) => shared.release(&delivery.delivery_tag),
+        Err(err) => {
+            tracing::error!(%err, "could not dead-letter an unregistered task; it stays unacknowledged")
+        }
+    }
+}
+
+async fn revoke_expired(shared: &Arc<Shared>, delivery: &Delivery, message: &TaskMessage) {
+    tracing::info!(id = message.id(), expires = ?message.envelope.headers.expires, "task expired before it could run; revoked");
+    let error = ExceptionInfo::new("celery.exceptions", "TaskRevokedError", "expired");
+    let meta = (!ignores_result(message)).then(|| {
+        ResultMeta::new(
+            message.id(),
+            TaskState::Revoked,
+            json!(error),
+            None,
+            request(shared, message, delivery).as_ref(),
+        )
+    });
+    let stored = match &meta {
+        Some(meta) => shared
+            .backend
+            .store(meta, Some(&delivery.delivery_tag))
+            .await
+            .map(|_| ()),
+        None => shared.broker.ack(&delivery.delivery_tag).await,
+    };
+    match stored {
+        Ok(()) => shared.release(&delivery.delivery_tag),
+        Err(err) => tracing::error!(%err, "could not settle an expired task"),
+    }
+    shared.events.send(
+        "task-revoked",
+        fields(json!({"uuid": message.id(), "terminated": false, "signum": null, "expired": true})),
+    );
+}
+
+/// Runs one attempt and settles it: result stored, events sent, message acknowledged (or a retry
+/// published and the original acknowledged in one step).
+async fn execute(
+    shared: Arc<Shared>,
+    delivery: Delivery,
+    message: TaskMessage,
+    prefetch: Option<OwnedSemaphorePermit>,
+) {
+    let slot = tokio::select! {
+        () = shared.shutdown.cancelled() => return,
+        slot = shared.slots.clone().acquire_owned() => match slot { Ok(slot) => slot, Err(_) => return },
+    };
+    if is_expired(&message) {
+        revoke_expired(&shared, &delivery, &message).await;
+        return;
+    }
+    let Some(registered) = shared.registry.get(message.task()).cloned() else {
+        return;
+    };
+    let tag = delivery.delivery_tag.as_str();
+    let acks_late = shared.config.acks_late;
+    if !acks_late {
+        if let Err(err) = shared.broker.ack(tag).await {
+            tracing::error!(%err, id = message.id(), "could not acknowledge before running; the task is left for redelivery");
+            return;
+        }
+        shared.release(tag);
+    }
+    shared.active.fetch_add(1, Ordering::Relaxed);
+    let retries = message.envelope.headers.retries;
+    let info = request(&shared, &message, &delivery);
+    let keep_result = !ignores_result(&message);
+    let ctx = TaskContext {
+        id: message.id().to_string(),
+        name: message.task().to_string(),
+        args: message.args().to_vec(),
+        kwargs: message.kwargs().clone(),
+        retries,
+        hostname: shared.config.hostname.clone(),
+        max_retries: registered.options.max_retries,
+        cancel: shared.abort.child_token(),
+    };
+    shared
+        .events
+        .send("task-started", fields(json!({"uuid": message.id()})));
+    let started = Instant::now();
+    let run = registered.task.run(ctx);
+    let outcome = if shared.config.track_started && keep_result {
+        let meta = ResultMeta::new(
+            message.id(),
+            TaskState::Started,
+            json!({"pid": std::process::id(), "hostname": shared.config.hostname}),
+            None,
+            info.as_ref(),
+        );
+        // STARTED goes out on the shared connection before the handler's own commands, and the
+        // final result is only written after both finished, so the order in Redis is Celery's.
+        let (stored, outcome) = tokio::join!(shared.backend.store(&meta, None), run);
+        if let Err(err) = stored {
+            tracing::warn!(%err, id = message.id(), "could not store STARTED");
+        }
+        outcome
+    } else {
+        run.await
+    };
+    let runtime = started.elapsed().as_secs_f64();
+    drop(prefetch);
+    let ack = acks_late.then_some(tag);
+    let settled = match decide(outcome, retries, &registered.options) {
+        Decision::Succeed(value) => {
+            let meta = ResultMeta::new(
+                message.id(),
+                TaskState::Success,
+                value.clone(),
+                None,
+                info.as_ref(),
+            );
+            let result = store(&shared, keep_result.then_some(&meta), ack).await;
+            tracing::info!(
+                id = message.id(),
+                task = message.task(),
+                runtime,
+                "task succeeded"
+            );
+            shared.events.send(
+                "task-succeeded",
+                fields(
+                    json!({"uuid": message.id(), "result": repr::repr(&value), "runtime": runtime}),
+                ),
+            );
+            result
+        }
+        Decision::Retry { countdown, error } => {
+            let traceback = error.traceback(message.task());
+            let mut meta = ResultMeta::new(
+                message.id(),
+                TaskState::Retry,
+                json!(error),
+                Some(traceback.clone()),
+                info.as_ref(),
+            );
+            meta.children = vec![json!([[message.id(), null], null])];
+            let next = message.retry_message(countdown);
+            let result = async {
+                store(&shared, keep_result.then_some(&meta), None).await?;
+                match ack {
+                    Some(tag) => shared.broker.publish_and_ack(&next, tag).await,
+                    None => {
+                        crate::broker::Producer::new(shared.broker.clone())
+                            .publish(&next)
+                            .await
+                    }
+                }
+            }
+            .await;
+            tracing::info!(id = message.id(), task = message.task(), retries = retries + 1, ?countdown, error = %error.message(), "task will be retried");
+            shared.events.send(
+                "task-retried",
+                fields(json!({"uuid": message.id(), "exception": format!("Retry in {}s: {}", countdown.as_secs_f64(), error.repr()), "traceback": traceback})),
+            );
+            result
+        }
+        Decision::Fail(error) => {
+            let traceback = error.traceback(message.task());
+            let meta = ResultMeta::new(
+                message.id(),
+                TaskState::Failure,
+                json!(error),
+                Some(traceback.clone()),
+                info.as_ref(),
+            );
+            let result = store(&shared, keep_result.then_some(&meta), ack).await;
+            tracing::warn!(id = message.id(), task = message.task(), retries, error = %error.message(), "task failed");
+            shared.events.send("task-failed", fields(json!({"uuid": message.id(), "exception": error.repr(), "traceback": traceback})));
+            result
+        }
+    };
+    match settled {
+        Ok(()) => shared.release(tag),
+        Err(err) => {
+            tracing::error!(%err, id = message.id(), "could not settle the task; the message stays unacknowledged for redelivery")
+        }
+    }
+    shared.active.fetch_sub(1, Ordering::Relaxed);
+    shared.processed.fetch_add(1, Ordering::Relaxed);
+    drop(slot);
+}
+
+/// Stores `meta` (if any) and acknowledges `ack` (if any) in one step.
+async fn store(shared: &Shared, meta: Option<&ResultMeta>, ack: Option<&str>) -> crate::Result<()> {
+    match (meta, ack) {
+        (Some(meta), ack) => shared.backend.store(meta, ack).await.map(|_| ()),
+        (None, Some(tag)) => shared.broker.ack(tag).await,
+        (None, None) => Ok(()),
+    }
+}

@@ -1,0 +1,159 @@
+//! A real `redis-server` per test, in the manner of redis-rs's `redis-test`: a free port on
+//! 127.0.0.1, no persistence, its own temp directory and log file, readiness by `PING`, and
+//! kill-and-wait on drop (printing the server's log if it died on its own).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::wait;
+
+/// A running redis-server owned by a test.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    /// Holds the server's working directory and log for its whole life.
+    dir: tempfile::TempDir,
+}
+
+/// The redis-server binary: `$REDIS_SERVER`, else `redis-server` on `PATH`.
+pub fn redis_server_binary() -> PathBuf {
+    std::env::var_os("REDIS_SERVER").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
+}
+
+/// A port that was free a moment ago (the OS picks it; the caller binds it next).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port on 127.0.0.1")
+}
+
+impl RedisServer {
+    /// Starts a server and waits until it answers `PING`. Retries on another port if the chosen
+    /// one was taken in the meantime.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Like [`RedisServer::start`], with extra `redis-server` arguments (e.g. `["--appendonly", "yes"]`).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("temp dir for redis-server");
+            let port = free_port();
+            let log = dir.path().join("redis.log");
+            let child = Command::new(redis_server_binary())
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(dir.path())
+                .arg("--logfile")
+                .arg(&log)
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot start {}: {e} (install redis-server or set REDIS_SERVER)",
+                        redis_server_binary().display()
+                    )
+                });
+            let mut server = Self { child, port, dir };
+            let ready = wait_ready(&mut server);
+            if ready {
+                return server;
+            }
+            last_log = server.log();
+        }
+        panic!("redis-server did not start on 5 free ports; last log:\n{last_log}");
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The server's directory (data and log).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+    }
+
+    /// Sends one command over a fresh connection and returns the raw RESP reply (for tests that
+    /// want to see Redis without a client library).
+    pub fn raw_command(&self, args: &[&str]) -> String {
+        raw_command(self.port, args)
+            .unwrap_or_else(|e| panic!("redis command {args:?} failed: {e}"))
+    }
+}
+
+fn wait_ready(server: &mut RedisServer) -> bool {
+    let port = server.port;
+    let mut exited = false;
+    wait::until_blocking(
+        "redis-server to answer PING",
+        Duration::from_secs(10),
+        || {
+            if let Ok(Some(_)) = server.child.try_wait() {
+                exited = true;
+                return Some(());
+            }
+            raw_command(port, &["PING"])
+                .ok()
+                .filter(|r| r.starts_with("+PONG"))
+                .map(|_| ())
+        },
+    );
+    !exited
+}
+
+fn raw_command(port: u16, args: &[&str]) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    stream.write_all(request.as_bytes())?;
+    let mut buf = [0u8; 65536];
+    let n = stream.read(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            eprintln!(
+                "redis-server on port {} had exited ({status}); its log:\n{}",
+                self.port,
+                self.log()
+            );
+            return;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
