@@ -1,1 +1,36 @@
-fn main() {}
+//! Benchmarks against the Python original, on the same machine, same Redis, same run.
+//!
+//! `stackdesk-bench taskq [--tasks N]` measures:
+//! - **drain**: N zero-work tasks already queued, drained by our worker and by
+//!   `celery worker --pool=solo`, both at concurrency 1 with acks late, track-started, extended
+//!   results and task events on; tasks/s from the first message taken to the last one acknowledged;
+//! - **publish**: N sequential publishes by our producer and by Python's `send_task`.
+//!
+//! It prints a Markdown table with the ratios. `--only-ours` skips the Python side (for profiling). `stackdesk-bench taskq-worker` is the worker process
+//! it starts for our side.
+
+mod taskq_bench;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("taskq") => {
+            let tasks = flag(&args, "--tasks").unwrap_or(5000);
+            let only_ours = args.iter().any(|a| a == "--only-ours");
+            tokio::runtime::Runtime::new().context("tokio runtime")?.block_on(taskq_bench::run(tasks, only_ours))
+        }
+        // One thread, as the `stackdesk worker` binary runs: no cross-thread wake-ups per task.
+        Some("taskq-worker") => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("tokio runtime")?
+            .block_on(taskq_bench::worker_process()),
+        _ => bail!("usage: stackdesk-bench taskq [--tasks N] [--only-ours]"),
+    }
+}
+
+fn flag(args: &[String], name: &str) -> Option<usize> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+}

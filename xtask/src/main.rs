@@ -1,1 +1,102 @@
-fn main() {}
+//! Project tasks. `cargo xtask <task>`:
+//!
+//! - `test`: installs what the tests need (apt: redis-server, python3-venv; the pinned Python
+//!   Celery venv), then runs exactly what CI runs: rustfmt check, clippy with warnings denied, every
+//!   test, and rustdoc with warnings denied.
+//! - `bench`: the benchmarks against the Python original (`bench/`), release build.
+//! - `run`: starts a local redis-server (unless one already answers on 6379) and a Stackdesk worker
+//!   that Python Celery clients can send tasks to.
+//!
+//! Every install step checks first, so running a task twice installs nothing twice.
+
+mod prereqs;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let rest: Vec<String> = std::env::args().skip(2).collect();
+    match task.as_str() {
+        "test" | "ci" => test(),
+        "bench" => bench(&rest),
+        "run" => run(),
+        _ => bail!("usage: cargo xtask <test | ci | bench [--tasks N] | run>"),
+    }
+}
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The cargo target directory (`$CARGO_TARGET_DIR`, else `<root>/target`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// Installs system packages and the Python venv; returns the venv's path.
+fn prepare() -> anyhow::Result<PathBuf> {
+    prereqs::ensure_system_packages()?;
+    let venv = std::env::var_os("STACKDESK_TEST_VENV").map_or_else(|| target_dir().join("python-venv"), PathBuf::from);
+    step(&format!("Python venv with Celery at {}", venv.display()));
+    test_support::python::Venv::ensure_at(&venv).with_context(|| format!("preparing {}", venv.display()))?;
+    Ok(venv)
+}
+
+fn test() -> anyhow::Result<()> {
+    let venv = prepare()?;
+    cargo(&["fmt", "--all", "--", "--check"], &venv)?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &venv)?;
+    cargo(&["test", "--workspace", "--locked"], &venv)?;
+    step("cargo doc (warnings denied)");
+    run_checked(
+        Command::new(cargo_bin())
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .current_dir(root()),
+    )
+}
+
+fn bench(rest: &[String]) -> anyhow::Result<()> {
+    let venv = prepare()?;
+    let mut args = vec!["run", "--release", "--locked", "-p", "stackdesk-bench", "--", "taskq"];
+    args.extend(rest.iter().map(String::as_str));
+    cargo(&args, &venv)
+}
+
+fn run() -> anyhow::Result<()> {
+    prereqs::ensure_system_packages()?;
+    let _redis = prereqs::local_redis(6379)?;
+    step("Stackdesk worker (Ctrl+C stops it)");
+    run_checked(
+        Command::new(cargo_bin())
+            .args(["run", "--release", "--locked", "-p", "stackdesk-taskq", "--example", "worker"])
+            .env("REDIS_URL", "redis://127.0.0.1:6379/0")
+            .current_dir(root()),
+    )
+}
+
+fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn cargo(args: &[&str], venv: &Path) -> anyhow::Result<()> {
+    step(&format!("cargo {}", args.join(" ")));
+    run_checked(Command::new(cargo_bin()).args(args).env("STACKDESK_TEST_VENV", venv).current_dir(root()))
+}
+
+fn run_checked(command: &mut Command) -> anyhow::Result<()> {
+    let status = command.status().with_context(|| format!("starting {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Announces a step on stderr.
+fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}

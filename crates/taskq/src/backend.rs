@@ -58,10 +58,7 @@ impl TaskState {
 
     /// True for states after which nothing more happens (Celery's `READY_STATES`).
     pub fn is_ready(self) -> bool {
-        matches!(
-            self,
-            TaskState::Success | TaskState::Failure | TaskState::Revoked
-        )
+        matches!(self, TaskState::Success | TaskState::Failure | TaskState::Revoked)
     }
 }
 
@@ -212,15 +209,33 @@ impl ResultMeta {
             result,
             traceback,
             children: Vec::new(),
-            date_done: status
-                .is_ready()
-                .then(|| time::isoformat(chrono::Utc::now())),
+            date_done: status.is_ready().then(|| time::isoformat(chrono::Utc::now())),
             group_id: request.and_then(|r| r.group_id.map(str::to_string)),
             parent_id: request.and_then(|r| r.parent_id.map(str::to_string)),
             extended,
             task_id: task_id.into(),
         }
     }
+}
+
+/// The call of `lua/store_result.lua` that stores `meta_json` for `task_id` (nothing when empty)
+/// and acknowledges `ack`, for direct calls and for pipelines.
+pub(crate) fn store_invocation<'a>(
+    broker: &'a Broker,
+    task_id: &str,
+    meta_json: &str,
+    ttl: Option<Duration>,
+    ack: Option<&str>,
+) -> redis::ScriptInvocation<'a> {
+    let mut invocation = broker.scripts().store_result.prepare_invoke();
+    invocation
+        .key(result_key(task_id))
+        .key(crate::broker::UNACKED_KEY)
+        .key(crate::broker::UNACKED_INDEX_KEY)
+        .arg(meta_json)
+        .arg(ttl.map_or(0, |t| t.as_secs().max(1)))
+        .arg(ack.unwrap_or(""));
+    invocation
 }
 
 /// Reads and writes results.
@@ -241,27 +256,26 @@ impl ResultBackend {
     /// Returns whether it was stored.
     pub async fn store(&self, meta: &ResultMeta, ack: Option<&str>) -> Result<bool> {
         let json = crate::pyjson::to_string(meta)?;
-        self.broker
-            .store_result(&result_key(&meta.task_id), &json, self.expires, ack)
-            .await
+        let mut conn = self.broker.connection();
+        let stored: i64 =
+            store_invocation(&self.broker, &meta.task_id, &json, self.expires, ack).invoke_async(&mut conn).await?;
+        Ok(stored == 1)
+    }
+
+    /// `result_expires`.
+    pub fn expires(&self) -> Option<Duration> {
+        self.expires
     }
 
     /// The stored result, or `None` (PENDING).
     pub async fn get(&self, task_id: &str) -> Result<Option<ResultMeta>> {
         let mut conn = self.broker.connection();
-        let raw: Option<String> = redis::cmd("GET")
-            .arg(result_key(task_id))
-            .query_async(&mut conn)
-            .await?;
-        raw.map(|r| serde_json::from_str(&r).map_err(Into::into))
-            .transpose()
+        let raw: Option<String> = redis::cmd("GET").arg(result_key(task_id)).query_async(&mut conn).await?;
+        raw.map(|r| serde_json::from_str(&r).map_err(Into::into)).transpose()
     }
 
     /// The state of `task_id` (PENDING when nothing is stored).
     pub async fn state(&self, task_id: &str) -> Result<TaskState> {
-        Ok(self
-            .get(task_id)
-            .await?
-            .map_or(TaskState::Pending, |m| m.status))
+        Ok(self.get(task_id).await?.map_or(TaskState::Pending, |m| m.status))
     }
 }

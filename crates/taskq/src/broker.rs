@@ -56,24 +56,37 @@ pub const UNACKED_MUTEX_KEY: &str = "unacked_mutex";
 /// kombu's `unacked_mutex_expire`, in milliseconds.
 const UNACKED_MUTEX_EXPIRE_MS: u64 = 300_000;
 
-/// The Lua scripts, loaded once per broker and called by SHA.
-struct Scripts {
+/// The Lua scripts, loaded into Redis when the broker connects and called by SHA.
+pub(crate) struct Scripts {
     receive: Script,
     dead_letter: Script,
     restore: Script,
-    store_result: Script,
+    pub(crate) store_result: Script,
+    pub(crate) publish_and_ack: Script,
     release_mutex: Script,
 }
 
 impl Scripts {
-    fn load() -> Self {
+    fn new() -> Self {
         Self {
             receive: Script::new(include_str!("lua/receive.lua")),
             dead_letter: Script::new(include_str!("lua/dead_letter.lua")),
             restore: Script::new(include_str!("lua/restore.lua")),
             store_result: Script::new(include_str!("lua/store_result.lua")),
+            publish_and_ack: Script::new(include_str!("lua/publish_and_ack.lua")),
             release_mutex: Script::new(include_str!("lua/release_mutex.lua")),
         }
+    }
+
+    fn all(&self) -> [&Script; 6] {
+        [
+            &self.receive,
+            &self.dead_letter,
+            &self.restore,
+            &self.store_result,
+            &self.publish_and_ack,
+            &self.release_mutex,
+        ]
     }
 }
 
@@ -92,10 +105,7 @@ pub struct Broker {
 
 impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Broker")
-            .field("db", &self.db)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        f.debug_struct("Broker").field("db", &self.db).field("options", &self.options).finish_non_exhaustive()
     }
 }
 
@@ -113,19 +123,26 @@ impl Broker {
             ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
-        .map_err(|_| {
-            Error::Config(format!(
-                "no answer from Redis within {:?}",
-                options.connect_timeout * 3
-            ))
-        })??;
-        Ok(Self {
-            client,
-            conn,
-            db,
-            options: Arc::new(options),
-            scripts: Arc::new(Scripts::load()),
-        })
+        .map_err(|_| Error::Config(format!("no answer from Redis within {:?}", options.connect_timeout * 3)))??;
+        let broker = Self { client, conn, db, options: Arc::new(options), scripts: Arc::new(Scripts::new()) };
+        broker.load_scripts().await?;
+        Ok(broker)
+    }
+
+    /// Loads every Lua script into Redis (again after a Redis restart flushed them), so pipelined
+    /// calls by SHA find them.
+    pub(crate) async fn load_scripts(&self) -> Result<()> {
+        let mut pipe = redis::pipe();
+        for script in self.scripts.all() {
+            pipe.load_script(script).ignore();
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    pub(crate) fn scripts(&self) -> &Scripts {
+        &self.scripts
     }
 
     /// The shared connection, for callers that add their own commands (e.g. the API's atomic
@@ -150,17 +167,11 @@ impl Broker {
     }
 
     /// Opens a dedicated multiplexed connection whose responses may take `response_timeout`.
-    pub(crate) async fn dedicated(
-        &self,
-        response_timeout: Duration,
-    ) -> Result<MultiplexedConnection> {
+    pub(crate) async fn dedicated(&self, response_timeout: Duration) -> Result<MultiplexedConnection> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.options.connect_timeout))
             .set_response_timeout(Some(response_timeout));
-        Ok(self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?)
+        Ok(self.client.get_multiplexed_async_connection_with_config(&config).await?)
     }
 
     /// Acknowledges a delivery: removes it from `unacked` and `unacked_index` (kombu's `QoS.ack`).
@@ -196,11 +207,8 @@ impl Broker {
 
     async fn restore_tag(&self, delivery_tag: &str, side: Side) -> Result<bool> {
         let mut conn = self.conn.clone();
-        let stored: Option<String> = redis::cmd("HGET")
-            .arg(UNACKED_KEY)
-            .arg(delivery_tag)
-            .query_async(&mut conn)
-            .await?;
+        let stored: Option<String> =
+            redis::cmd("HGET").arg(UNACKED_KEY).arg(delivery_tag).query_async(&mut conn).await?;
         let Some(stored) = stored else {
             return Ok(false);
         };
@@ -208,11 +216,7 @@ impl Broker {
             Some(found) => found,
             None => {
                 // Not something kombu could restore either: keep it for a human, do not loop on it.
-                let record = dead_letter_record(
-                    "unacked entry is not [envelope, exchange, routing_key]",
-                    "",
-                    &stored,
-                );
+                let record = dead_letter_record("unacked entry is not [envelope, exchange, routing_key]", "", &stored);
                 self.dead_letter_tag(delivery_tag, &record).await?;
                 return Ok(false);
             }
@@ -238,10 +242,8 @@ impl Broker {
         let mut queue_name = routing_key.to_string();
         if !exchange.is_empty() {
             let mut conn = self.conn.clone();
-            let members: Vec<String> = redis::cmd("SMEMBERS")
-                .arg(format!("_kombu.binding.{exchange}"))
-                .query_async(&mut conn)
-                .await?;
+            let members: Vec<String> =
+                redis::cmd("SMEMBERS").arg(format!("_kombu.binding.{exchange}")).query_async(&mut conn).await?;
             if let Some(queue) = members.iter().find_map(|m| {
                 let mut parts = m.splitn(3, SEP);
                 let (rk, _pattern, queue) = (parts.next()?, parts.next()?, parts.next()?);
@@ -294,12 +296,7 @@ impl Broker {
                         .query_async(&mut conn)
                         .await?
                 }
-                None => {
-                    redis::cmd("HKEYS")
-                        .arg(UNACKED_KEY)
-                        .query_async(&mut conn)
-                        .await?
-                }
+                None => redis::cmd("HKEYS").arg(UNACKED_KEY).query_async(&mut conn).await?,
             };
             let mut restored = 0;
             for tag in tags {
@@ -310,41 +307,19 @@ impl Broker {
             Ok::<_, Error>(restored)
         }
         .await;
-        let _: i64 = self
-            .scripts
-            .release_mutex
-            .key(UNACKED_MUTEX_KEY)
-            .arg(&token)
-            .invoke_async(&mut conn)
-            .await?;
+        let _: i64 = self.scripts.release_mutex.key(UNACKED_MUTEX_KEY).arg(&token).invoke_async(&mut conn).await?;
         if let Ok(n) = result
             && n > 0
         {
-            tracing::info!(
-                restored = n,
-                all = ceil.is_none(),
-                "restored unacknowledged messages"
-            );
+            tracing::info!(restored = n, all = ceil.is_none(), "restored unacknowledged messages");
         }
         result
     }
 
     /// Moves an unacknowledged message to the dead-letter list with `reason`.
-    pub async fn dead_letter(
-        &self,
-        delivery_tag: &str,
-        queue: &str,
-        payload: &str,
-        reason: &str,
-    ) -> Result<()> {
-        tracing::warn!(
-            delivery_tag,
-            queue,
-            reason,
-            "message moved to the dead-letter list"
-        );
-        self.dead_letter_tag(delivery_tag, &dead_letter_record(reason, queue, payload))
-            .await
+    pub async fn dead_letter(&self, delivery_tag: &str, queue: &str, payload: &str, reason: &str) -> Result<()> {
+        tracing::warn!(delivery_tag, queue, reason, "message moved to the dead-letter list");
+        self.dead_letter_tag(delivery_tag, &dead_letter_record(reason, queue, payload)).await
     }
 
     async fn dead_letter_tag(&self, delivery_tag: &str, record: &str) -> Result<()> {
@@ -363,48 +338,6 @@ impl Broker {
         Ok(())
     }
 
-    /// Stores a result JSON at `key` with Celery's never-overwrite-SUCCESS guard, publishes it on
-    /// the key's channel and, when `ack` names a delivery tag, acknowledges it in the same step.
-    /// An empty `meta` stores nothing (ignore_result) but still acknowledges.
-    pub(crate) async fn store_result(
-        &self,
-        key: &str,
-        meta: &str,
-        ttl: Option<Duration>,
-        ack: Option<&str>,
-    ) -> Result<bool> {
-        let mut conn = self.conn.clone();
-        let stored: i64 = self
-            .scripts
-            .store_result
-            .key(key)
-            .key(UNACKED_KEY)
-            .key(UNACKED_INDEX_KEY)
-            .arg(meta)
-            .arg(ttl.map_or(0, |t| t.as_secs().max(1)))
-            .arg(ack.unwrap_or(""))
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(stored == 1)
-    }
-
-    /// Publishes `message` and acknowledges `ack_tag` in one transaction (a retry under acks_late:
-    /// the new message and the end of the old one cannot be separated).
-    pub(crate) async fn publish_and_ack(&self, message: &TaskMessage, ack_tag: &str) -> Result<()> {
-        let mut conn = self.conn.clone();
-        redis::pipe()
-            .atomic()
-            .lpush(message.queue_key(), message.to_json()?)
-            .ignore()
-            .zrem(UNACKED_INDEX_KEY, ack_tag)
-            .ignore()
-            .hdel(UNACKED_KEY, ack_tag)
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await?;
-        Ok(())
-    }
-
     /// The dead-letter records, newest first.
     pub async fn dead_letters(&self, limit: usize) -> Result<Vec<Value>> {
         let mut conn = self.conn.clone();
@@ -414,10 +347,7 @@ impl Broker {
             .arg(limit as i64 - 1)
             .query_async(&mut conn)
             .await?;
-        Ok(raw
-            .iter()
-            .map(|r| serde_json::from_str(r).unwrap_or_else(|_| Value::String(r.clone())))
-            .collect())
+        Ok(raw.iter().map(|r| serde_json::from_str(r).unwrap_or_else(|_| Value::String(r.clone()))).collect())
     }
 }
 
@@ -452,29 +382,18 @@ fn restorable(stored: &str) -> Option<((String, String, u8), String)> {
     let routing_key = parts.pop()?.as_str()?.to_string();
     let exchange = parts.pop()?.as_str()?.to_string();
     let mut envelope = parts.pop()?;
-    let priority = envelope
-        .pointer("/properties/priority")
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
-        .min(9) as u8;
+    let priority = envelope.pointer("/properties/priority").and_then(Value::as_u64).unwrap_or(0).min(9) as u8;
     if let Some(headers) = envelope.get_mut("headers").and_then(Value::as_object_mut) {
         headers.insert("redelivered".into(), Value::Bool(true));
     }
-    if let Some(info) = envelope
-        .pointer_mut("/properties/delivery_info")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(info) = envelope.pointer_mut("/properties/delivery_info").and_then(Value::as_object_mut) {
         info.insert("redelivered".into(), Value::Bool(true));
     }
-    Some((
-        (exchange, routing_key, priority),
-        pyjson::to_string(&envelope).ok()?,
-    ))
+    Some(((exchange, routing_key, priority), pyjson::to_string(&envelope).ok()?))
 }
 
 fn dead_letter_record(reason: &str, queue: &str, payload: &str) -> String {
-    let record =
-        json!({"reason": reason, "queue": queue, "payload": payload, "at": time::epoch_now()});
+    let record = json!({"reason": reason, "queue": queue, "payload": payload, "at": time::epoch_now()});
     pyjson::to_string(&record).unwrap_or_default()
 }
 
@@ -490,30 +409,20 @@ pub struct Producer {
 impl Producer {
     /// A producer on `broker`.
     pub fn new(broker: Broker) -> Self {
-        Self {
-            broker,
-            declared: Arc::default(),
-        }
+        Self { broker, declared: Arc::default() }
     }
 
     /// LPUSHes `message` onto its queue list (after declaring the queue's binding once, as kombu
     /// does, so Python tools that read bindings see the queue).
     pub async fn publish(&self, message: &TaskMessage) -> Result<()> {
         let payload = message.to_json()?;
-        let queue = message
-            .envelope
-            .properties
-            .delivery_info
-            .routing_key
-            .clone();
+        let queue = message.envelope.properties.delivery_info.routing_key.clone();
         let mut conn = self.broker.connection();
         let mut pipe = redis::pipe();
         if self.needs_declare(&queue) {
             let member = queue::binding_member(&queue, &queue);
-            pipe.sadd(format!("_kombu.binding.{queue}"), &member)
-                .ignore();
-            pipe.sadd(format!("_kombu.binding_permanent.{queue}"), &member)
-                .ignore();
+            pipe.sadd(format!("_kombu.binding.{queue}"), &member).ignore();
+            pipe.sadd(format!("_kombu.binding_permanent.{queue}"), &member).ignore();
         }
         pipe.lpush(message.queue_key(), payload).ignore();
         pipe.query_async::<()>(&mut conn).await?;
@@ -580,8 +489,8 @@ pub enum Received {
 pub struct Consumer {
     broker: Broker,
     queues: Vec<String>,
-    /// A connection of its own for the blocking wait, so a wait never delays other commands.
-    waiter: Option<MultiplexedConnection>,
+    /// A connection of its own, for receiving and the blocking wait (see [`Consumer::connection`]).
+    conn: Option<MultiplexedConnection>,
     /// How long one blocking wait lasts before the lists are checked again.
     poll_interval: Duration,
     /// Start of the queue cycle, advanced on every receive for fairness between queues.
@@ -600,13 +509,7 @@ impl std::fmt::Debug for Consumer {
 impl Consumer {
     /// A consumer of `queues` (e.g. `["celery"]`).
     pub fn new(broker: Broker, queues: Vec<String>) -> Self {
-        Self {
-            broker,
-            queues,
-            waiter: None,
-            poll_interval: Duration::from_secs(1),
-            rotate: 0,
-        }
+        Self { broker, queues, conn: None, poll_interval: Duration::from_secs(1), rotate: 0 }
     }
 
     /// Sets how long one blocking wait lasts (kombu's `brpop_timeout`, 1 s).
@@ -623,18 +526,32 @@ impl Consumer {
             return Ok(Vec::new());
         }
         self.rotate = self.rotate.wrapping_add(1);
-        let mut conn = self.broker.connection();
+        let mut conn = self.connection().await?;
         let mut invocation = self.broker.scripts.receive.prepare_invoke();
-        invocation
-            .key(UNACKED_KEY)
-            .key(UNACKED_INDEX_KEY)
-            .key(&self.broker.options.dead_letter_key);
+        invocation.key(UNACKED_KEY).key(UNACKED_INDEX_KEY).key(&self.broker.options.dead_letter_key);
         for key in queue::consume_order(&self.queues, self.rotate) {
             invocation.key(key);
         }
         invocation.arg(max).arg(self.broker.options.dead_letter_max);
-        let rows: Vec<Vec<String>> = invocation.invoke_async(&mut conn).await?;
+        let rows: Vec<Vec<String>> = match invocation.invoke_async(&mut conn).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                self.conn = None;
+                return Err(err.into());
+            }
+        };
         Ok(rows.into_iter().filter_map(received_from_row).collect())
+    }
+
+    /// The consumer's own connection, so receiving never queues behind other traffic (result
+    /// writes, events) and a blocking wait delays nothing else. Reopened after an error.
+    async fn connection(&mut self) -> Result<MultiplexedConnection> {
+        if let Some(conn) = &self.conn {
+            return Ok(conn.clone());
+        }
+        let conn = self.broker.dedicated(self.poll_interval + self.broker.options.response_timeout).await?;
+        self.conn = Some(conn.clone());
+        Ok(conn)
     }
 
     /// Takes up to `max` messages, waiting until at least one arrives or `shutdown` fires (then
@@ -645,11 +562,7 @@ impl Consumer {
     /// message, so a wait cut short by shutdown or a dropped connection loses nothing. Messages on
     /// other lists (priority sub-queues, further queues) are found when the wait times out, within
     /// the poll interval.
-    pub async fn receive(
-        &mut self,
-        max: usize,
-        shutdown: &CancellationToken,
-    ) -> Result<Vec<Received>> {
+    pub async fn receive(&mut self, max: usize, shutdown: &CancellationToken) -> Result<Vec<Received>> {
         loop {
             if shutdown.is_cancelled() {
                 return Ok(Vec::new());
@@ -669,26 +582,17 @@ impl Consumer {
         let Some(first) = self.queues.first().cloned() else {
             return Ok(());
         };
-        if self.waiter.is_none() {
-            self.waiter = Some(
-                self.broker
-                    .dedicated(self.poll_interval + self.broker.options.response_timeout)
-                    .await?,
-            );
-        }
-        let Some(waiter) = self.waiter.as_mut() else {
-            return Ok(());
-        };
+        let mut waiter = self.connection().await?;
         let result: redis::RedisResult<Option<String>> = redis::cmd("BLMOVE")
             .arg(&first)
             .arg(&first)
             .arg("RIGHT")
             .arg("RIGHT")
             .arg(self.poll_interval.as_secs_f64())
-            .query_async(waiter)
+            .query_async(&mut waiter)
             .await;
         if let Err(err) = result {
-            self.waiter = None;
+            self.conn = None;
             return Err(err.into());
         }
         Ok(())
@@ -712,11 +616,7 @@ fn received_from_row(row: Vec<String>) -> Option<Received> {
     let third = row.next()?;
     let payload = row.next()?;
     Some(match kind.as_str() {
-        "ok" => Received::Message(Delivery {
-            delivery_tag: third,
-            key,
-            payload,
-        }),
+        "ok" => Received::Message(Delivery { delivery_tag: third, key, payload }),
         _ => {
             tracing::warn!(key, reason = third, "payload moved to the dead-letter list");
             Received::DeadLettered { key, reason: third }

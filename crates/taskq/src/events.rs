@@ -67,21 +67,14 @@ struct DispatcherInner {
 
 impl std::fmt::Debug for EventDispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventDispatcher")
-            .field("hostname", &self.inner.hostname)
-            .finish_non_exhaustive()
+        f.debug_struct("EventDispatcher").field("hostname", &self.inner.hostname).finish_non_exhaustive()
     }
 }
 
 impl EventDispatcher {
     /// Starts a dispatcher for node `hostname`; its publishing task is owned by `tracker` and ends
     /// when the last clone of the dispatcher is dropped (after sending what was queued).
-    pub fn start(
-        broker: &Broker,
-        hostname: &str,
-        task_events: bool,
-        tracker: &TaskTracker,
-    ) -> Self {
+    pub fn start(broker: &Broker, hostname: &str, task_events: bool, tracker: &TaskTracker) -> Self {
         let (outbox, rx) = mpsc::channel(OUTBOX_CAPACITY);
         tracker.spawn(publish_loop(broker.clone(), rx));
         Self {
@@ -120,10 +113,7 @@ impl EventDispatcher {
         match self.encode(event_type, fields) {
             Ok(outgoing) => {
                 if self.inner.outbox.try_send(outgoing).is_err() {
-                    tracing::warn!(
-                        event_type,
-                        "event dropped: the event outbox is full or closed"
-                    );
+                    tracing::warn!(event_type, "event dropped: the event outbox is full or closed");
                 }
             }
             Err(err) => tracing::warn!(event_type, %err, "event could not be encoded"),
@@ -141,10 +131,7 @@ impl EventDispatcher {
     fn encode(&self, event_type: &str, fields: Map<String, Value>) -> Result<Outgoing> {
         let clock = self.inner.clock.fetch_add(1, Ordering::Relaxed) + 1;
         let mut body = Map::new();
-        body.insert(
-            "hostname".into(),
-            Value::String(self.inner.hostname.clone()),
-        );
+        body.insert("hostname".into(), Value::String(self.inner.hostname.clone()));
         body.insert("utcoffset".into(), Value::from(utcoffset()));
         body.insert("pid".into(), Value::from(self.inner.pid));
         body.insert("clock".into(), Value::from(clock));
@@ -153,30 +140,20 @@ impl EventDispatcher {
         body.insert("type".into(), Value::String(event_type.into()));
         let routing_key = event_type.replace('-', ".");
         let mut headers = Map::new();
-        headers.insert(
-            "hostname".into(),
-            Value::String(self.inner.hostname.clone()),
-        );
+        headers.insert("hostname".into(), Value::String(self.inner.hostname.clone()));
         let properties = Properties {
             correlation_id: None,
             reply_to: None,
             delivery_mode: 1,
             expiration: None,
-            delivery_info: DeliveryInfo {
-                exchange: EVENT_EXCHANGE.into(),
-                routing_key,
-                extra: Map::new(),
-            },
+            delivery_info: DeliveryInfo { exchange: EVENT_EXCHANGE.into(), routing_key, extra: Map::new() },
             priority: 0,
             body_encoding: "base64".into(),
             delivery_tag: uuid::Uuid::new_v4().to_string(),
             extra: Map::new(),
         };
         let envelope = Envelope::for_payload(&body, headers, properties)?;
-        Ok(Outgoing::Publish {
-            channel: channel_for(self.inner.db, event_type),
-            payload: envelope.to_json()?,
-        })
+        Ok(Outgoing::Publish { channel: channel_for(self.inner.db, event_type), payload: envelope.to_json()? })
     }
 }
 
@@ -300,19 +277,9 @@ impl Event {
             .ok_or_else(|| DecodeError::Body("event without a type".into()))?;
         Ok(Self {
             kind: EventKind::parse(kind),
-            hostname: fields
-                .get("hostname")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            timestamp: fields
-                .get("timestamp")
-                .and_then(Value::as_f64)
-                .unwrap_or_default(),
-            clock: fields
-                .get("clock")
-                .and_then(Value::as_u64)
-                .unwrap_or_default(),
+            hostname: fields.get("hostname").and_then(Value::as_str).unwrap_or_default().to_string(),
+            timestamp: fields.get("timestamp").and_then(Value::as_f64).unwrap_or_default(),
+            clock: fields.get("clock").and_then(Value::as_u64).unwrap_or_default(),
             fields,
         })
     }
@@ -320,8 +287,7 @@ impl Event {
 
 /// Decodes one published event message: a single event dict or a `task.multi` list of them.
 pub fn decode_events(payload: &[u8]) -> Result<Vec<Event>, DecodeError> {
-    let envelope: Envelope =
-        serde_json::from_slice(payload).map_err(|e| DecodeError::Envelope(e.to_string()))?;
+    let envelope: Envelope = serde_json::from_slice(payload).map_err(|e| DecodeError::Envelope(e.to_string()))?;
     match decode_body::<Value, _>(&envelope)? {
         Value::Object(map) => Ok(vec![Event::from_map(map)?]),
         Value::Array(items) => items
@@ -331,9 +297,7 @@ pub fn decode_events(payload: &[u8]) -> Result<Vec<Event>, DecodeError> {
                 _ => Err(DecodeError::Body("task.multi item is not an object".into())),
             })
             .collect(),
-        _ => Err(DecodeError::Body(
-            "event body is neither an object nor a list".into(),
-        )),
+        _ => Err(DecodeError::Body("event body is neither an object nor a list".into())),
     }
 }
 
@@ -345,9 +309,7 @@ pub struct EventReceiver {
 
 impl std::fmt::Debug for EventReceiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventReceiver")
-            .field("pending", &self.pending.len())
-            .finish_non_exhaustive()
+        f.debug_struct("EventReceiver").field("pending", &self.pending.len()).finish_non_exhaustive()
     }
 }
 
@@ -357,10 +319,7 @@ impl EventReceiver {
     pub async fn connect(broker: &Broker) -> Result<Self> {
         let mut pubsub = broker.client().get_async_pubsub().await?;
         pubsub.psubscribe(all_events_pattern(broker.db())).await?;
-        Ok(Self {
-            messages: Box::pin(pubsub.into_on_message()),
-            pending: VecDeque::new(),
-        })
+        Ok(Self { messages: Box::pin(pubsub.into_on_message()), pending: VecDeque::new() })
     }
 
     /// The next event; `None` when the connection is gone. Malformed messages are logged and

@@ -43,13 +43,9 @@ pub mod time;
 pub mod worker;
 
 pub use backend::{ExceptionInfo, ResultBackend, ResultMeta, TaskState, result_key};
-pub use broker::{
-    Broker, BrokerOptions, Consumer, DEFAULT_DEAD_LETTER_KEY, Delivery, Producer, Received,
-};
+pub use broker::{Broker, BrokerOptions, Consumer, DEFAULT_DEAD_LETTER_KEY, Delivery, Producer, Received};
 pub use error::{DecodeError, Error, Result};
 pub use events::{Event, EventDispatcher, EventKind, EventReceiver};
 pub use message::{Envelope, TaskBody, TaskHeaders, TaskMessage};
 pub use send::{DEFAULT_QUEUE, SendOptions};
-pub use worker::{
-    Registry, TaskContext, TaskError, TaskOptions, TaskResult, Worker, WorkerConfig, WorkerSummary,
-};
+pub use worker::{Registry, TaskContext, TaskError, TaskOptions, TaskResult, Worker, WorkerConfig, WorkerSummary};

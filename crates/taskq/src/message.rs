@@ -213,21 +213,15 @@ impl Envelope<Map<String, Value>> {
 }
 
 /// Decodes the base64 JSON body of an envelope into `T`, checking content type and encoding.
-pub fn decode_body<T: for<'de> Deserialize<'de>, H>(
-    envelope: &Envelope<H>,
-) -> Result<T, DecodeError> {
+pub fn decode_body<T: for<'de> Deserialize<'de>, H>(envelope: &Envelope<H>) -> Result<T, DecodeError> {
     if envelope.content_type != CONTENT_TYPE_JSON {
         return Err(DecodeError::ContentType(envelope.content_type.clone()));
     }
     let bytes = match envelope.properties.body_encoding.as_str() {
-        "base64" => BASE64
-            .decode(envelope.body.trim())
-            .map_err(|e| DecodeError::BodyEncoding(e.to_string()))?,
+        "base64" => BASE64.decode(envelope.body.trim()).map_err(|e| DecodeError::BodyEncoding(e.to_string()))?,
         "" | "utf-8" => envelope.body.clone().into_bytes(),
         other => {
-            return Err(DecodeError::BodyEncoding(format!(
-                "unknown body_encoding {other:?}"
-            )));
+            return Err(DecodeError::BodyEncoding(format!("unknown body_encoding {other:?}")));
         }
     };
     serde_json::from_slice(&bytes).map_err(|e| DecodeError::Body(e.to_string()))
@@ -236,8 +230,7 @@ pub fn decode_body<T: for<'de> Deserialize<'de>, H>(
 impl TaskMessage {
     /// Parses a raw queue payload. Every way it can be wrong is a [`DecodeError`] saying what.
     pub fn decode(raw: &str) -> Result<Self, DecodeError> {
-        let value: Value =
-            serde_json::from_str(raw).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        let value: Value = serde_json::from_str(raw).map_err(|e| DecodeError::NotJson(e.to_string()))?;
         let Value::Object(map) = &value else {
             return Err(DecodeError::Envelope("top level is not an object".into()));
         };
@@ -252,8 +245,7 @@ impl TaskMessage {
             .is_some_and(|h| h.contains_key("task") && h.contains_key("id"));
         if !headers_ok {
             return Err(DecodeError::Headers(
-                "protocol v2 needs headers.task and headers.id (protocol v1 is not supported)"
-                    .into(),
+                "protocol v2 needs headers.task and headers.id (protocol v1 is not supported)".into(),
             ));
         }
         let envelope: Envelope<TaskHeaders> =

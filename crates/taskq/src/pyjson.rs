@@ -28,11 +28,7 @@ pub fn float_repr(value: f64) -> String {
         return "NaN".into();
     }
     if value.is_infinite() {
-        return if value > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
+        return if value > 0.0 { "Infinity".into() } else { "-Infinity".into() };
     }
     let mut buf = ryu::Buffer::new();
     let shortest = buf.format_finite(value);
@@ -72,11 +68,7 @@ pub fn float_repr(value: f64) -> String {
         }
     } else {
         let (first, rest) = digits.split_at(1);
-        let mantissa = if rest.is_empty() {
-            first.to_string()
-        } else {
-            format!("{first}.{rest}")
-        };
+        let mantissa = if rest.is_empty() { first.to_string() } else { format!("{first}.{rest}") };
         let exp_sign = if sci_exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{exp_sign}{:02}", sci_exp.abs())
     };
@@ -88,19 +80,11 @@ pub fn float_repr(value: f64) -> String {
 pub struct PythonFormatter;
 
 impl Formatter for PythonFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
         if first { Ok(()) } else { w.write_all(b", ") }
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
         if first { Ok(()) } else { w.write_all(b", ") }
     }
 
@@ -116,11 +100,7 @@ impl Formatter for PythonFormatter {
         self.write_f64(w, f64::from(value))
     }
 
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
         let mut start = 0;
         for (i, ch) in fragment.char_indices() {
             if (' '..='~').contains(&ch) {

@@ -12,24 +12,13 @@ pub const PRIORITY_STEPS: [u8; 4] = [0, 3, 6, 9];
 
 /// The Redis list holding messages of `priority` for `queue` (kombu's `_q_for_pri`).
 pub fn key_for_priority(queue: &str, priority: u8) -> String {
-    let step = PRIORITY_STEPS
-        .iter()
-        .rev()
-        .copied()
-        .find(|step| priority.min(9) >= *step)
-        .unwrap_or(0);
-    if step == 0 {
-        queue.to_string()
-    } else {
-        format!("{queue}{SEP}{step}")
-    }
+    let step = PRIORITY_STEPS.iter().rev().copied().find(|step| priority.min(9) >= *step).unwrap_or(0);
+    if step == 0 { queue.to_string() } else { format!("{queue}{SEP}{step}") }
 }
 
 /// Every list of `queue`, highest priority first.
 pub fn keys_of(queue: &str) -> impl Iterator<Item = String> + '_ {
-    PRIORITY_STEPS
-        .iter()
-        .map(move |p| key_for_priority(queue, *p))
+    PRIORITY_STEPS.iter().map(move |p| key_for_priority(queue, *p))
 }
 
 /// The queue a priority list belongs to (`celery\x06\x163` → `celery`).
@@ -43,9 +32,7 @@ pub fn consume_order(queues: &[String], rotate: usize) -> Vec<String> {
     let n = queues.len().max(1);
     PRIORITY_STEPS
         .iter()
-        .flat_map(|p| {
-            (0..queues.len()).map(move |i| key_for_priority(&queues[(i + rotate) % n], *p))
-        })
+        .flat_map(|p| (0..queues.len()).map(move |i| key_for_priority(&queues[(i + rotate) % n], *p)))
         .collect()
 }
 
@@ -71,9 +58,6 @@ mod tests {
     #[test]
     fn consumption_is_priority_major() {
         let queues = vec!["a".to_string(), "b".to_string()];
-        assert_eq!(
-            consume_order(&queues, 1)[..4],
-            ["b", "a", "b\x06\x163", "a\x06\x163"]
-        );
+        assert_eq!(consume_order(&queues, 1)[..4], ["b", "a", "b\x06\x163", "a\x06\x163"]);
     }
 }

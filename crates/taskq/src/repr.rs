@@ -24,10 +24,7 @@ pub fn truncate(mut text: String, max_len: usize) -> String {
     if text.chars().count() <= max_len {
         return text;
     }
-    let cut = text
-        .char_indices()
-        .nth(max_len.saturating_sub(3))
-        .map_or(text.len(), |(i, _)| i);
+    let cut = text.char_indices().nth(max_len.saturating_sub(3)).map_or(text.len(), |(i, _)| i);
     text.truncate(cut);
     text.push_str("...");
     text
@@ -76,11 +73,7 @@ fn write_value(out: &mut String, value: &Value) {
 }
 
 fn write_str(out: &mut String, text: &str) {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
     out.push(quote);
     for ch in text.chars() {
         match ch {
@@ -109,17 +102,11 @@ mod tests {
     #[test]
     fn reprs_read_like_python() {
         assert_eq!(repr(&json!([2, "Phone", 499.9])), "[2, 'Phone', 499.9]");
-        assert_eq!(
-            repr(&json!({"a": null, "b": [true, false]})),
-            "{'a': None, 'b': [True, False]}"
-        );
+        assert_eq!(repr(&json!({"a": null, "b": [true, false]})), "{'a': None, 'b': [True, False]}");
         assert_eq!(str_repr("it's"), "\"it's\"");
         assert_eq!(str_repr("a'\"b"), "'a\\'\"b'");
         assert_eq!(str_repr("line\nnext\u{1}"), "'line\\nnext\\x01'");
-        assert_eq!(
-            repr(&json!("New product #2: Phone \u{2014} 499.9")),
-            "'New product #2: Phone \u{2014} 499.9'"
-        );
+        assert_eq!(repr(&json!("New product #2: Phone \u{2014} 499.9")), "'New product #2: Phone \u{2014} 499.9'");
     }
 
     #[test]

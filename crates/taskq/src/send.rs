@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::message::{
-    CONTENT_TYPE_JSON, DeliveryInfo, Embed, Envelope, Properties, TaskBody, TaskHeaders,
-    TaskMessage,
+    CONTENT_TYPE_JSON, DeliveryInfo, Embed, Envelope, Properties, TaskBody, TaskHeaders, TaskMessage,
 };
 use crate::{pyjson, queue, repr, time};
 
@@ -66,30 +65,16 @@ pub fn app_oid() -> &'static str {
 impl TaskMessage {
     /// A protocol v2 message for task `name`, exactly as `app.send_task(name, args, kwargs, ...)`
     /// would build it, with a fresh delivery tag.
-    pub fn new(
-        name: &str,
-        args: Vec<Value>,
-        kwargs: Map<String, Value>,
-        options: &SendOptions,
-    ) -> Self {
-        let id = options
-            .task_id
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let queue = options
-            .queue
-            .clone()
-            .unwrap_or_else(|| DEFAULT_QUEUE.to_string());
+    pub fn new(name: &str, args: Vec<Value>, kwargs: Map<String, Value>, options: &SendOptions) -> Self {
+        let id = options.task_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let queue = options.queue.clone().unwrap_or_else(|| DEFAULT_QUEUE.to_string());
         let eta = match (options.eta, options.countdown) {
             (Some(at), _) => Some(time::isoformat(at)),
             (None, Some(countdown)) => Some(time::iso_after(countdown)),
             (None, None) => None,
         };
-        let number = |limit: Option<f64>| {
-            limit
-                .and_then(serde_json::Number::from_f64)
-                .map_or(Value::Null, Value::Number)
-        };
+        let number =
+            |limit: Option<f64>| limit.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number);
         let headers = TaskHeaders {
             lang: "py".into(),
             task: name.to_string(),
@@ -100,20 +85,11 @@ impl TaskMessage {
             group: None,
             group_index: None,
             retries: options.retries,
-            timelimit: Value::Array(vec![
-                number(options.time_limit.0),
-                number(options.time_limit.1),
-            ]),
+            timelimit: Value::Array(vec![number(options.time_limit.0), number(options.time_limit.1)]),
             root_id: Some(options.root_id.clone().unwrap_or_else(|| id.clone())),
             parent_id: options.parent_id.clone(),
-            argsrepr: Some(repr::truncate(
-                repr::repr(&Value::Array(args.clone())),
-                repr::DEFAULT_MAX_LEN,
-            )),
-            kwargsrepr: Some(repr::truncate(
-                repr::repr(&Value::Object(kwargs.clone())),
-                repr::DEFAULT_MAX_LEN,
-            )),
+            argsrepr: Some(repr::truncate(repr::repr(&Value::Array(args.clone())), repr::DEFAULT_MAX_LEN)),
+            kwargsrepr: Some(repr::truncate(repr::repr(&Value::Object(kwargs.clone())), repr::DEFAULT_MAX_LEN)),
             origin: Some(anon_nodename()),
             ignore_result: options.ignore_result,
             replaced_task_nesting: 0,
@@ -126,11 +102,7 @@ impl TaskMessage {
             reply_to: Some(app_oid().to_string()),
             delivery_mode: 2,
             expiration: options.expires.map(|e| e.as_millis().to_string()),
-            delivery_info: DeliveryInfo {
-                exchange: String::new(),
-                routing_key: queue,
-                extra: Map::new(),
-            },
+            delivery_info: DeliveryInfo { exchange: String::new(), routing_key: queue, extra: Map::new() },
             priority: options.priority.unwrap_or(0).min(9),
             body_encoding: "base64".into(),
             delivery_tag: uuid::Uuid::new_v4().to_string(),
@@ -161,18 +133,13 @@ impl TaskMessage {
         properties.delivery_tag = uuid::Uuid::new_v4().to_string();
         properties.delivery_info.extra.remove("redelivered");
         if let Some(origin) = self.envelope.headers.origin.clone() {
-            properties
-                .extra
-                .insert("origin".into(), Value::String(origin));
+            properties.extra.insert("origin".into(), Value::String(origin));
         }
         next
     }
 
     /// The Redis list this message is pushed onto (its routing key plus kombu's priority suffix).
     pub fn queue_key(&self) -> String {
-        queue::key_for_priority(
-            &self.envelope.properties.delivery_info.routing_key,
-            self.envelope.properties.priority,
-        )
+        queue::key_for_priority(&self.envelope.properties.delivery_info.routing_key, self.envelope.properties.priority)
     }
 }

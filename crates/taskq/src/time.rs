@@ -10,9 +10,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
 /// Now, as float seconds since the Unix epoch (event `timestamp`, `unacked_index` scores).
 pub fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Python's `datetime.isoformat()` of an aware UTC datetime.
@@ -27,11 +25,7 @@ pub fn isoformat(at: DateTime<Utc>) -> String {
 /// `now + after` in Celery's ISO form (how `countdown` becomes `eta`).
 pub fn iso_after(after: Duration) -> String {
     let delta = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
-    isoformat(
-        Utc::now()
-            .checked_add_signed(delta)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC),
-    )
+    isoformat(Utc::now().checked_add_signed(delta).unwrap_or(DateTime::<Utc>::MAX_UTC))
 }
 
 /// Parses an `eta` / `expires` value. Naive times (no offset, as Celery sends with `enable_utc`
@@ -40,9 +34,7 @@ pub fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.with_timezone(&Utc));
     }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|naive| naive.and_utc())
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|naive| naive.and_utc())
 }
 
 /// How long from now until `at` (zero when `at` is past).
@@ -56,13 +48,9 @@ mod tests {
 
     #[test]
     fn isoformat_matches_python() {
-        let at = DateTime::parse_from_rfc3339("2026-11-24T06:25:58.186691+00:00")
-            .unwrap()
-            .with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-11-24T06:25:58.186691+00:00").unwrap().with_timezone(&Utc);
         assert_eq!(isoformat(at), "2026-11-24T06:25:58.186691+00:00");
-        let whole = DateTime::parse_from_rfc3339("2026-11-24T06:25:58+00:00")
-            .unwrap()
-            .with_timezone(&Utc);
+        let whole = DateTime::parse_from_rfc3339("2026-11-24T06:25:58+00:00").unwrap().with_timezone(&Utc);
         assert_eq!(isoformat(whole), "2026-11-24T06:25:58+00:00");
     }
 

@@ -15,9 +15,7 @@ pub mod wait;
 /// The workspace root (for paths to scripts and fixtures).
 pub fn workspace_root() -> std::path::PathBuf {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .nth(2)
-        .map_or_else(|| here.to_path_buf(), std::path::Path::to_path_buf)
+    here.ancestors().nth(2).map_or_else(|| here.to_path_buf(), std::path::Path::to_path_buf)
 }
 
 /// The cargo target directory the running test binary lives in (`<target>/debug/deps/<test>`).

@@ -21,8 +21,7 @@ pub struct Venv {
 
 /// Where the venv lives: `$STACKDESK_TEST_VENV`, else `<target>/python-venv`.
 pub fn venv_dir() -> PathBuf {
-    std::env::var_os("STACKDESK_TEST_VENV")
-        .map_or_else(|| crate::target_dir().join("python-venv"), PathBuf::from)
+    std::env::var_os("STACKDESK_TEST_VENV").map_or_else(|| crate::target_dir().join("python-venv"), PathBuf::from)
 }
 
 impl Venv {
@@ -31,14 +30,15 @@ impl Venv {
         static VENV: OnceLock<Venv> = OnceLock::new();
         VENV.get_or_init(|| {
             let root = venv_dir();
-            ensure(&root).unwrap_or_else(|e| {
-                panic!(
-                    "could not prepare the Python venv at {}: {e}",
-                    root.display()
-                )
-            });
+            ensure(&root).unwrap_or_else(|e| panic!("could not prepare the Python venv at {}: {e}", root.display()));
             Venv { root }
         })
+    }
+
+    /// Creates or updates the venv at `root` (for tools that pick the place themselves).
+    pub fn ensure_at(root: &Path) -> std::io::Result<Venv> {
+        ensure(root)?;
+        Ok(Venv { root: root.to_path_buf() })
     }
 
     /// The venv's root directory.
@@ -58,10 +58,7 @@ impl Venv {
     /// A command running the venv's Python on `script` with `args`.
     pub fn python(&self, script: &Path) -> Command {
         let mut command = Command::new(self.bin("python"));
-        command
-            .arg(script)
-            .env("PYTHONUNBUFFERED", "1")
-            .env("PYTHONDONTWRITEBYTECODE", "1");
+        command.arg(script).env("PYTHONUNBUFFERED", "1").env("PYTHONDONTWRITEBYTECODE", "1");
         command
     }
 }
@@ -80,16 +77,11 @@ fn ensure(root: &Path) -> std::io::Result<()> {
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) {
         return Ok(());
     }
-    eprintln!(
-        "creating the Python venv for interop tests at {} ...",
-        root.display()
-    );
+    eprintln!("creating the Python venv for interop tests at {} ...", root.display());
     run(Command::new("python3").arg("-m").arg("venv").arg(root))?;
     let requirements = root.join("requirements.txt");
     std::fs::write(&requirements, REQUIREMENTS)?;
-    let venv = Venv {
-        root: root.to_path_buf(),
-    };
+    let venv = Venv { root: root.to_path_buf() };
     run(Command::new(venv.bin("pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(&requirements))?;
@@ -132,12 +124,7 @@ impl ChildProcess {
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
-        Self {
-            name: name.into(),
-            child,
-            log,
-            _dir: dir,
-        }
+        Self { name: name.into(), child, log, _dir: dir }
     }
 
     /// Everything it printed so far.
@@ -152,12 +139,7 @@ impl ChildProcess {
         wait::until(&what, deadline, || {
             let found = self.output().contains(needle);
             let exited = matches!(self.child.try_wait(), Ok(Some(_)));
-            assert!(
-                found || !exited,
-                "{} exited before printing {needle:?}; output:\n{}",
-                self.name,
-                self.output()
-            );
+            assert!(found || !exited, "{} exited before printing {needle:?}; output:\n{}", self.name, self.output());
             std::future::ready(found.then_some(()))
         })
         .await;
@@ -166,10 +148,7 @@ impl ChildProcess {
     /// Waits for the process to exit on its own and returns its status and output.
     pub async fn wait_exit(&mut self, deadline: Duration) -> (std::process::ExitStatus, String) {
         let what = format!("{} to exit", self.name);
-        let status = wait::until(&what, deadline, || {
-            std::future::ready(self.child.try_wait().ok().flatten())
-        })
-        .await;
+        let status = wait::until(&what, deadline, || std::future::ready(self.child.try_wait().ok().flatten())).await;
         (status, self.output())
     }
 
@@ -188,10 +167,7 @@ impl ChildProcess {
     pub fn terminate(&mut self) {
         #[cfg(unix)]
         {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(self.child.id().to_string())
-                .status();
+            let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         }
         #[cfg(not(unix))]
         {
@@ -215,9 +191,7 @@ impl Drop for ChildProcess {
 /// Runs a command to completion and returns its output, panicking with everything it printed if
 /// it fails.
 pub fn run_ok(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     assert!(
         output.status.success(),
         "{command:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",

@@ -26,10 +26,7 @@ pub fn redis_server_binary() -> PathBuf {
 
 /// A port that was free a moment ago (the OS picks it; the caller binds it next).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port on 127.0.0.1")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port on 127.0.0.1")
 }
 
 impl RedisServer {
@@ -47,16 +44,7 @@ impl RedisServer {
             let port = free_port();
             let log = dir.path().join("redis.log");
             let child = Command::new(redis_server_binary())
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
                 .arg("--dir")
                 .arg(dir.path())
                 .arg("--logfile")
@@ -105,28 +93,20 @@ impl RedisServer {
     /// Sends one command over a fresh connection and returns the raw RESP reply (for tests that
     /// want to see Redis without a client library).
     pub fn raw_command(&self, args: &[&str]) -> String {
-        raw_command(self.port, args)
-            .unwrap_or_else(|e| panic!("redis command {args:?} failed: {e}"))
+        raw_command(self.port, args).unwrap_or_else(|e| panic!("redis command {args:?} failed: {e}"))
     }
 }
 
 fn wait_ready(server: &mut RedisServer) -> bool {
     let port = server.port;
     let mut exited = false;
-    wait::until_blocking(
-        "redis-server to answer PING",
-        Duration::from_secs(10),
-        || {
-            if let Ok(Some(_)) = server.child.try_wait() {
-                exited = true;
-                return Some(());
-            }
-            raw_command(port, &["PING"])
-                .ok()
-                .filter(|r| r.starts_with("+PONG"))
-                .map(|_| ())
-        },
-    );
+    wait::until_blocking("redis-server to answer PING", Duration::from_secs(10), || {
+        if let Ok(Some(_)) = server.child.try_wait() {
+            exited = true;
+            return Some(());
+        }
+        raw_command(port, &["PING"]).ok().filter(|r| r.starts_with("+PONG")).map(|_| ())
+    });
     !exited
 }
 
@@ -146,11 +126,7 @@ fn raw_command(port: u16, args: &[&str]) -> std::io::Result<String> {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
-            eprintln!(
-                "redis-server on port {} had exited ({status}); its log:\n{}",
-                self.port,
-                self.log()
-            );
+            eprintln!("redis-server on port {} had exited ({status}); its log:\n{}", self.port, self.log());
             return;
         }
         let _ = self.child.kill();

@@ -9,6 +9,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
 
 use super::Shared;
+use super::settle::Confirmation;
 use super::task::{Decision, TaskContext, decide};
 use crate::backend::{ExceptionInfo, RequestInfo, ResultMeta, TaskState};
 use crate::broker::Delivery;
@@ -34,12 +35,7 @@ pub(super) async fn accept(
         Err(err) => {
             if let Err(err) = shared
                 .broker
-                .dead_letter(
-                    &delivery.delivery_tag,
-                    delivery.queue(),
-                    &delivery.payload,
-                    &err.to_string(),
-                )
+                .dead_letter(&delivery.delivery_tag, delivery.queue(), &delivery.payload, &err.to_string())
                 .await
             {
                 tracing::error!(%err, "could not dead-letter a message; it stays unacknowledged");
@@ -71,11 +67,7 @@ pub(super) async fn accept(
             "expires": headers.expires,
         })),
     );
-    let eta = headers
-        .eta
-        .as_deref()
-        .and_then(time::parse_iso)
-        .filter(|at| *at > chrono::Utc::now());
+    let eta = headers.eta.as_deref().and_then(time::parse_iso).filter(|at| *at > chrono::Utc::now());
     let shared = shared.clone();
     match eta {
         Some(at) => {
@@ -95,13 +87,7 @@ pub(super) async fn accept(
 }
 
 fn is_expired(message: &TaskMessage) -> bool {
-    message
-        .envelope
-        .headers
-        .expires
-        .as_deref()
-        .and_then(time::parse_iso)
-        .is_some_and(|at| at <= chrono::Utc::now())
+    message.envelope.headers.expires.as_deref().and_then(time::parse_iso).is_some_and(|at| at <= chrono::Utc::now())
 }
 
 fn fields(value: Value) -> Map<String, Value> {
@@ -111,11 +97,7 @@ fn fields(value: Value) -> Map<String, Value> {
     }
 }
 
-fn request<'a>(
-    shared: &'a Shared,
-    message: &'a TaskMessage,
-    delivery: &'a Delivery,
-) -> Option<RequestInfo<'a>> {
+fn request<'a>(shared: &'a Shared, message: &'a TaskMessage, delivery: &'a Delivery) -> Option<RequestInfo<'a>> {
     shared.config.result_extended.then(|| RequestInfo {
         name: message.task(),
         args: message.args(),
@@ -147,29 +129,20 @@ async fn reject_unregistered(shared: &Arc<Shared>, delivery: &Delivery, message:
             None,
             request(shared, message, delivery).as_ref(),
         );
-        if let Err(err) = shared.backend.store(&meta, None).await {
+        if let Err(err) = confirm(shared.settler.store(message.id(), Some(&meta), None)).await {
             tracing::error!(%err, "could not store the NotRegistered failure");
         }
     }
-    shared.events.send("task-failed", fields(json!({"uuid": message.id(), "exception": format!("NotRegistered({})", repr::str_repr(message.task()))})));
-    let reason = format!(
-        "task {:?} is not registered with this worker",
-        message.task()
+    shared.events.send(
+        "task-failed",
+        fields(
+            json!({"uuid": message.id(), "exception": format!("NotRegistered({})", repr::str_repr(message.task()))}),
+        ),
     );
-    match shared
-        .broker
-        .dead_letter(
-            &delivery.delivery_tag,
-            delivery.queue(),
-            &delivery.payload,
-            &reason,
-        )
-        .await
-    {
+    let reason = format!("task {:?} is not registered with this worker", message.task());
+    match shared.broker.dead_letter(&delivery.delivery_tag, delivery.queue(), &delivery.payload, &reason).await {
         Ok(()) => shared.release(&delivery.delivery_tag),
-        Err(err) => {
-            tracing::error!(%err, "could not dead-letter an unregistered task; it stays unacknowledged")
-        }
+        Err(err) => tracing::error!(%err, "could not dead-letter an unregistered task; it stays unacknowledged"),
     }
 }
 
@@ -185,15 +158,7 @@ async fn revoke_expired(shared: &Arc<Shared>, delivery: &Delivery, message: &Tas
             request(shared, message, delivery).as_ref(),
         )
     });
-    let stored = match &meta {
-        Some(meta) => shared
-            .backend
-            .store(meta, Some(&delivery.delivery_tag))
-            .await
-            .map(|_| ()),
-        None => shared.broker.ack(&delivery.delivery_tag).await,
-    };
-    match stored {
+    match confirm(shared.settler.store(message.id(), meta.as_ref(), Some(&delivery.delivery_tag))).await {
         Ok(()) => shared.release(&delivery.delivery_tag),
         Err(err) => tracing::error!(%err, "could not settle an expired task"),
     }
@@ -203,8 +168,17 @@ async fn revoke_expired(shared: &Arc<Shared>, delivery: &Delivery, message: &Tas
     );
 }
 
+/// Waits for a submitted write to be applied.
+async fn confirm(submitted: crate::Result<Confirmation>) -> Result<(), String> {
+    match submitted {
+        Ok(confirmation) => confirmation.await.unwrap_or_else(|_| Err("the settle writer stopped".into())),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
 /// Runs one attempt and settles it: result stored, events sent, message acknowledged (or a retry
-/// published and the original acknowledged in one step).
+/// published and the original acknowledged in one step). The execution slot is given back as soon
+/// as the outcome is submitted (with the prefetch slot); the `held` entry only once it is confirmed.
 async fn execute(
     shared: Arc<Shared>,
     delivery: Delivery,
@@ -219,9 +193,7 @@ async fn execute(
         revoke_expired(&shared, &delivery, &message).await;
         return;
     }
-    let Some(registered) = shared.registry.get(message.task()).cloned() else {
-        return;
-    };
+    let Some(registered) = shared.registry.get(message.task()).cloned() else { return };
     let tag = delivery.delivery_tag.as_str();
     let acks_late = shared.config.acks_late;
     if !acks_late {
@@ -245,12 +217,7 @@ async fn execute(
         max_retries: registered.options.max_retries,
         cancel: shared.abort.child_token(),
     };
-    shared
-        .events
-        .send("task-started", fields(json!({"uuid": message.id()})));
-    let started = Instant::now();
-    let run = registered.task.run(ctx);
-    let outcome = if shared.config.track_started && keep_result {
+    if shared.config.track_started && keep_result {
         let meta = ResultMeta::new(
             message.id(),
             TaskState::Started,
@@ -258,104 +225,63 @@ async fn execute(
             None,
             info.as_ref(),
         );
-        // STARTED goes out on the shared connection before the handler's own commands, and the
-        // final result is only written after both finished, so the order in Redis is Celery's.
-        let (stored, outcome) = tokio::join!(shared.backend.store(&meta, None), run);
-        if let Err(err) = stored {
+        // Not awaited: the settle writer applies it before this task's final result.
+        if let Err(err) = shared.settler.store(message.id(), Some(&meta), None) {
             tracing::warn!(%err, id = message.id(), "could not store STARTED");
         }
-        outcome
-    } else {
-        run.await
-    };
+    }
+    shared.events.send("task-started", fields(json!({"uuid": message.id()})));
+    let started = Instant::now();
+    let outcome = registered.task.run(ctx).await;
     let runtime = started.elapsed().as_secs_f64();
-    drop(prefetch);
     let ack = acks_late.then_some(tag);
-    let settled = match decide(outcome, retries, &registered.options) {
+    let submitted = match decide(outcome, retries, &registered.options) {
         Decision::Succeed(value) => {
-            let meta = ResultMeta::new(
-                message.id(),
-                TaskState::Success,
-                value.clone(),
-                None,
-                info.as_ref(),
-            );
-            let result = store(&shared, keep_result.then_some(&meta), ack).await;
-            tracing::info!(
-                id = message.id(),
-                task = message.task(),
-                runtime,
-                "task succeeded"
-            );
+            let meta = ResultMeta::new(message.id(), TaskState::Success, value.clone(), None, info.as_ref());
+            tracing::debug!(id = message.id(), task = message.task(), runtime, "task succeeded");
             shared.events.send(
                 "task-succeeded",
-                fields(
-                    json!({"uuid": message.id(), "result": repr::repr(&value), "runtime": runtime}),
-                ),
+                fields(json!({"uuid": message.id(), "result": repr::repr(&value), "runtime": runtime})),
             );
-            result
+            shared.settler.store(message.id(), keep_result.then_some(&meta), ack)
         }
         Decision::Retry { countdown, error } => {
             let traceback = error.traceback(message.task());
-            let mut meta = ResultMeta::new(
-                message.id(),
-                TaskState::Retry,
-                json!(error),
-                Some(traceback.clone()),
-                info.as_ref(),
-            );
+            let mut meta =
+                ResultMeta::new(message.id(), TaskState::Retry, json!(error), Some(traceback.clone()), info.as_ref());
             meta.children = vec![json!([[message.id(), null], null])];
-            let next = message.retry_message(countdown);
-            let result = async {
-                store(&shared, keep_result.then_some(&meta), None).await?;
-                match ack {
-                    Some(tag) => shared.broker.publish_and_ack(&next, tag).await,
-                    None => {
-                        crate::broker::Producer::new(shared.broker.clone())
-                            .publish(&next)
-                            .await
-                    }
-                }
-            }
-            .await;
             tracing::info!(id = message.id(), task = message.task(), retries = retries + 1, ?countdown, error = %error.message(), "task will be retried");
             shared.events.send(
                 "task-retried",
                 fields(json!({"uuid": message.id(), "exception": format!("Retry in {}s: {}", countdown.as_secs_f64(), error.repr()), "traceback": traceback})),
             );
-            result
+            match shared.settler.store(message.id(), keep_result.then_some(&meta), None) {
+                Ok(_) => shared.settler.publish_and_ack(&message.retry_message(countdown), ack),
+                Err(err) => Err(err),
+            }
         }
         Decision::Fail(error) => {
             let traceback = error.traceback(message.task());
-            let meta = ResultMeta::new(
-                message.id(),
-                TaskState::Failure,
-                json!(error),
-                Some(traceback.clone()),
-                info.as_ref(),
-            );
-            let result = store(&shared, keep_result.then_some(&meta), ack).await;
+            let meta =
+                ResultMeta::new(message.id(), TaskState::Failure, json!(error), Some(traceback.clone()), info.as_ref());
             tracing::warn!(id = message.id(), task = message.task(), retries, error = %error.message(), "task failed");
-            shared.events.send("task-failed", fields(json!({"uuid": message.id(), "exception": error.repr(), "traceback": traceback})));
-            result
+            shared.events.send(
+                "task-failed",
+                fields(json!({"uuid": message.id(), "exception": error.repr(), "traceback": traceback})),
+            );
+            shared.settler.store(message.id(), keep_result.then_some(&meta), ack)
         }
     };
-    match settled {
+    shared.active.fetch_sub(1, Ordering::Relaxed);
+    shared.processed.fetch_add(1, Ordering::Relaxed);
+    // The task is done: its execution and prefetch slots go to the next messages while the write
+    // is in flight. The message stays in `held` (and `unacked`) until the write is confirmed.
+    drop(slot);
+    drop(prefetch);
+    match confirm(submitted).await {
         Ok(()) => shared.release(tag),
         Err(err) => {
             tracing::error!(%err, id = message.id(), "could not settle the task; the message stays unacknowledged for redelivery")
         }
-    }
-    shared.active.fetch_sub(1, Ordering::Relaxed);
-    shared.processed.fetch_add(1, Ordering::Relaxed);
-    drop(slot);
-}
-
-/// Stores `meta` (if any) and acknowledges `ack` (if any) in one step.
-async fn store(shared: &Shared, meta: Option<&ResultMeta>, ack: Option<&str>) -> crate::Result<()> {
-    match (meta, ack) {
-        (Some(meta), ack) => shared.backend.store(meta, ack).await.map(|_| ()),
-        (None, Some(tag)) => shared.broker.ack(tag).await,
-        (None, None) => Ok(()),
     }
 }

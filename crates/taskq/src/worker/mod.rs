@@ -16,6 +16,7 @@
 //! short) is put back at the front of its queue, flagged `redelivered` (kombu's `restore_at_shutdown`).
 
 mod execute;
+mod settle;
 pub mod task;
 
 use std::collections::HashSet;
@@ -29,13 +30,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::backend::ResultBackend;
 use crate::broker::{Broker, Consumer, Received};
 use crate::error::Result;
 use crate::events::{EventDispatcher, HEARTBEAT_FREQ_SECS};
-pub use task::{
-    Decision, Registry, Task, TaskContext, TaskError, TaskFuture, TaskOptions, TaskResult, decide,
-};
+pub use task::{Decision, Registry, Task, TaskContext, TaskError, TaskFuture, TaskOptions, TaskResult, decide};
 
 /// What the software identifies itself as in worker events.
 pub const SW_IDENT: &str = "stackdesk";
@@ -110,17 +108,15 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker")
-            .field("registry", &self.registry)
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("Worker").field("registry", &self.registry).field("config", &self.config).finish_non_exhaustive()
     }
 }
 
 /// State shared by the receive loop and the executions.
 pub(crate) struct Shared {
     pub(crate) broker: Broker,
-    pub(crate) backend: ResultBackend,
+    /// Result writes and acknowledgements, in order, batched.
+    pub(crate) settler: settle::Settler,
     pub(crate) events: EventDispatcher,
     pub(crate) registry: Arc<Registry>,
     pub(crate) config: WorkerConfig,
@@ -171,11 +167,7 @@ impl Shared {
 impl Worker {
     /// A worker running `registry`'s tasks from `broker`.
     pub fn new(broker: Broker, registry: Registry, config: WorkerConfig) -> Self {
-        Self {
-            broker,
-            registry: Arc::new(registry),
-            config,
-        }
+        Self { broker, registry: Arc::new(registry), config }
     }
 
     /// Runs until `shutdown` fires, then shuts down gracefully (see the module docs). Errors only
@@ -183,10 +175,9 @@ impl Worker {
     pub async fn run(self, shutdown: CancellationToken) -> Result<WorkerSummary> {
         let tracker = TaskTracker::new();
         let config = self.config;
-        let events =
-            EventDispatcher::start(&self.broker, &config.hostname, config.task_events, &tracker);
+        let events = EventDispatcher::start(&self.broker, &config.hostname, config.task_events, &tracker);
         let shared = Arc::new(Shared {
-            backend: ResultBackend::new(self.broker.clone(), config.result_expires),
+            settler: settle::Settler::start(self.broker.clone(), config.result_expires, &tracker),
             broker: self.broker,
             events,
             registry: self.registry,
@@ -218,24 +209,17 @@ impl Worker {
         let processed = shared.processed.load(Ordering::Relaxed);
         drop(shared);
         tracker.close();
-        if tokio::time::timeout(Duration::from_secs(5), tracker.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_err() {
             tracing::warn!("background tasks did not stop within 5 s");
         }
         tracing::info!(processed, restored, "worker offline");
-        Ok(WorkerSummary {
-            processed,
-            restored,
-        })
+        Ok(WorkerSummary { processed, restored })
     }
 }
 
 async fn receive_loop(shared: &Arc<Shared>, executions: &mut JoinSet<()>) {
-    let prefetch = Arc::new(Semaphore::new(
-        shared.config.concurrency.max(1) * shared.config.prefetch_multiplier.max(1),
-    ));
+    let prefetch =
+        Arc::new(Semaphore::new(shared.config.concurrency.max(1) * shared.config.prefetch_multiplier.max(1)));
     let mut consumer = Consumer::new(shared.broker.clone(), shared.config.queues.clone())
         .with_poll_interval(shared.config.poll_interval);
     loop {
@@ -284,11 +268,7 @@ async fn drain(shared: &Arc<Shared>, executions: &mut JoinSet<()>) -> usize {
             }
         }
     }
-    let held: Vec<String> = shared
-        .held
-        .lock()
-        .map(|mut held| held.drain().collect())
-        .unwrap_or_default();
+    let held: Vec<String> = shared.held.lock().map(|mut held| held.drain().collect()).unwrap_or_default();
     let mut restored = 0;
     for tag in held {
         match shared.broker.restore(&tag).await {

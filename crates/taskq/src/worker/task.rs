@@ -51,10 +51,7 @@ pub enum TaskError {
 impl TaskError {
     /// A retry after `after` because of `error`.
     pub fn retry_after(after: Duration, error: ExceptionInfo) -> Self {
-        Self::Retry {
-            after: Some(after),
-            error,
-        }
+        Self::Retry { after: Some(after), error }
     }
 }
 
@@ -91,10 +88,7 @@ pub struct TaskOptions {
 
 impl Default for TaskOptions {
     fn default() -> Self {
-        Self {
-            max_retries: Some(3),
-            default_retry_delay: Duration::from_secs(180),
-        }
+        Self { max_retries: Some(3), default_retry_delay: Duration::from_secs(180) }
     }
 }
 
@@ -125,13 +119,7 @@ impl Registry {
 
     /// Registers `task` under `name` (replacing any earlier one).
     pub fn register(&mut self, name: &str, options: TaskOptions, task: impl Task) -> &mut Self {
-        self.tasks.insert(
-            name.into(),
-            Registered {
-                task: Arc::new(task),
-                options,
-            },
-        );
+        self.tasks.insert(name.into(), Registered { task: Arc::new(task), options });
         self
     }
 
@@ -174,10 +162,7 @@ pub fn decide(outcome: TaskResult, retries: u32, options: &TaskOptions) -> Decis
             if options.max_retries.is_some_and(|max| retries >= max) {
                 Decision::Fail(error)
             } else {
-                Decision::Retry {
-                    countdown: after.unwrap_or(options.default_retry_delay),
-                    error,
-                }
+                Decision::Retry { countdown: after.unwrap_or(options.default_retry_delay), error }
             }
         }
     }
@@ -194,18 +179,12 @@ mod tests {
 
     #[test]
     fn retries_until_the_limit_then_fails() {
-        let options = TaskOptions {
-            max_retries: Some(3),
-            default_retry_delay: Duration::from_secs(9),
-        };
+        let options = TaskOptions { max_retries: Some(3), default_retry_delay: Duration::from_secs(9) };
         let retry = || Err(TaskError::retry_after(Duration::from_secs(5), boom()));
         for retries in 0..3 {
             assert_eq!(
                 decide(retry(), retries, &options),
-                Decision::Retry {
-                    countdown: Duration::from_secs(5),
-                    error: boom()
-                }
+                Decision::Retry { countdown: Duration::from_secs(5), error: boom() }
             );
         }
         assert_eq!(decide(retry(), 3, &options), Decision::Fail(boom()));
@@ -213,33 +192,18 @@ mod tests {
 
     #[test]
     fn default_delay_and_unlimited_retries() {
-        let options = TaskOptions {
-            max_retries: None,
-            default_retry_delay: Duration::from_secs(9),
-        };
-        let outcome = Err(TaskError::Retry {
-            after: None,
-            error: boom(),
-        });
+        let options = TaskOptions { max_retries: None, default_retry_delay: Duration::from_secs(9) };
+        let outcome = Err(TaskError::Retry { after: None, error: boom() });
         assert_eq!(
             decide(outcome, 1000, &options),
-            Decision::Retry {
-                countdown: Duration::from_secs(9),
-                error: boom()
-            }
+            Decision::Retry { countdown: Duration::from_secs(9), error: boom() }
         );
     }
 
     #[test]
     fn fail_and_success_pass_through() {
         let options = TaskOptions::default();
-        assert_eq!(
-            decide(Err(TaskError::Fail(boom())), 0, &options),
-            Decision::Fail(boom())
-        );
-        assert_eq!(
-            decide(Ok(json!(1)), 0, &options),
-            Decision::Succeed(json!(1))
-        );
+        assert_eq!(decide(Err(TaskError::Fail(boom())), 0, &options), Decision::Fail(boom()));
+        assert_eq!(decide(Ok(json!(1)), 0, &options), Decision::Succeed(json!(1)));
     }
 }

@@ -15,10 +15,7 @@ fn message(priority: u8) -> TaskMessage {
         "interop.add",
         vec![json!(priority)],
         Map::new(),
-        &SendOptions {
-            priority: Some(priority),
-            ..SendOptions::default()
-        },
+        &SendOptions { priority: Some(priority), ..SendOptions::default() },
     )
 }
 
@@ -43,17 +40,10 @@ async fn publish_declares_once_and_lpushes_celerys_bytes() {
     producer.publish(&message(0)).await.unwrap();
     let raw: Vec<String> = redis.lrange("celery", 0, -1).await.unwrap();
     assert_eq!(raw.len(), 2);
-    assert_eq!(
-        raw[1],
-        first.to_json().unwrap(),
-        "LPUSH: the first message is at the right end"
-    );
+    assert_eq!(raw[1], first.to_json().unwrap(), "LPUSH: the first message is at the right end");
     let binding: Vec<String> = redis.smembers("_kombu.binding.celery").await.unwrap();
     assert_eq!(binding, ["celery\x06\x16\x06\x16celery"]);
-    let permanent: Vec<String> = redis
-        .smembers("_kombu.binding_permanent.celery")
-        .await
-        .unwrap();
+    let permanent: Vec<String> = redis.smembers("_kombu.binding_permanent.celery").await.unwrap();
     assert_eq!(permanent, binding);
 }
 
@@ -104,8 +94,7 @@ async fn priority_zero_is_served_first_as_on_kombu_redis() {
 async fn receive_waits_for_a_message_and_stops_on_shutdown() {
     let server = RedisServer::start();
     let broker = common::broker(&server.url()).await;
-    let mut consumer = Consumer::new(broker.clone(), vec!["celery".into()])
-        .with_poll_interval(Duration::from_secs(5));
+    let mut consumer = Consumer::new(broker.clone(), vec!["celery".into()]).with_poll_interval(Duration::from_secs(5));
     let shutdown = CancellationToken::new();
     let waiting = {
         let shutdown = shutdown.clone();
@@ -113,37 +102,20 @@ async fn receive_waits_for_a_message_and_stops_on_shutdown() {
     };
     let sent = message(0);
     Producer::new(broker.clone()).publish(&sent).await.unwrap();
-    let (got, mut consumer) = tokio::time::timeout(Duration::from_secs(10), waiting)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        delivered(got)[0].delivery_tag,
-        sent.envelope.properties.delivery_tag
-    );
+    let (got, mut consumer) = tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap().unwrap();
+    assert_eq!(delivered(got)[0].delivery_tag, sent.envelope.properties.delivery_tag);
 
     let stop = shutdown.clone();
     let waiting = tokio::spawn(async move { consumer.receive(1, &stop).await });
     shutdown.cancel();
-    let got = tokio::time::timeout(Duration::from_secs(10), waiting)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(
-        got.is_empty(),
-        "shutdown ends the wait without taking anything"
-    );
+    let got = tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap().unwrap();
+    assert!(got.is_empty(), "shutdown ends the wait without taking anything");
 }
 
 #[tokio::test]
 async fn restore_visible_honours_the_visibility_timeout_and_flags_redelivery() {
     let server = RedisServer::start();
-    let options = BrokerOptions {
-        visibility_timeout: Duration::from_secs(3600),
-        ..BrokerOptions::default()
-    };
+    let options = BrokerOptions { visibility_timeout: Duration::from_secs(3600), ..BrokerOptions::default() };
     let broker = Broker::connect(&server.url(), options).await.unwrap();
     let mut redis = common::redis(&server.url()).await;
     let (old, fresh) = (message(0), message(0));
@@ -154,10 +126,7 @@ async fn restore_visible_honours_the_visibility_timeout_and_flags_redelivery() {
     assert_eq!(delivered(consumer.try_receive(2).await.unwrap()).len(), 2);
     // Age one delivery past the visibility timeout, as if its consumer died two hours ago.
     let old_tag = &old.envelope.properties.delivery_tag;
-    let _: () = redis
-        .zadd("unacked_index", old_tag, taskq::time::epoch_now() - 7200.0)
-        .await
-        .unwrap();
+    let _: () = redis.zadd("unacked_index", old_tag, taskq::time::epoch_now() - 7200.0).await.unwrap();
 
     assert_eq!(broker.restore_visible().await.unwrap(), 1);
     let queued: Vec<String> = redis.lrange("celery", 0, -1).await.unwrap();
@@ -165,31 +134,15 @@ async fn restore_visible_honours_the_visibility_timeout_and_flags_redelivery() {
     let restored: Value = serde_json::from_str(&queued[0]).unwrap();
     assert_eq!(restored["headers"]["redelivered"], true);
     assert_eq!(restored["properties"]["delivery_info"]["redelivered"], true);
-    assert_eq!(
-        restored["properties"]["delivery_tag"],
-        old_tag.as_str(),
-        "same delivery tag, as kombu restores it"
-    );
-    assert!(
-        redis
-            .hexists::<_, _, bool>("unacked", &fresh.envelope.properties.delivery_tag)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !redis.exists::<_, bool>("unacked_mutex").await.unwrap(),
-        "the mutex is released"
-    );
+    assert_eq!(restored["properties"]["delivery_tag"], old_tag.as_str(), "same delivery tag, as kombu restores it");
+    assert!(redis.hexists::<_, _, bool>("unacked", &fresh.envelope.properties.delivery_tag).await.unwrap());
+    assert!(!redis.exists::<_, bool>("unacked_mutex").await.unwrap(), "the mutex is released");
 
     // A held mutex (another consumer scanning) makes the scan a no-op, as in kombu.
     let _: () = redis.set("unacked_mutex", "someone-else").await.unwrap();
     assert_eq!(broker.restore_all().await.unwrap(), 0);
     let _: () = redis.del("unacked_mutex").await.unwrap();
-    assert_eq!(
-        broker.restore_all().await.unwrap(),
-        1,
-        "restore_all ignores age"
-    );
+    assert_eq!(broker.restore_all().await.unwrap(), 1, "restore_all ignores age");
     assert_eq!(redis.llen::<_, usize>("celery").await.unwrap(), 2);
     assert_eq!(redis.hlen::<_, usize>("unacked").await.unwrap(), 0);
 }
@@ -207,34 +160,12 @@ async fn restored_and_requeued_messages_go_to_opposite_ends() {
     delivered(consumer.try_receive(2).await.unwrap());
     producer.publish(&waiting).await.unwrap();
 
-    assert!(
-        broker
-            .restore(&a.envelope.properties.delivery_tag)
-            .await
-            .unwrap()
-    );
-    assert!(
-        broker
-            .reject(&b.envelope.properties.delivery_tag, true)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !broker
-            .restore(&a.envelope.properties.delivery_tag)
-            .await
-            .unwrap(),
-        "a second restore finds nothing"
-    );
-    let order: Vec<String> = delivered(consumer.try_receive(3).await.unwrap())
-        .into_iter()
-        .map(|d| d.delivery_tag)
-        .collect();
+    assert!(broker.restore(&a.envelope.properties.delivery_tag).await.unwrap());
+    assert!(broker.reject(&b.envelope.properties.delivery_tag, true).await.unwrap());
+    assert!(!broker.restore(&a.envelope.properties.delivery_tag).await.unwrap(), "a second restore finds nothing");
+    let order: Vec<String> =
+        delivered(consumer.try_receive(3).await.unwrap()).into_iter().map(|d| d.delivery_tag).collect();
     let tag = |m: &TaskMessage| m.envelope.properties.delivery_tag.clone();
-    assert_eq!(
-        order,
-        [tag(&a), tag(&waiting), tag(&b)],
-        "restore: served next; reject+requeue: served last"
-    );
+    assert_eq!(order, [tag(&a), tag(&waiting), tag(&b)], "restore: served next; reject+requeue: served last");
     assert_eq!(redis.llen::<_, usize>("celery").await.unwrap(), 0);
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
 use taskq::{
-    Broker, BrokerOptions, ExceptionInfo, Registry, TaskContext, TaskError, TaskOptions, Worker,
-    WorkerConfig, WorkerSummary,
+    Broker, BrokerOptions, ExceptionInfo, Registry, TaskContext, TaskError, TaskOptions, Worker, WorkerConfig,
+    WorkerSummary,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -19,9 +19,7 @@ pub fn python_dir() -> PathBuf {
 
 /// A broker on `url` with default options.
 pub async fn broker(url: &str) -> Broker {
-    Broker::connect(url, BrokerOptions::default())
-        .await
-        .expect("connect to the test redis")
+    Broker::connect(url, BrokerOptions::default()).await.expect("connect to the test redis")
 }
 
 /// A raw connection for looking at Redis directly.
@@ -33,10 +31,7 @@ pub async fn redis(url: &str) -> ConnectionManager {
 /// The tasks the tests run on our worker.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
-    let fast_retries = TaskOptions {
-        max_retries: Some(3),
-        default_retry_delay: Duration::from_millis(300),
-    };
+    let fast_retries = TaskOptions { max_retries: Some(3), default_retry_delay: Duration::from_millis(300) };
     registry
         .register("interop.add", TaskOptions::default(), |ctx: TaskContext| async move {
             let sum: f64 = ctx.args.iter().filter_map(Value::as_f64).sum();
@@ -45,7 +40,10 @@ pub fn registry() -> Registry {
         .register("interop.flaky", fast_retries, |ctx: TaskContext| async move {
             // Fails its first two attempts, then succeeds: RETRY, RETRY, SUCCESS.
             if ctx.retries < 2 {
-                Err(TaskError::Retry { after: None, error: ExceptionInfo::runtime_error(format!("attempt {} failed", ctx.retries)) })
+                Err(TaskError::Retry {
+                    after: None,
+                    error: ExceptionInfo::runtime_error(format!("attempt {} failed", ctx.retries)),
+                })
             } else {
                 Ok(json!({"attempts": ctx.retries + 1}))
             }
@@ -104,32 +102,15 @@ impl RunningWorker {
 
 /// Reads a result's JSON straight from Redis.
 pub async fn stored_result(conn: &mut ConnectionManager, task_id: &str) -> Option<Value> {
-    let raw: Option<String> = redis::cmd("GET")
-        .arg(taskq::result_key(task_id))
-        .query_async(conn)
-        .await
-        .unwrap();
+    let raw: Option<String> = redis::cmd("GET").arg(taskq::result_key(task_id)).query_async(conn).await.unwrap();
     raw.map(|r| serde_json::from_str(&r).unwrap())
 }
 
 /// Waits until `task_id`'s stored status is `status` and returns the stored JSON.
-pub async fn wait_for_status(
-    conn: &ConnectionManager,
-    task_id: &str,
-    status: &str,
-    deadline: Duration,
-) -> Value {
-    test_support::wait::until(
-        &format!("task {task_id} to reach {status}"),
-        deadline,
-        || {
-            let mut conn = conn.clone();
-            async move {
-                stored_result(&mut conn, task_id)
-                    .await
-                    .filter(|m| m["status"] == status)
-            }
-        },
-    )
+pub async fn wait_for_status(conn: &ConnectionManager, task_id: &str, status: &str, deadline: Duration) -> Value {
+    test_support::wait::until(&format!("task {task_id} to reach {status}"), deadline, || {
+        let mut conn = conn.clone();
+        async move { stored_result(&mut conn, task_id).await.filter(|m| m["status"] == status) }
+    })
     .await
 }

@@ -17,16 +17,10 @@ async fn a_retry_countdown_does_not_block_other_work() {
     let mut registry = common::registry();
     registry.register(
         "interop.slow_retry",
-        taskq::TaskOptions {
-            max_retries: Some(1),
-            default_retry_delay: Duration::from_secs(30),
-        },
+        taskq::TaskOptions { max_retries: Some(1), default_retry_delay: Duration::from_secs(30) },
         |ctx: taskq::TaskContext| async move {
             if ctx.retries == 0 {
-                Err(taskq::TaskError::Retry {
-                    after: None,
-                    error: taskq::ExceptionInfo::runtime_error("later"),
-                })
+                Err(taskq::TaskError::Retry { after: None, error: taskq::ExceptionInfo::runtime_error("later") })
             } else {
                 Ok(json!("done"))
             }
@@ -34,12 +28,7 @@ async fn a_retry_countdown_does_not_block_other_work() {
     );
     let worker = RunningWorker::start(&server.url(), registry, common::config("eta")).await;
     let producer = Producer::new(broker);
-    let slow = TaskMessage::new(
-        "interop.slow_retry",
-        vec![],
-        Map::new(),
-        &SendOptions::default(),
-    );
+    let slow = TaskMessage::new("interop.slow_retry", vec![], Map::new(), &SendOptions::default());
     producer.publish(&slow).await.unwrap();
     let retry = common::wait_for_status(&conn, slow.id(), "RETRY", Duration::from_secs(20)).await;
     assert_eq!(retry["children"], json!([[[slow.id(), null], null]]));
@@ -47,12 +36,7 @@ async fn a_retry_countdown_does_not_block_other_work() {
     // With concurrency 1 and the retry waiting 30 s for its eta, five more tasks still run now.
     let mut ids = Vec::new();
     for n in 0..5 {
-        let message = TaskMessage::new(
-            "interop.add",
-            vec![json!(n), json!(1)],
-            Map::new(),
-            &SendOptions::default(),
-        );
+        let message = TaskMessage::new("interop.add", vec![json!(n), json!(1)], Map::new(), &SendOptions::default());
         producer.publish(&message).await.unwrap();
         ids.push(message.id().to_string());
     }
@@ -63,19 +47,12 @@ async fn a_retry_countdown_does_not_block_other_work() {
     let held: Vec<String> = raw.hvals("unacked").await.unwrap();
     assert_eq!(held.len(), 1);
     let waiting: Value = serde_json::from_str(&held[0]).unwrap();
-    assert_eq!(
-        waiting[0]["headers"]["id"],
-        slow.id(),
-        "the retry waits in unacked, safe if the worker dies"
-    );
+    assert_eq!(waiting[0]["headers"]["id"], slow.id(), "the retry waits in unacked, safe if the worker dies");
     assert_eq!(waiting[0]["headers"]["retries"], 1);
     assert_eq!(waiting[0]["headers"]["parent_id"], slow.id());
 
     let summary = worker.stop().await;
-    assert_eq!(
-        summary.restored, 1,
-        "the waiting retry goes back to the queue at shutdown"
-    );
+    assert_eq!(summary.restored, 1, "the waiting retry goes back to the queue at shutdown");
     let queued: Vec<String> = raw.lrange("celery", 0, -1).await.unwrap();
     assert_eq!(queued.len(), 1);
     assert!(queued[0].contains("\"redelivered\": true"));
@@ -86,34 +63,20 @@ async fn shutdown_puts_back_running_and_prefetched_messages() {
     let server = RedisServer::start();
     let broker = common::broker(&server.url()).await;
     let conn = common::redis(&server.url()).await;
-    let config = taskq::WorkerConfig {
-        shutdown_timeout: Duration::from_millis(300),
-        ..common::config("drain")
-    };
+    let config = taskq::WorkerConfig { shutdown_timeout: Duration::from_millis(300), ..common::config("drain") };
     let worker = RunningWorker::start(&server.url(), common::registry(), config).await;
     let producer = Producer::new(broker);
     let messages: Vec<TaskMessage> = (0..3)
-        .map(|_| {
-            TaskMessage::new(
-                "interop.sleep",
-                vec![json!(60)],
-                Map::new(),
-                &SendOptions::default(),
-            )
-        })
+        .map(|_| TaskMessage::new("interop.sleep", vec![json!(60)], Map::new(), &SendOptions::default()))
         .collect();
     for message in &messages {
         producer.publish(message).await.unwrap();
     }
     common::wait_for_status(&conn, messages[0].id(), "STARTED", Duration::from_secs(20)).await;
-    test_support::wait::until(
-        "all three to be held by the worker",
-        Duration::from_secs(20),
-        || {
-            let mut conn = conn.clone();
-            async move { (conn.hlen::<_, usize>("unacked").await.unwrap() == 3).then_some(()) }
-        },
-    )
+    test_support::wait::until("all three to be held by the worker", Duration::from_secs(20), || {
+        let mut conn = conn.clone();
+        async move { (conn.hlen::<_, usize>("unacked").await.unwrap() == 3).then_some(()) }
+    })
     .await;
 
     let summary = worker.stop().await;
@@ -121,10 +84,7 @@ async fn shutdown_puts_back_running_and_prefetched_messages() {
     let mut raw = conn.clone();
     assert_eq!(raw.hlen::<_, usize>("unacked").await.unwrap(), 0);
     let queued: Vec<String> = raw.lrange("celery", 0, -1).await.unwrap();
-    let mut ids: Vec<String> = queued
-        .iter()
-        .map(|q| TaskMessage::decode(q).unwrap().id().to_string())
-        .collect();
+    let mut ids: Vec<String> = queued.iter().map(|q| TaskMessage::decode(q).unwrap().id().to_string()).collect();
     let mut expected: Vec<String> = messages.iter().map(|m| m.id().to_string()).collect();
     ids.sort();
     expected.sort();
@@ -136,35 +96,21 @@ async fn failures_are_stored_once_without_retry() {
     let server = RedisServer::start();
     let broker = common::broker(&server.url()).await;
     let conn = common::redis(&server.url()).await;
-    let worker =
-        RunningWorker::start(&server.url(), common::registry(), common::config("fail")).await;
+    let worker = RunningWorker::start(&server.url(), common::registry(), common::config("fail")).await;
     let message = TaskMessage::new("interop.fail", vec![], Map::new(), &SendOptions::default());
     Producer::new(broker).publish(&message).await.unwrap();
-    let failure =
-        common::wait_for_status(&conn, message.id(), "FAILURE", Duration::from_secs(20)).await;
+    let failure = common::wait_for_status(&conn, message.id(), "FAILURE", Duration::from_secs(20)).await;
     assert_eq!(
         failure["result"],
         json!({"exc_type": "RuntimeError", "exc_message": ["Telegram API error: Unauthorized"], "exc_module": "builtins"})
     );
     assert_eq!(failure["retries"], 0);
-    assert!(
-        failure["traceback"]
-            .as_str()
-            .unwrap()
-            .contains("RuntimeError: Telegram API error: Unauthorized")
-    );
+    assert!(failure["traceback"].as_str().unwrap().contains("RuntimeError: Telegram API error: Unauthorized"));
     let mut raw = conn.clone();
     let ttl: i64 = raw.ttl(taskq::result_key(message.id())).await.unwrap();
-    assert!(
-        (86_000..=86_400).contains(&ttl),
-        "result_expires TTL, got {ttl}"
-    );
+    assert!((86_000..=86_400).contains(&ttl), "result_expires TTL, got {ttl}");
     worker.stop().await;
-    assert_eq!(
-        raw.llen::<_, usize>("celery").await.unwrap(),
-        0,
-        "no retry was published"
-    );
+    assert_eq!(raw.llen::<_, usize>("celery").await.unwrap(), 0, "no retry was published");
     assert_eq!(raw.hlen::<_, usize>("unacked").await.unwrap(), 0);
 }
 
@@ -173,21 +119,11 @@ async fn retries_run_out_into_failure() {
     let server = RedisServer::start();
     let broker = common::broker(&server.url()).await;
     let conn = common::redis(&server.url()).await;
-    let worker =
-        RunningWorker::start(&server.url(), common::registry(), common::config("exhaust")).await;
-    let message = TaskMessage::new(
-        "interop.always_retry",
-        vec![],
-        Map::new(),
-        &SendOptions::default(),
-    );
+    let worker = RunningWorker::start(&server.url(), common::registry(), common::config("exhaust")).await;
+    let message = TaskMessage::new("interop.always_retry", vec![], Map::new(), &SendOptions::default());
     Producer::new(broker).publish(&message).await.unwrap();
-    let failure =
-        common::wait_for_status(&conn, message.id(), "FAILURE", Duration::from_secs(30)).await;
-    assert_eq!(
-        failure["retries"], 3,
-        "max_retries=3: attempts 0..=3, then FAILURE"
-    );
+    let failure = common::wait_for_status(&conn, message.id(), "FAILURE", Duration::from_secs(30)).await;
+    assert_eq!(failure["retries"], 3, "max_retries=3: attempts 0..=3, then FAILURE");
     assert_eq!(failure["parent_id"], message.id());
     assert_eq!(failure["result"]["exc_message"], json!(["still broken"]));
     worker.stop().await;

@@ -1,0 +1,144 @@
+//! The settle writer: every result write and acknowledgement of a worker goes through one task
+//! that sends them in submission order, many per round trip.
+//!
+//! Order is what makes this safe: a task's STARTED is submitted before its run and its final
+//! result after, so Redis applies them in that order even though the worker does not wait for
+//! STARTED's reply, and the next task can start while the last one's SUCCESS + ack is in flight.
+//! The ack still happens only after the result is stored (same Lua call), so acks-late holds: a
+//! worker that dies before the confirmation leaves the message in `unacked`.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::task::TaskTracker;
+
+use crate::backend::{ResultMeta, store_invocation};
+use crate::broker::{Broker, UNACKED_INDEX_KEY, UNACKED_KEY};
+use crate::message::TaskMessage;
+use crate::{Error, Result, pyjson};
+
+/// How many operations go into one pipeline at most.
+const BATCH: usize = 256;
+
+/// One write.
+#[derive(Debug)]
+enum Op {
+    /// Store a result (unless a SUCCESS is stored) and/or acknowledge a delivery.
+    Store { task_id: String, meta: String, ack: Option<String> },
+    /// Publish a retry message and acknowledge the original (acks late).
+    PublishAndAck { queue_key: String, payload: String, ack: Option<String> },
+}
+
+struct Submitted {
+    op: Op,
+    done: Option<oneshot::Sender<Result<(), String>>>,
+}
+
+/// A handle for submitting writes; cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Settler {
+    tx: mpsc::UnboundedSender<Submitted>,
+}
+
+/// Resolves when a submitted write was applied (or failed, with the reason).
+pub(crate) type Confirmation = oneshot::Receiver<Result<(), String>>;
+
+impl Settler {
+    /// Starts the writer task (owned by `tracker`; it ends when every handle is dropped, after
+    /// writing what was submitted).
+    pub(crate) fn start(broker: Broker, result_expires: Option<Duration>, tracker: &TaskTracker) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tracker.spawn(write_loop(broker, result_expires, rx));
+        Self { tx }
+    }
+
+    /// Stores `meta` (when given) and acknowledges `ack` (when given), in submission order.
+    pub(crate) fn store(&self, task_id: &str, meta: Option<&ResultMeta>, ack: Option<&str>) -> Result<Confirmation> {
+        let meta = meta.map(pyjson::to_string).transpose()?.unwrap_or_default();
+        Ok(self.submit(Op::Store { task_id: task_id.into(), meta, ack: ack.map(str::to_string) }))
+    }
+
+    /// Publishes `message` and acknowledges `ack` in one step, in submission order.
+    pub(crate) fn publish_and_ack(&self, message: &TaskMessage, ack: Option<&str>) -> Result<Confirmation> {
+        let op = Op::PublishAndAck {
+            queue_key: message.queue_key(),
+            payload: message.to_json()?,
+            ack: ack.map(str::to_string),
+        };
+        Ok(self.submit(op))
+    }
+
+    fn submit(&self, op: Op) -> Confirmation {
+        let (done, confirmation) = oneshot::channel();
+        if let Err(mpsc::error::SendError(submitted)) = self.tx.send(Submitted { op, done: Some(done) })
+            && let Some(done) = submitted.done
+        {
+            let _ = done.send(Err("the worker is shutting down".into()));
+        }
+        confirmation
+    }
+}
+
+async fn write_loop(broker: Broker, result_expires: Option<Duration>, mut rx: mpsc::UnboundedReceiver<Submitted>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let mut pending: Vec<Submitted> = std::mem::take(&mut batch);
+        // One retry after reloading scripts (Redis restarted and lost them); anything else fails.
+        for attempt in 0..2 {
+            let results = apply(&broker, result_expires, &pending).await;
+            let mut retry = Vec::new();
+            for (mut submitted, result) in pending.into_iter().zip(results) {
+                match result {
+                    Err(err) if attempt == 0 && is_noscript(&err) => retry.push(submitted),
+                    result => {
+                        if let Err(err) = &result {
+                            tracing::error!(%err, op = ?submitted.op, "a result write failed");
+                        }
+                        if let Some(done) = submitted.done.take() {
+                            let _ = done.send(result.map_err(|e| e.to_string()));
+                        }
+                    }
+                }
+            }
+            if retry.is_empty() {
+                break;
+            }
+            if let Err(err) = broker.load_scripts().await {
+                tracing::error!(%err, "could not reload Lua scripts");
+            }
+            pending = retry;
+        }
+    }
+}
+
+fn is_noscript(err: &Error) -> bool {
+    matches!(err, Error::Redis(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript))
+}
+
+/// Sends `ops` in one pipeline and returns one result per op.
+async fn apply(broker: &Broker, result_expires: Option<Duration>, ops: &[Submitted]) -> Vec<Result<()>> {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    for submitted in ops {
+        match &submitted.op {
+            Op::Store { task_id, meta, ack } => {
+                pipe.invoke_script(&store_invocation(broker, task_id, meta, result_expires, ack.as_deref()));
+            }
+            Op::PublishAndAck { queue_key, payload, ack } => {
+                let mut invocation = broker.scripts().publish_and_ack.prepare_invoke();
+                invocation
+                    .key(queue_key)
+                    .key(UNACKED_KEY)
+                    .key(UNACKED_INDEX_KEY)
+                    .arg(payload)
+                    .arg(ack.as_deref().unwrap_or(""));
+                pipe.invoke_script(&invocation);
+            }
+        }
+    }
+    let mut conn = broker.connection();
+    match pipe.query_async::<Vec<redis::RedisResult<i64>>>(&mut conn).await {
+        Ok(results) => results.into_iter().map(|r| r.map(|_| ()).map_err(Error::from)).collect(),
+        Err(err) => ops.iter().map(|_| Err(Error::Redis(err.clone()))).collect(),
+    }
+}
