@@ -7,10 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 /// What the tests and tools need from the system: (how to check, Debian package).
-const PACKAGES: &[(&[&str], &str)] = &[
-    (&["redis-server", "--version"], "redis-server"),
-    (&["python3", "-c", "import ensurepip, venv"], "python3-venv"),
-];
+const PACKAGES: &[(&[&str], &str)] =
+    &[(&["redis-server", "--version"], "redis-server"), (&["python3", "-c", "import ensurepip, venv"], "python3-venv")];
 
 fn works(probe: &[&str]) -> bool {
     let Some((program, args)) = probe.split_first() else { return false };
