@@ -1,0 +1,21 @@
+-- Stores a product, queues its notification task and records the task as PENDING in the history,
+-- all in one step: never a product without its task or a task without its product.
+-- KEYS: product key, products zset, queue list, _kombu.binding.<q>, _kombu.binding_permanent.<q>,
+--       history record key, history zset
+-- ARGV: product id, product JSON, task message JSON, binding member, history record JSON, sent_at,
+--       task id, history cap, history key prefix
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[4])
+redis.call('SADD', KEYS[5], ARGV[4])
+redis.call('LPUSH', KEYS[3], ARGV[3])
+redis.call('SET', KEYS[6], ARGV[5])
+redis.call('ZADD', KEYS[7], ARGV[6], ARGV[7])
+local excess = redis.call('ZCARD', KEYS[7]) - tonumber(ARGV[8])
+if excess > 0 then
+  for i, id in ipairs(redis.call('ZPOPMIN', KEYS[7], excess)) do
+    -- ZPOPMIN returns member, score pairs; every other item is a member.
+    if i % 2 == 1 then redis.call('DEL', ARGV[9] .. id) end
+  end
+end
+return 1

@@ -1,0 +1,48 @@
+-- Applies one Celery task event to a task's history record (a JSON string) and returns the record.
+-- The state moves forward by event time, and never from a finished state (SUCCESS, FAILURE,
+-- REVOKED) back to an unfinished one; every state reached is kept in `timeline`, in time order.
+-- KEYS: history record key, history zset
+-- ARGV: task id, state ("" for none), event time (epoch seconds), fields JSON, history cap,
+--       history key prefix
+local raw = redis.call('GET', KEYS[1])
+local at = tonumber(ARGV[3])
+local record
+if raw then
+  record = cjson.decode(raw)
+else
+  record = {task_id = ARGV[1], sent_at = at, retries = 0, timeline = {}}
+end
+for key, value in pairs(cjson.decode(ARGV[4])) do
+  if value ~= cjson.null then
+    if key == 'retries' then
+      if value > (record.retries or 0) then record.retries = value end
+    else
+      record[key] = value
+    end
+  end
+end
+local state = ARGV[2]
+if state ~= '' then
+  local timeline = record.timeline
+  local last = timeline[#timeline]
+  if not (last and last.state == state and last.at == at) then
+    table.insert(timeline, {state = state, at = at, worker = record.worker})
+    table.sort(timeline, function(a, b) return a.at < b.at end)
+  end
+  local finished = {SUCCESS = true, FAILURE = true, REVOKED = true}
+  local current = record.state
+  if current == nil or (not (finished[current] and not finished[state]) and at >= (record.state_at or 0)) then
+    record.state = state
+    record.state_at = at
+  end
+end
+local encoded = cjson.encode(record)
+redis.call('SET', KEYS[1], encoded)
+redis.call('ZADD', KEYS[2], 'NX', record.sent_at, ARGV[1])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+if excess > 0 then
+  for i, id in ipairs(redis.call('ZPOPMIN', KEYS[2], excess)) do
+    if i % 2 == 1 then redis.call('DEL', ARGV[6] .. id) end
+  end
+end
+return encoded

@@ -1,0 +1,20 @@
+//! The OpenAPI document, generated from the handlers and types above.
+
+use utoipa::OpenApi;
+
+/// The whole API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Stackdesk", description = "Products API: creating a product queues its Telegram notification, run by a Celery-compatible worker."),
+    paths(
+        crate::products::create, crate::products::list, crate::products::get,
+        crate::tasks::get, crate::tasks::list, crate::health::health, crate::live::events,
+    ),
+    components(schemas(
+        crate::products::ProductIn, crate::products::Product, crate::history::TaskView, crate::history::TaskPage,
+        crate::history::TaskErrorView, crate::history::StepView, crate::error::HttpError, crate::error::ValidationErrorBody,
+        crate::error::FieldError, crate::health::Health,
+    )),
+    tags((name = "products"), (name = "tasks"), (name = "health"), (name = "live"))
+)]
+pub struct ApiDoc;

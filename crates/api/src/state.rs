@@ -1,0 +1,86 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use taskq::Broker;
+use tokio_util::sync::CancellationToken;
+
+use crate::live::Live;
+use crate::store::Store;
+
+/// Limits and timeouts of the API.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// Largest accepted request body, in bytes (413 beyond).
+    pub body_limit: usize,
+    /// How long one Redis call may take before the request fails with 503.
+    pub redis_timeout: Duration,
+    /// How long a request may take in all before it fails with 504.
+    pub request_timeout: Duration,
+    /// Most tasks the history keeps.
+    pub history_max: usize,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            redis_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(10),
+            history_max: 10_000,
+        }
+    }
+}
+
+/// The handlers' shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    live: Live,
+    options: ApiOptions,
+    /// Ends live streams so that graceful shutdown does not wait on them forever.
+    shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// State over `broker`'s connection.
+    pub fn new(broker: &Broker, options: ApiOptions, shutdown: CancellationToken) -> Self {
+        let store = Store::new(broker.connection(), options.redis_timeout, options.history_max);
+        Self { inner: Arc::new(Inner { store, live: Live::default(), options, shutdown }) }
+    }
+
+    /// The product store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The live feed.
+    pub fn live(&self) -> &Live {
+        &self.inner.live
+    }
+
+    /// The body size limit.
+    pub fn body_limit(&self) -> usize {
+        self.inner.options.body_limit
+    }
+
+    /// The history cap.
+    pub fn history_max(&self) -> usize {
+        self.inner.options.history_max
+    }
+
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        self.inner.options.request_timeout
+    }
+
+    /// Fires at shutdown.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+}

@@ -1,0 +1,107 @@
+//! Creating, listing and reading products.
+
+use redis::AsyncCommands;
+use serde_json::{Value, json};
+use taskq::TaskMessage;
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn create_stores_the_product_and_queues_its_task_atomically() {
+    let app = TestApp::start().await;
+    let answer =
+        app.post_json("/products/", &json!({"name": "  Phone ", "price": 499.9, "description": "Новый"})).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let product = &answer.json;
+    assert_eq!(product["id"], 1);
+    assert_eq!(product["name"], "Phone");
+    assert_eq!(product["price"], 499.9);
+    assert_eq!(product["description"], "Новый");
+    assert_eq!(answer.headers["location"], "/products/1");
+    let task_id = product["task_id"].as_str().unwrap();
+    assert!(taskq::time::parse_iso(product["created_at"].as_str().unwrap()).is_some());
+
+    let mut conn = app.conn.clone();
+    let queued: Vec<String> = conn.lrange("celery", 0, -1).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    let message = TaskMessage::decode(&queued[0]).unwrap();
+    assert_eq!(message.task(), "tasks.notifications.send_tg_notification");
+    assert_eq!(message.id(), task_id);
+    let mut expected = product.clone();
+    expected.as_object_mut().unwrap().remove("task_id");
+    assert_eq!(message.args(), [expected], "the task gets [product], as in the original");
+
+    let stored: String = conn.get("stackdesk:product:1").await.unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&stored).unwrap(), *product);
+    let task = app.get(&format!("/tasks/{task_id}")).await;
+    assert_eq!(task.status, 200);
+    assert_eq!(task.json["state"], "PENDING");
+    assert_eq!(task.json["product_id"], 1);
+    assert_eq!(task.json["timeline"][0]["state"], "PENDING");
+}
+
+#[tokio::test]
+async fn list_is_newest_first_and_paginates() {
+    let app = TestApp::start().await;
+    for n in 1..=5 {
+        assert_eq!(app.post_json("/products", &json!({"name": format!("p{n}"), "price": n})).await.status, 201);
+    }
+    let names = |answer: &crate::common::Answer| -> Vec<String> {
+        answer.json.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(names(&app.get("/products/").await), ["p5", "p4", "p3", "p2", "p1"]);
+    assert_eq!(names(&app.get("/products/?limit=2&offset=1").await), ["p4", "p3"]);
+    assert_eq!(names(&app.get("/products/?offset=10").await), Vec::<String>::new());
+    let bad = app.get("/products/?limit=0&offset=x").await;
+    assert_eq!(bad.status, 422);
+    let kinds: Vec<&str> = bad.json["detail"].as_array().unwrap().iter().map(|d| d["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["greater_than_equal", "int_parsing"]);
+}
+
+#[tokio::test]
+async fn get_answers_404_and_422_like_fastapi() {
+    let app = TestApp::start().await;
+    assert_eq!(app.post_json("/products/", &json!({"name": "a", "price": 1})).await.status, 201);
+    let found = app.get("/products/1").await;
+    assert_eq!(found.status, 200);
+    assert_eq!(found.json["name"], "a");
+    let missing = app.get("/products/99").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json, json!({"detail": "Product 99 not found"}));
+    let bad = app.get("/products/abc").await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(
+        bad.json,
+        json!({"detail": [{"type": "int_parsing", "loc": ["path", "product_id"], "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "abc"}]})
+    );
+    let unknown_task = app.get("/tasks/no-such-task").await;
+    assert_eq!(unknown_task.status, 404);
+    assert_eq!(unknown_task.json, json!({"detail": "Task no-such-task not found"}));
+}
+
+#[tokio::test]
+async fn health_reports_redis() {
+    let app = TestApp::start().await;
+    let ok = app.get("/health").await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json, json!({"status": "ok", "redis": "ok"}));
+}
+
+#[tokio::test]
+async fn redis_down_means_a_quick_503_and_nothing_stored() {
+    let app = TestApp::start().await;
+    app.redis.raw_command(&["SHUTDOWN", "NOSAVE"]);
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        app.post_json("/products/", &json!({"name": "a", "price": 1})),
+    )
+    .await
+    .expect("the API answers instead of hanging");
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert_eq!(answer.json, json!({"detail": "Redis is unavailable; nothing was stored. Try again shortly."}));
+    let health = tokio::time::timeout(std::time::Duration::from_secs(5), app.get("/health")).await.unwrap();
+    assert_eq!(health.status, 503);
+    assert!(health.json["detail"].as_str().unwrap().starts_with("Redis"), "{}", health.json);
+    let list = tokio::time::timeout(std::time::Duration::from_secs(5), app.get("/tasks")).await.unwrap();
+    assert_eq!(list.status, 503);
+}
