@@ -97,3 +97,14 @@ fn env_example_lists_every_key_with_its_default() {
         assert!(text.contains(key.meaning));
     }
 }
+
+#[test]
+fn the_committed_env_example_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.env.example");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if std::env::var_os("STACKDESK_WRITE_ENV_EXAMPLE").is_some() {
+        std::fs::write(&path, env_example()).unwrap();
+        return;
+    }
+    assert_eq!(committed, env_example(), ".env.example is stale: run with STACKDESK_WRITE_ENV_EXAMPLE=1 to rewrite it");
+}

@@ -15,6 +15,8 @@ use crate::wait;
 pub struct RedisServer {
     child: Child,
     port: u16,
+    /// The extra arguments it was started with, for [`RedisServer::restart`].
+    extra: Vec<String>,
     /// Holds the server's working directory and log for its whole life.
     dir: tempfile::TempDir,
 }
@@ -42,25 +44,9 @@ impl RedisServer {
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir for redis-server");
             let port = free_port();
-            let log = dir.path().join("redis.log");
-            let child = Command::new(redis_server_binary())
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(dir.path())
-                .arg("--logfile")
-                .arg(&log)
-                .args(extra)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "cannot start {}: {e} (install redis-server or set REDIS_SERVER)",
-                        redis_server_binary().display()
-                    )
-                });
-            let mut server = Self { child, port, dir };
+            let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            let child = spawn(port, dir.path(), &extra);
+            let mut server = Self { child, port, extra, dir };
             let ready = wait_ready(&mut server);
             if ready {
                 return server;
@@ -68,6 +54,15 @@ impl RedisServer {
             last_log = server.log();
         }
         panic!("redis-server did not start on 5 free ports; last log:\n{last_log}");
+    }
+
+    /// Stops the server the polite way (`SHUTDOWN`, which writes the AOF when persistence is on)
+    /// and starts it again on the same port and directory.
+    pub fn restart(&mut self) {
+        let _ = raw_command(self.port, &["SHUTDOWN"]);
+        wait::until_blocking("redis-server to exit", Duration::from_secs(10), || self.child.try_wait().ok().flatten());
+        self.child = spawn(self.port, self.dir.path(), &self.extra);
+        assert!(wait_ready(self), "redis-server did not come back on port {}:\n{}", self.port, self.log());
     }
 
     /// The port it listens on.
@@ -95,6 +90,23 @@ impl RedisServer {
     pub fn raw_command(&self, args: &[&str]) -> String {
         raw_command(self.port, args).unwrap_or_else(|e| panic!("redis command {args:?} failed: {e}"))
     }
+}
+
+fn spawn(port: u16, dir: &Path, extra: &[String]) -> Child {
+    Command::new(redis_server_binary())
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(dir.join("redis.log"))
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {}: {e} (install redis-server or set REDIS_SERVER)", redis_server_binary().display())
+        })
 }
 
 fn wait_ready(server: &mut RedisServer) -> bool {

@@ -1,0 +1,141 @@
+//! `stackdesk`: the processes of the system, one subcommand each. This binary only parses flags,
+//! sets up logging and signals, binds the listener and hands over to the libraries.
+
+mod shutdown;
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use config::Settings;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Stackdesk: the FastAPI + Celery + Redis teaching system, in Rust.
+///
+/// Settings come from flags, then the environment, then ./.env, then defaults
+/// (see .env.example for every key).
+#[derive(Debug, Parser)]
+#[command(name = "stackdesk", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The products HTTP API (POST /products/ queues a notification; Swagger UI at /docs).
+    Api {
+        /// Where to listen [env: API_HOST, default 127.0.0.1].
+        #[arg(long)]
+        host: Option<String>,
+        /// The port [env: API_PORT, default 8000].
+        #[arg(long)]
+        port: Option<String>,
+        /// Redis for broker, results and store [env: REDIS_URL].
+        #[arg(long)]
+        redis_url: Option<String>,
+    },
+    /// The worker running send_tg_notification (Celery-compatible).
+    Worker {
+        /// Tasks run at once [env: WORKER_CONCURRENCY, default 1].
+        #[arg(long)]
+        concurrency: Option<String>,
+        /// Redis for broker and results [env: REDIS_URL].
+        #[arg(long)]
+        redis_url: Option<String>,
+        /// The node name shown to Celery tools [default: stackdesk@<host>].
+        #[arg(long)]
+        hostname: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_target(false)
+        .init();
+    let (flags, hostname) = flags_of(&cli.command);
+    let settings = match Settings::load(flags) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("stackdesk: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("stackdesk: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        shutdown::on_signal(shutdown.clone());
+        match cli.command {
+            Command::Api { .. } => run_api(&settings, shutdown).await,
+            Command::Worker { .. } => run_worker(&settings, hostname, shutdown).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("stackdesk: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The flags given, by configuration key.
+fn flags_of(command: &Command) -> (HashMap<String, String>, Option<String>) {
+    let mut flags = HashMap::new();
+    let mut set = |key: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            flags.insert(key.to_string(), value.clone());
+        }
+    };
+    match command {
+        Command::Api { host, port, redis_url } => {
+            set("API_HOST", host);
+            set("API_PORT", port);
+            set("REDIS_URL", redis_url);
+            (flags, None)
+        }
+        Command::Worker { concurrency, redis_url, hostname } => {
+            set("WORKER_CONCURRENCY", concurrency);
+            set("REDIS_URL", redis_url);
+            (flags, hostname.clone())
+        }
+    }
+}
+
+async fn run_api(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let addr = settings.api_addr();
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let broker = taskq::Broker::connect(settings.redis_url.expose(), taskq::BrokerOptions::default())
+        .await
+        .with_context(|| format!("cannot reach Redis at {}", settings.redis_url.redacted_url()))?;
+    let options = api::ApiOptions { history_max: settings.task_history_max, ..api::ApiOptions::default() };
+    let state = api::AppState::new(&broker, options, shutdown.clone());
+    let tracker = TaskTracker::new();
+    api::spawn_background(&state, &broker, &tracker, &shutdown);
+    tracing::info!(%addr, redis = %settings.redis_url.redacted_url(), "API listening; Swagger UI at http://{addr}/docs");
+    api::serve(listener, state, shutdown.clone()).await.context("serving HTTP")?;
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_err() {
+        tracing::warn!("background tasks did not stop within 5 s");
+    }
+    tracing::info!("API stopped");
+    Ok(())
+}
+
+async fn run_worker(settings: &Settings, hostname: Option<String>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let summary = worker::run(settings, hostname, shutdown).await?;
+    tracing::info!(processed = summary.processed, restored = summary.restored, "worker stopped");
+    Ok(())
+}
