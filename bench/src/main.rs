@@ -6,9 +6,13 @@
 //!   results and task events on; tasks/s from the first message taken to the last one acknowledged;
 //! - **publish**: N sequential publishes by our producer and by Python's `send_task`.
 //!
-//! It prints a Markdown table with the ratios. `--only-ours` skips the Python side (for profiling). `stackdesk-bench taskq-worker` is the worker process
+//! `stackdesk-bench api [--seconds N]` runs the Python original (FastAPI + Celery) and
+//! `stackdesk api` + `stackdesk worker` under `wrk` (see `api_bench`).
+//!
+//! Each prints a Markdown table with the ratios. `--only-ours` skips the Python side (for profiling). `stackdesk-bench taskq-worker` is the worker process
 //! it starts for our side.
 
+mod api_bench;
 mod taskq_bench;
 
 use anyhow::{Context, bail};
@@ -27,7 +31,18 @@ fn main() -> anyhow::Result<()> {
             .build()
             .context("tokio runtime")?
             .block_on(taskq_bench::worker_process()),
-        _ => bail!("usage: stackdesk-bench taskq [--tasks N] [--only-ours]"),
+        Some("api") => {
+            let seconds = flag(&args, "--seconds").unwrap_or(10) as u64;
+            let stackdesk = args
+                .iter()
+                .position(|a| a == "--stackdesk")
+                .and_then(|i| args.get(i + 1))
+                .map(std::path::PathBuf::from)
+                .or_else(|| std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("stackdesk"))))
+                .context("where is the stackdesk binary? pass --stackdesk PATH")?;
+            tokio::runtime::Runtime::new().context("tokio runtime")?.block_on(api_bench::run(seconds, &stackdesk))
+        }
+        _ => bail!("usage: stackdesk-bench taskq [--tasks N] [--only-ours] | api [--seconds N] [--stackdesk PATH]"),
     }
 }
 

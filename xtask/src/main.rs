@@ -3,9 +3,10 @@
 //! - `test`: installs what the tests need (apt: redis-server, python3-venv; the pinned Python
 //!   Celery venv), then runs exactly what CI runs: rustfmt check, clippy with warnings denied, every
 //!   test, and rustdoc with warnings denied.
-//! - `bench`: the benchmarks against the Python original (`bench/`), release build.
-//! - `run`: starts a local redis-server (unless one already answers on 6379) and a Stackdesk worker
-//!   that Python Celery clients can send tasks to.
+//! - `bench`: the benchmarks against the Python original (`bench/`), release build: the task queue
+//!   (`--tasks N`) and the API under wrk (`--seconds N`).
+//! - `run`: starts a local redis-server (unless one already answers on 6379), then `stackdesk api`
+//!   and `stackdesk worker` (release build); Ctrl+C stops them.
 //!
 //! Every install step checks first, so running a task twice installs nothing twice.
 
@@ -72,21 +73,36 @@ fn test() -> anyhow::Result<()> {
 
 fn bench(rest: &[String]) -> anyhow::Result<()> {
     let venv = prepare()?;
-    let mut args = vec!["run", "--release", "--locked", "-p", "stackdesk-bench", "--", "taskq"];
-    args.extend(rest.iter().map(String::as_str));
-    cargo(&args, &venv)
+    prereqs::ensure_bench_packages()?;
+    cargo(&["build", "--release", "--locked", "-p", "stackdesk-cli", "-p", "stackdesk-bench"], &venv)?;
+    let bench = target_dir().join("release").join("stackdesk-bench");
+    let option = |name: &str| rest.iter().position(|a| a == name).and_then(|i| rest.get(i + 1)).cloned();
+    let tasks = option("--tasks").unwrap_or_else(|| "5000".into());
+    let seconds = option("--seconds").unwrap_or_else(|| "10".into());
+    step(&format!("task queue: {tasks} tasks"));
+    run_checked(Command::new(&bench).args(["taskq", "--tasks", &tasks]).env("STACKDESK_TEST_VENV", &venv))?;
+    step(&format!("API: wrk for {seconds} s"));
+    run_checked(Command::new(&bench).args(["api", "--seconds", &seconds]).env("STACKDESK_TEST_VENV", &venv))
 }
 
 fn run() -> anyhow::Result<()> {
     prereqs::ensure_system_packages()?;
-    let _redis = prereqs::local_redis(6379)?;
-    step("Stackdesk worker (Ctrl+C stops it)");
+    step("cargo build --release -p stackdesk-cli");
     run_checked(
-        Command::new(cargo_bin())
-            .args(["run", "--release", "--locked", "-p", "stackdesk-taskq", "--example", "worker"])
-            .env("REDIS_URL", "redis://127.0.0.1:6379/0")
-            .current_dir(root()),
-    )
+        Command::new(cargo_bin()).args(["build", "--release", "--locked", "-p", "stackdesk-cli"]).current_dir(root()),
+    )?;
+    let _redis = prereqs::local_redis(6379)?;
+    let stackdesk = target_dir().join("release").join("stackdesk");
+    step("stackdesk api + stackdesk worker: http://127.0.0.1:8000/docs (Ctrl+C stops both)");
+    let mut worker =
+        Command::new(&stackdesk).arg("worker").current_dir(root()).spawn().context("starting stackdesk worker")?;
+    let api = Command::new(&stackdesk).arg("api").current_dir(root()).status().context("starting stackdesk api");
+    let _ = worker.wait();
+    let status = api?;
+    if !status.success() {
+        bail!("stackdesk api exited with {status}");
+    }
+    Ok(())
 }
 
 fn cargo_bin() -> String {

@@ -15,9 +15,21 @@ fn works(probe: &[&str]) -> bool {
     Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
+/// What the benchmarks need besides.
+const BENCH_PACKAGES: &[(&[&str], &str)] = &[(&["sh", "-c", "command -v wrk"], "wrk")];
+
 /// Installs missing packages with apt-get (through sudo when not root).
 pub fn ensure_system_packages() -> anyhow::Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().filter(|(probe, _)| !works(probe)).map(|(_, package)| *package).collect();
+    ensure(PACKAGES)
+}
+
+/// Installs what the benchmarks need (wrk).
+pub fn ensure_bench_packages() -> anyhow::Result<()> {
+    ensure(BENCH_PACKAGES)
+}
+
+fn ensure(packages: &[(&[&str], &str)]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = packages.iter().filter(|(probe, _)| !works(probe)).map(|(_, package)| *package).collect();
     if missing.is_empty() {
         return Ok(());
     }

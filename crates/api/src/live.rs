@@ -55,9 +55,16 @@ impl Live {
         let _ = self.tx.send(LiveEvent { event, data });
     }
 
+    /// Whether anyone listens (so that events nobody reads are not built).
+    pub fn has_subscribers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     /// A product was created.
     pub fn product_created(&self, product: &Product) {
-        self.send("product", json!(product));
+        if self.has_subscribers() {
+            self.send("product", json!(product));
+        }
     }
 
     /// A new subscription.

@@ -3,6 +3,12 @@
 
 mod shutdown;
 
+/// mimalloc: the API and worker allocate many small, short-lived buffers (JSON, messages) across
+/// threads, where it measured clearly faster than the system allocator (see README, Benchmarks).
+/// Built without transparent huge pages (`no_thp`), which would otherwise double the idle RSS.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,25 +34,25 @@ struct Cli {
 enum Command {
     /// The products HTTP API (POST /products/ queues a notification; Swagger UI at /docs).
     Api {
-        /// Where to listen [env: API_HOST, default 127.0.0.1].
+        /// Where to listen (env API_HOST, default 127.0.0.1).
         #[arg(long)]
         host: Option<String>,
-        /// The port [env: API_PORT, default 8000].
+        /// The port (env API_PORT, default 8000).
         #[arg(long)]
         port: Option<String>,
-        /// Redis for broker, results and store [env: REDIS_URL].
+        /// Redis for broker, results and store (env REDIS_URL).
         #[arg(long)]
         redis_url: Option<String>,
     },
     /// The worker running send_tg_notification (Celery-compatible).
     Worker {
-        /// Tasks run at once [env: WORKER_CONCURRENCY, default 1].
+        /// Tasks run at once (env WORKER_CONCURRENCY, default 1).
         #[arg(long)]
         concurrency: Option<String>,
-        /// Redis for broker and results [env: REDIS_URL].
+        /// Redis for broker and results (env REDIS_URL).
         #[arg(long)]
         redis_url: Option<String>,
-        /// The node name shown to Celery tools [default: stackdesk@<host>].
+        /// The node name shown to Celery tools (default: stackdesk@HOSTNAME).
         #[arg(long)]
         hostname: Option<String>,
     },
