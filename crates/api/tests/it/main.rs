@@ -6,3 +6,4 @@ mod common; // the app over a fresh redis-server, and a oneshot client
 mod docs; // /openapi.json and /docs (bundled Swagger UI), 404/405 shapes
 mod live; // history and /events with a real worker running the notification task
 mod products; // create, list, get: what lands in Redis, atomically
+mod python_worker; // a task run by a Python Celery worker (-E) shows up in the history

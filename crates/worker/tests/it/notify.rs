@@ -170,3 +170,40 @@ async fn a_bad_argument_fails_with_a_type_error() {
     assert_eq!(meta["result"]["exc_type"], "TypeError");
     assert_eq!(meta["result"]["exc_message"], json!(["expected a product object, got 'not a product'"]));
 }
+
+#[tokio::test]
+async fn a_burst_keeps_to_one_message_a_second_per_chat() {
+    let redis = RedisServer::start();
+    let fake = FakeTelegram::start(vec![sent(1), sent(2), sent(3)]).await;
+    let tg = telegram(&fake);
+    let mut extra: Vec<(&str, &str)> = tg.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.push(("WORKER_CONCURRENCY", "3"));
+    let settings = settings(&redis, &extra);
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { worker::run(&settings, Some("burst@test".into()), shutdown).await }
+    });
+    let broker = Broker::connect(&redis.url(), BrokerOptions::default()).await.unwrap();
+    let producer = Producer::new(broker);
+    for _ in 0..3 {
+        producer
+            .publish(&TaskMessage::new(worker::TASK_NAME, vec![product()], Map::new(), &SendOptions::default()))
+            .await
+            .unwrap();
+    }
+    test_support::wait::until("three messages sent", Duration::from_secs(30), || {
+        std::future::ready((fake.requests().len() == 3).then_some(()))
+    })
+    .await;
+    let requests = fake.requests();
+    for pair in requests.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_millis(950),
+            "two messages to one chat {gap:?} apart, even with three tasks running at once"
+        );
+    }
+    shutdown.cancel();
+    worker.await.unwrap().unwrap();
+}

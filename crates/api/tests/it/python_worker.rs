@@ -1,0 +1,57 @@
+//! The history shows tasks run by a Python Celery worker started with `-E`: it is built from
+//! Celery's events and results, not from anything only our worker does.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::json;
+use test_support::python::{ChildProcess, Venv};
+use tokio_util::task::TaskTracker;
+
+use crate::common::TestApp;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_workers_task_appears_in_the_history() {
+    let app = TestApp::start().await;
+    let tracker = TaskTracker::new();
+    api::spawn_background(&app.state, &app.broker, &tracker, &app.shutdown);
+    let conn = app.conn.clone();
+    test_support::wait::until("the recorder to subscribe", Duration::from_secs(10), || {
+        let mut conn = conn.clone();
+        async move { (redis::cmd("PUBSUB").arg("NUMPAT").query_async::<i64>(&mut conn).await.unwrap() > 0).then_some(()) }
+    })
+    .await;
+    let _python = ChildProcess::spawn(
+        "celery-worker",
+        Command::new(Venv::get().bin("celery"))
+            .args([
+                "-A",
+                "notifications",
+                "worker",
+                "--pool=solo",
+                "-E",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                "py-history@%h",
+            ])
+            .env("REDIS_URL", app.redis.url())
+            .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python")),
+    );
+    let created = app.post_json("/products/", &json!({"name": "Phone", "price": 1})).await;
+    let task_id = created.json["task_id"].as_str().unwrap().to_string();
+    let task = test_support::wait::until("the Python worker's SUCCESS in the history", Duration::from_secs(60), || {
+        let path = format!("/tasks/{task_id}");
+        let app = &app;
+        async move { Some(app.get(&path).await.json).filter(|t| t["state"] == "SUCCESS") }
+    })
+    .await;
+    assert_eq!(task["result"], json!({"status": "simulated", "product_id": 1, "by": "python"}));
+    assert!(task["worker"].as_str().unwrap().starts_with("py-history@"), "{task}");
+    let timeline: Vec<&str> =
+        task["timeline"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
+    assert_eq!(timeline, ["PENDING", "RECEIVED", "STARTED", "SUCCESS"], "from the Python worker's events");
+    app.shutdown.cancel();
+    tracker.close();
+    tracker.wait().await;
+}
