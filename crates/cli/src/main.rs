@@ -2,6 +2,7 @@
 //! sets up logging and signals, binds the listener and hands over to the libraries.
 
 mod shutdown;
+mod up;
 
 /// mimalloc: the API and worker allocate many small, short-lived buffers (JSON, messages) across
 /// threads, where it measured clearly faster than the system allocator (see README, Benchmarks).
@@ -44,6 +45,19 @@ enum Command {
         #[arg(long)]
         redis_url: Option<String>,
     },
+    /// All three, headless: redis-server, then the API, then the worker, each once the one before
+    /// is ready; one merged log; Ctrl+C stops them in reverse order.
+    Up {
+        /// Processes run by someone else, only probed: any of redis, api, worker (comma separated).
+        #[arg(long, value_delimiter = ',')]
+        external: Vec<String>,
+        /// Redis for broker, results and store (env REDIS_URL).
+        #[arg(long)]
+        redis_url: Option<String>,
+        /// The API port (env API_PORT, default 8000).
+        #[arg(long)]
+        port: Option<String>,
+    },
     /// The worker running send_tg_notification (Celery-compatible).
     Worker {
         /// Tasks run at once (env WORKER_CONCURRENCY, default 1).
@@ -63,6 +77,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let (flags, hostname) = flags_of(&cli.command);
     let settings = match Settings::load(flags) {
@@ -85,6 +100,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Api { .. } => run_api(&settings, shutdown).await,
             Command::Worker { .. } => run_worker(&settings, hostname, shutdown).await,
+            Command::Up { external, .. } => up::run(&settings, &external, shutdown).await,
         }
     });
     match result {
@@ -109,6 +125,11 @@ fn flags_of(command: &Command) -> (HashMap<String, String>, Option<String>) {
             set("API_HOST", host);
             set("API_PORT", port);
             set("REDIS_URL", redis_url);
+            (flags, None)
+        }
+        Command::Up { redis_url, port, .. } => {
+            set("REDIS_URL", redis_url);
+            set("API_PORT", port);
             (flags, None)
         }
         Command::Worker { concurrency, redis_url, hostname } => {

@@ -83,13 +83,26 @@ async fn write_loop(broker: Broker, result_expires: Option<Duration>, mut rx: mp
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let mut pending: Vec<Submitted> = std::mem::take(&mut batch);
-        // One retry after reloading scripts (Redis restarted and lost them); anything else fails.
-        for attempt in 0..2 {
+        let mut lost_connection = 0u32;
+        let mut reloaded = false;
+        loop {
             let results = apply(&broker, result_expires, &pending).await;
             let mut retry = Vec::new();
+            let mut noscript = false;
+            let mut connection = false;
             for (mut submitted, result) in pending.into_iter().zip(results) {
                 match result {
-                    Err(err) if attempt == 0 && is_noscript(&err) => retry.push(submitted),
+                    Err(err) if is_noscript(&err) && !reloaded => {
+                        noscript = true;
+                        retry.push(submitted);
+                    }
+                    // Redis is gone (restarting): keep the writes, in order, until it is back.
+                    // Every op is safe to repeat: results are overwritten with the same value and
+                    // acks and retry publishes only act on a tag still unacknowledged.
+                    Err(err) if is_connection(&err) => {
+                        connection = true;
+                        retry.push(submitted);
+                    }
                     result => {
                         if let Err(err) = &result {
                             tracing::error!(%err, op = ?submitted.op, "a result write failed");
@@ -103,12 +116,30 @@ async fn write_loop(broker: Broker, result_expires: Option<Duration>, mut rx: mp
             if retry.is_empty() {
                 break;
             }
-            if let Err(err) = broker.load_scripts().await {
-                tracing::error!(%err, "could not reload Lua scripts");
+            if noscript {
+                reloaded = true;
+                if let Err(err) = broker.load_scripts().await {
+                    tracing::error!(%err, "could not reload Lua scripts");
+                }
+            }
+            if connection {
+                lost_connection += 1;
+                let delay = Duration::from_millis(100 * u64::from(lost_connection.min(20)));
+                tracing::warn!(
+                    writes = retry.len(),
+                    ?delay,
+                    "Redis unreachable; holding result writes until it is back"
+                );
+                tokio::time::sleep(delay).await;
+                reloaded = false;
             }
             pending = retry;
         }
     }
+}
+
+fn is_connection(err: &Error) -> bool {
+    matches!(err, Error::Redis(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() || e.is_unrecoverable_error())
 }
 
 fn is_noscript(err: &Error) -> bool {

@@ -1,0 +1,134 @@
+//! `stackdesk up`: the supervisor in a terminal — a status line per process on every change, and
+//! one merged log with a prefix per process, as three terminals would show.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use config::Settings;
+use supervisor::{Event, Mode, ProcessKind, ProcessState, Supervisor, SupervisorConfig};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the stack until `shutdown`, then stops it.
+pub async fn run(settings: &Settings, external: &[String], shutdown: CancellationToken) -> anyhow::Result<()> {
+    let config = supervisor_config(settings, external)?;
+    let supervisor = Supervisor::new(config)?;
+    let mut events = supervisor.subscribe();
+    let printer = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => print(&event),
+                Err(RecvError::Lagged(missed)) => say(&format!("({missed} lines not shown: output too fast)")),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    let started = tokio::select! {
+        result = supervisor.start() => result,
+        () = shutdown.cancelled() => Ok(()),
+    };
+    if let Err(err) = started {
+        supervisor.shutdown().await;
+        printer.abort();
+        bail!("{err}");
+    }
+    if !shutdown.is_cancelled() {
+        let api = supervisor
+            .status()
+            .iter()
+            .find(|s| s.process == ProcessKind::Api)
+            .and_then(|s| s.port)
+            .unwrap_or(settings.api_port);
+        say(&format!("ready: API on http://127.0.0.1:{api}  (Swagger UI: /docs).  Ctrl+C stops everything."));
+        shutdown.cancelled().await;
+    }
+    say("stopping: worker, then API, then Redis");
+    supervisor.shutdown().await;
+    // Let the last state lines reach the terminal.
+    let _ = tokio::time::timeout(Duration::from_millis(200), printer).await;
+    Ok(())
+}
+
+/// The supervisor's configuration from the settings: Redis on the port of `REDIS_URL` (external
+/// when `REDIS_URL` is not on this machine), the API on `API_PORT`.
+pub fn supervisor_config(settings: &Settings, external: &[String]) -> anyhow::Result<SupervisorConfig> {
+    let client = redis::Client::open(settings.redis_url.expose()).context("REDIS_URL")?;
+    let info = client.get_connection_info();
+    let (host, port) = match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } => {
+            (host.clone(), *port)
+        }
+        _ => bail!("REDIS_URL must be a TCP address for `up`"),
+    };
+    let mut modes = [Mode::Managed; 3];
+    for name in external {
+        let kind = match name.trim() {
+            "redis" => ProcessKind::Redis,
+            "api" => ProcessKind::Api,
+            "worker" => ProcessKind::Worker,
+            other => bail!("invalid --external={other:?}: expected redis, api or worker"),
+        };
+        modes[kind as usize] = Mode::External;
+    }
+    if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") && modes[0] == Mode::Managed {
+        say(&format!("REDIS_URL points at {host}: using that Redis as external"));
+        modes[0] = Mode::External;
+    }
+    let mut secrets = Vec::new();
+    if let Some(tg) = &settings.telegram {
+        secrets.push(tg.bot_token.expose().to_string());
+    }
+    if let Some(password) = info.redis_settings().password() {
+        secrets.push(password.to_string());
+    }
+    Ok(SupervisorConfig {
+        data_dir: settings.data_dir.as_ref().map_or_else(supervisor::paths::default_data_dir, Into::into),
+        redis_port: port,
+        redis_url: settings.redis_url.expose().to_string(),
+        redis_binary: settings.redis_server.as_ref().map(Into::into),
+        api_port: settings.api_port,
+        stackdesk_exe: std::env::current_exe().context("finding the stackdesk executable")?,
+        modes,
+        worker_name: format!("stackdesk@{}", taskq::send::hostname()),
+        secrets,
+        ready_timeout: Duration::from_secs(20),
+        stop_timeout: Duration::from_secs(10),
+        restart: supervisor::RestartPolicy::default(),
+    })
+}
+
+/// A line of `up`'s own, in the merged log.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{:<6} | {line}", "up");
+}
+
+fn print(event: &Event) {
+    let mut out = std::io::stdout().lock();
+    let _ = match event {
+        Event::Log { process, line, .. } => writeln!(out, "{:<6} | {line}", process.name()),
+        Event::State { status, .. } => {
+            let light = match status.state {
+                ProcessState::Running | ProcessState::External => "●",
+                ProcessState::Starting | ProcessState::Stopping | ProcessState::BackingOff => "◐",
+                ProcessState::Crashed => "✖",
+                ProcessState::Stopped => "○",
+            };
+            let mut line =
+                format!("{light} {:<6} {:<11}", status.process.name(), format!("{:?}", status.state).to_lowercase());
+            if let Some(pid) = status.pid {
+                line.push_str(&format!(" pid {pid}"));
+            }
+            if let Some(port) = status.port {
+                line.push_str(&format!(" port {port}"));
+            }
+            if status.restarts > 0 {
+                line.push_str(&format!(" restarts {}", status.restarts));
+            }
+            if let Some(reason) = &status.reason {
+                line.push_str(&format!(" — {reason}"));
+            }
+            writeln!(out, "{:<6} | {line}", "up")
+        }
+    };
+}

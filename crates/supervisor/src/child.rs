@@ -1,0 +1,163 @@
+//! One child process: started with the platform's lifetime ties, its output captured line by
+//! line, and stopped politely, then after a deadline killed, and always waited for.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::logs::Logs;
+use crate::probe;
+use crate::state::{ProcessKind, Stream};
+use crate::sys;
+
+/// How to start a process.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// Which process.
+    pub kind: ProcessKind,
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// The port a Redis child listens on (its polite stop is `SHUTDOWN` there).
+    pub redis_port: Option<u16>,
+    /// How long a polite stop may take before the process is killed.
+    pub stop_timeout: Duration,
+}
+
+/// A process that exited.
+#[derive(Debug, Clone)]
+pub struct Exit {
+    /// Which process.
+    pub kind: ProcessKind,
+    /// Which start of it.
+    pub generation: u64,
+    /// How it ended, in words (`exit code 1`, `killed by signal 9`).
+    pub how: String,
+}
+
+/// A running child. Dropping the handle stops the child.
+#[derive(Debug)]
+pub struct ChildHandle {
+    /// Its pid.
+    pub pid: u32,
+    stop: Option<oneshot::Sender<()>>,
+    done: JoinHandle<()>,
+}
+
+impl ChildHandle {
+    /// Asks the child to stop and waits until it has exited (it is killed after the stop timeout).
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.done).await;
+    }
+
+    /// Whether the process has exited.
+    pub fn has_exited(&self) -> bool {
+        self.done.is_finished()
+    }
+}
+
+/// Starts `launch`; its exit is reported on `exits`.
+pub fn spawn(
+    launch: &Launch,
+    generation: u64,
+    lifeline: &sys::Lifeline,
+    logs: &Arc<Logs>,
+    exits: &mpsc::UnboundedSender<Exit>,
+) -> std::io::Result<ChildHandle> {
+    let mut command = tokio::process::Command::new(&launch.program);
+    command
+        .args(&launch.args)
+        .envs(launch.env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    sys::prepare(&mut command);
+    let mut child = command.spawn()?;
+    if let Err(err) = lifeline.adopt(&child) {
+        tracing::warn!(%err, process = %launch.kind, "could not tie the process to the supervisor's lifetime");
+    }
+    let pid = child.id().unwrap_or_default();
+    let kind = launch.kind;
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        readers.push(tokio::spawn(pump(out, kind, Stream::Stdout, logs.clone())));
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(tokio::spawn(pump(err, kind, Stream::Stderr, logs.clone())));
+    }
+    let (stop, stop_requested) = oneshot::channel::<()>();
+    let (exits, launch) = (exits.clone(), launch.clone());
+    let done = tokio::spawn(async move {
+        let status = tokio::select! {
+            status = child.wait() => status,
+            _ = stop_requested => {
+                ask_to_stop(&launch, pid).await;
+                match tokio::time::timeout(launch.stop_timeout, child.wait()).await {
+                    Ok(status) => status,
+                    Err(_) => {
+                        tracing::warn!(process = %kind, pid, "did not stop within {:?}; killing it", launch.stop_timeout);
+                        let _ = child.kill().await;
+                        child.wait().await
+                    }
+                }
+            }
+        };
+        // Let the readers reach the end of the output so the last lines are kept.
+        for reader in readers {
+            let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+        }
+        let how = match status {
+            Ok(status) => describe(status),
+            Err(err) => format!("could not be waited for: {err}"),
+        };
+        let _ = exits.send(Exit { kind, generation, how });
+    });
+    Ok(ChildHandle { pid, stop: Some(stop), done })
+}
+
+async fn ask_to_stop(launch: &Launch, pid: u32) {
+    match launch.redis_port {
+        // SHUTDOWN makes Redis write its append-only file before it exits.
+        Some(port) => {
+            let _ = tokio::task::spawn_blocking(move || probe::redis_command(port, &["SHUTDOWN"])).await;
+        }
+        None => {
+            if let Err(err) = sys::request_stop(pid) {
+                tracing::debug!(%err, pid, "polite stop failed");
+            }
+        }
+    }
+}
+
+async fn pump(output: impl AsyncRead + Unpin, kind: ProcessKind, stream: Stream, logs: Arc<Logs>) {
+    let mut lines = BufReader::new(output).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        logs.line(kind, stream, &line);
+    }
+}
+
+fn describe(status: std::process::ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit code {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(signal) = status.signal() {
+            return format!("killed by signal {signal}");
+        }
+    }
+    status.to_string()
+}

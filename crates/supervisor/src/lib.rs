@@ -1,0 +1,53 @@
+//! # stackdesk-supervisor
+//!
+//! Runs the three processes of the original system — redis-server, `stackdesk api`,
+//! `stackdesk worker` — in place of three terminals: ordered start with readiness probes, restarts
+//! with backoff and crash-loop detection, an explicit state per process published as events,
+//! captured logs, and a stop that leaves nothing behind. No Tauri here: `stackdesk up` and the
+//! desktop app are two faces of this crate.
+//!
+//! # Layout
+//! - [`Supervisor`] (in `supervisor.rs`): the handle — start, stop, status, events, logs — and its
+//!   [`SupervisorConfig`]; the state itself lives in one actor task (`actor.rs`).
+//! - [`state`]: processes, states, modes, events.
+//! - `child.rs`: spawning a child, capturing its output, stopping it politely then by force.
+//! - `sys/`: tying children's lives to ours (process groups and `PR_SET_PDEATHSIG` on Linux, a Job
+//!   Object on Windows) and the polite stop signal.
+//! - [`paths`]: the data directory, finding redis-server, the generated `redis.conf`.
+//! - [`ports`]: whether a port is free and, if not, who holds it.
+//! - [`probe`]: readiness probes (Redis PING, API `/health`).
+//! - [`logs`]: per-process ring buffers, rotating log files, secret masking.
+//! - [`error`]: why the stack could not start, in words a learner can act on.
+
+mod actor;
+mod child;
+pub mod error;
+pub mod logs;
+pub mod paths;
+pub mod ports;
+pub mod probe;
+pub mod state;
+mod supervisor;
+mod sys;
+
+pub use error::{PortOwner, Result, SupervisorError};
+pub use state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
+pub use supervisor::{RestartPolicy, Supervisor, SupervisorConfig};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RestartPolicy {
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(2),
+            ..RestartPolicy::default()
+        };
+        let delays: Vec<u128> = (0..6).map(|n| policy.backoff(n).as_millis()).collect();
+        assert_eq!(delays, [250, 500, 1000, 2000, 2000, 2000]);
+        assert_eq!(RestartPolicy::default().backoff(u32::MAX), Duration::from_secs(8));
+    }
+}

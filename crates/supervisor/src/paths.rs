@@ -1,0 +1,129 @@
+//! Where things are: the data directory, the redis-server binary, the generated Redis config.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, SupervisorError};
+
+/// The per-user data directory: `$STACKDESK_DATA_DIR`, else the OS's (`~/.local/share/stackdesk`,
+/// `%APPDATA%\Stackdesk`, `~/Library/Application Support/Stackdesk`).
+pub fn default_data_dir() -> PathBuf {
+    let name = if cfg!(target_os = "linux") { "stackdesk" } else { "Stackdesk" };
+    dirs::data_dir().map_or_else(|| std::env::temp_dir().join(name), |d| d.join(name))
+}
+
+/// A redis-server that was found, and what it says its version is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisBinary {
+    /// The executable.
+    pub path: PathBuf,
+    /// `7.0.15`, from `--version`.
+    pub version: String,
+}
+
+fn exe_name(name: &str) -> String {
+    if cfg!(windows) { format!("{name}.exe") } else { name.to_string() }
+}
+
+/// Finds redis-server: the explicit path (`REDIS_SERVER`), then one bundled next to our executable
+/// or in its `resources/`, then `PATH` (`redis-server`, and `memurai` on Windows).
+pub fn find_redis(explicit: Option<&Path>, exe_dir: Option<&Path>) -> Result<RedisBinary> {
+    let mut searched = Vec::new();
+    if let Some(path) = explicit {
+        if path.is_file() {
+            return with_version(path);
+        }
+        return Err(SupervisorError::RedisNotFound {
+            searched: format!("REDIS_SERVER={}", path.display()),
+            advice: "That file does not exist: fix REDIS_SERVER or unset it to search the usual places.".into(),
+        });
+    }
+    if let Some(dir) = exe_dir {
+        for candidate in [dir.join(exe_name("redis-server")), dir.join("resources").join(exe_name("redis-server"))] {
+            if candidate.is_file() {
+                return with_version(&candidate);
+            }
+            searched.push(candidate.display().to_string());
+        }
+    }
+    let names: &[&str] = if cfg!(windows) { &["redis-server", "memurai"] } else { &["redis-server"] };
+    for name in names {
+        if let Some(found) = on_path(&exe_name(name)) {
+            return with_version(&found);
+        }
+        searched.push(format!("{name} on PATH"));
+    }
+    Err(SupervisorError::RedisNotFound { searched: searched.join(", "), advice: install_advice().into() })
+}
+
+fn install_advice() -> &'static str {
+    if cfg!(windows) {
+        "The Stackdesk installer can bundle Redis for Windows; or install Memurai (a Redis for Windows); \
+         or point REDIS_SERVER at a redis-server.exe; or set Redis to external and use a Redis you run yourself."
+    } else if cfg!(target_os = "macos") {
+        "Install it with `brew install redis`, or set REDIS_SERVER to a redis-server binary."
+    } else {
+        "Install it with `sudo apt install redis-server` (Debian, Ubuntu) or your distribution's package, \
+         or set REDIS_SERVER to a redis-server binary."
+    }
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+fn with_version(path: &Path) -> Result<RedisBinary> {
+    let output = std::process::Command::new(path)
+        .arg("--version")
+        .output()
+        .map_err(|e| SupervisorError::io(format!("running {} --version", path.display()), e))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.split_whitespace().find_map(|w| w.strip_prefix("v=")).unwrap_or("unknown").to_string();
+    Ok(RedisBinary { path: path.to_path_buf(), version })
+}
+
+/// The redis.conf the supervisor writes: loopback only, protected mode, AOF every second, data in
+/// `data_dir`, logs on stdout (the supervisor keeps them).
+pub fn redis_conf(port: u16, data_dir: &Path) -> String {
+    let dir = data_dir.display().to_string().replace('\\', "/").replace('"', "\\\"");
+    format!(
+        "# Written by Stackdesk each time it starts Redis; edits here are replaced.\n\
+         # Only this machine can connect, and what you store survives restarts (append-only file).\n\
+         bind 127.0.0.1\n\
+         protected-mode yes\n\
+         port {port}\n\
+         dir \"{dir}\"\n\
+         appendonly yes\n\
+         appendfsync everysec\n\
+         save \"\"\n\
+         daemonize no\n\
+         logfile \"\"\n\
+         loglevel notice\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_keeps_redis_local_and_durable() {
+        let conf = redis_conf(16379, Path::new("/data/stackdesk/redis"));
+        for line in [
+            "bind 127.0.0.1",
+            "protected-mode yes",
+            "port 16379",
+            "dir \"/data/stackdesk/redis\"",
+            "appendonly yes",
+            "appendfsync everysec",
+        ] {
+            assert!(conf.lines().any(|l| l == line), "{line} missing from\n{conf}");
+        }
+        assert!(redis_conf(1, Path::new(r"C:\Users\a b\AppData")).contains(r#"dir "C:/Users/a b/AppData""#));
+    }
+
+    #[test]
+    fn a_missing_explicit_binary_says_so() {
+        let err = find_redis(Some(Path::new("/nonexistent/redis-server")), None).unwrap_err();
+        assert!(err.to_string().contains("REDIS_SERVER=/nonexistent/redis-server"), "{err}");
+    }
+}

@@ -1,0 +1,151 @@
+//! The supervisor's handle and configuration. All state lives in one actor task
+//! ([`crate::actor`]); the handle sends it commands and reads what it publishes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::actor::{Actor, Command};
+use crate::error::{Result, SupervisorError};
+use crate::logs::Logs;
+use crate::state::{Event, Mode, ProcessKind, ProcessStatus};
+
+/// When and how often crashed processes are restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartPolicy {
+    /// Delay before the first restart; doubled after each crash.
+    pub initial_backoff: Duration,
+    /// The longest delay.
+    pub max_backoff: Duration,
+    /// Give up after this many crashes …
+    pub crash_limit: usize,
+    /// … within this window.
+    pub crash_window: Duration,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        Self {
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            crash_limit: 5,
+            crash_window: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RestartPolicy {
+    /// The delay before restart number `restarts + 1`.
+    pub fn backoff(&self, restarts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(restarts.min(16));
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// What the supervisor runs and where.
+#[derive(Debug, Clone)]
+pub struct SupervisorConfig {
+    /// Redis data, the generated `redis.conf` and the logs go here.
+    pub data_dir: PathBuf,
+    /// The Redis port (from `REDIS_URL`).
+    pub redis_port: u16,
+    /// The Redis URL the API and worker are given.
+    pub redis_url: String,
+    /// `REDIS_SERVER`, if set.
+    pub redis_binary: Option<PathBuf>,
+    /// The API port.
+    pub api_port: u16,
+    /// The `stackdesk` executable that runs `api` and `worker`.
+    pub stackdesk_exe: PathBuf,
+    /// Managed or external, per process (indexed in start order).
+    pub modes: [Mode; 3],
+    /// The worker's node name; its `worker-online` is the readiness probe.
+    pub worker_name: String,
+    /// Values masked in every log line (bot token, Redis password).
+    pub secrets: Vec<String>,
+    /// How long each process may take to become ready.
+    pub ready_timeout: Duration,
+    /// How long each process may take to stop before it is killed.
+    pub stop_timeout: Duration,
+    /// Restarts after crashes.
+    pub restart: RestartPolicy,
+}
+
+impl SupervisorConfig {
+    /// The mode of `kind`.
+    pub fn mode(&self, kind: ProcessKind) -> Mode {
+        self.modes[kind.index()]
+    }
+}
+
+/// Runs the stack: start, stop, restart on crash, and publishes every state change and log line.
+#[derive(Debug)]
+pub struct Supervisor {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+    status: watch::Receiver<Vec<ProcessStatus>>,
+    logs: Arc<Logs>,
+    actor: JoinHandle<()>,
+}
+
+impl Supervisor {
+    /// Starts the supervisor (nothing runs until [`Supervisor::start`]).
+    pub fn new(config: SupervisorConfig) -> Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| SupervisorError::io(format!("creating {}", config.data_dir.display()), e))?;
+        let (events, _) = broadcast::channel(4096);
+        let logs = Arc::new(Logs::new(&config.data_dir, events.clone(), config.secrets.clone()));
+        let (commands, inbox) = mpsc::channel(16);
+        let (actor, status) = Actor::new(config, logs.clone(), events.clone())?;
+        let actor = tokio::spawn(actor.run(inbox));
+        Ok(Self { commands, events, status, logs, actor })
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(make(reply)).await.map_err(|_| SupervisorError::Gone)?;
+        answer.await.map_err(|_| SupervisorError::Gone)
+    }
+
+    /// Starts Redis, then the API, then the worker, each only once the one before is ready.
+    /// On failure, stops what was started and says which step failed and why.
+    pub async fn start(&self) -> Result<()> {
+        self.ask(Command::Start).await?
+    }
+
+    /// Stops the worker, then the API, then Redis; each politely, then killed after the stop
+    /// timeout; always waited for.
+    pub async fn stop(&self) -> Result<()> {
+        self.ask(Command::Stop).await
+    }
+
+    /// Stops everything and ends the supervisor.
+    pub async fn shutdown(self) {
+        let _ = self.ask(Command::Stop).await;
+        drop(self.commands);
+        let _ = self.actor.await;
+    }
+
+    /// Every state change and log line from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// The processes as they are now.
+    pub fn status(&self) -> Vec<ProcessStatus> {
+        self.status.borrow().iter().map(ProcessStatus::now).collect()
+    }
+
+    /// Waits until the status changes.
+    pub async fn changed(&mut self) -> Result<()> {
+        self.status.changed().await.map_err(|_| SupervisorError::Gone)
+    }
+
+    /// The processes' logs.
+    pub fn logs(&self) -> &Logs {
+        &self.logs
+    }
+}
