@@ -92,6 +92,7 @@ pub fn supervisor_config(settings: &Settings, external: &[String]) -> anyhow::Re
         modes,
         worker_name: format!("stackdesk@{}", taskq::send::hostname()),
         secrets,
+        child_env: Vec::new(),
         ready_timeout: Duration::from_secs(20),
         stop_timeout: Duration::from_secs(10),
         restart: supervisor::RestartPolicy::default(),

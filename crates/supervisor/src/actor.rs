@@ -144,7 +144,8 @@ impl Actor {
 
     fn launch(&self, kind: ProcessKind) -> Result<Launch> {
         let c = &self.config;
-        let mut env = vec![("REDIS_URL".to_string(), c.redis_url.clone())];
+        let mut env = c.child_env.clone();
+        env.push(("REDIS_URL".to_string(), c.redis_url.clone()));
         let (program, args, redis_port) = match kind {
             ProcessKind::Redis => {
                 let binary = self.redis_binary.as_ref().ok_or_else(|| SupervisorError::StartFailed {
@@ -347,7 +348,7 @@ impl Actor {
             && let Some(broker) = &self.broker
         {
             // The worker is gone: whatever it held goes back to the queue now, not in an hour.
-            match broker.restore_all().await {
+            match restore_all(broker).await {
                 Ok(0) => {}
                 Ok(n) => self.note(kind, &format!("put {n} unfinished task(s) of the dead worker back on the queue")),
                 Err(err) => self.note(kind, &format!("could not restore the dead worker's tasks: {err}")),
@@ -446,6 +447,23 @@ impl Actor {
             }
         }
         self.broker = None;
+    }
+}
+
+/// `restore_all`, tried again if the connection broke (Redis itself may just have restarted).
+async fn restore_all(broker: &Broker) -> taskq::Result<usize> {
+    let mut attempt = 0;
+    loop {
+        match broker.restore_all().await {
+            Err(taskq::Error::Redis(err))
+                if attempt < 20
+                    && (err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal()) =>
+            {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            result => return result,
+        }
     }
 }
 

@@ -66,6 +66,8 @@ pub struct SupervisorConfig {
     pub worker_name: String,
     /// Values masked in every log line (bot token, Redis password).
     pub secrets: Vec<String>,
+    /// Environment given to the API and the worker on top of the supervisor's own.
+    pub child_env: Vec<(String, String)>,
     /// How long each process may take to become ready.
     pub ready_timeout: Duration,
     /// How long each process may take to stop before it is killed.

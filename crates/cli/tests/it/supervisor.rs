@@ -1,0 +1,323 @@
+//! The supervisor with real processes: redis-server and this crate's `stackdesk` binary.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use supervisor::{
+    Mode, PortOwner, ProcessKind, ProcessState, RestartPolicy, Supervisor, SupervisorConfig, SupervisorError,
+};
+use test_support::redis::{RedisServer, free_port};
+
+fn config(data: &Path) -> SupervisorConfig {
+    let redis_port = free_port();
+    SupervisorConfig {
+        data_dir: data.to_path_buf(),
+        redis_port,
+        redis_url: format!("redis://127.0.0.1:{redis_port}/0"),
+        redis_binary: None,
+        api_port: free_port(),
+        stackdesk_exe: env!("CARGO_BIN_EXE_stackdesk").into(),
+        modes: [Mode::Managed; 3],
+        worker_name: format!("sup-{}@test", std::process::id()),
+        secrets: Vec::new(),
+        child_env: vec![
+            ("NOTIFY_SIMULATED_SECS".into(), "0.02".into()),
+            ("TASK_RETRY_COUNTDOWN_SECS".into(), "0".into()),
+            ("TELEGRAM_BOT_TOKEN".into(), String::new()),
+            ("TELEGRAM_CHAT_ID".into(), String::new()),
+            ("RUST_LOG".into(), "info".into()),
+        ],
+        ready_timeout: Duration::from_secs(30),
+        stop_timeout: Duration::from_secs(10),
+        restart: RestartPolicy { initial_backoff: Duration::from_millis(100), ..RestartPolicy::default() },
+    }
+}
+
+/// Whether `pid` is a live process (zombies count as dead).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+}
+
+fn state(supervisor: &Supervisor, kind: ProcessKind) -> supervisor::ProcessStatus {
+    supervisor.status().into_iter().find(|s| s.process == kind).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_brings_up_all_three_and_stop_leaves_none() {
+    let data = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(config(data.path())).unwrap();
+    supervisor.start().await.unwrap();
+    let status = supervisor.status();
+    assert!(status.iter().all(|s| s.state == ProcessState::Running), "{status:#?}");
+    let pids: Vec<u32> = status.iter().map(|s| s.pid.unwrap()).collect();
+    assert!(pids.iter().all(|pid| alive(*pid)));
+    let conf = std::fs::read_to_string(data.path().join("redis.conf")).unwrap();
+    assert!(conf.contains("appendonly yes") && conf.contains("bind 127.0.0.1"), "{conf}");
+    assert!(supervisor.logs().tail(ProcessKind::Redis, 50).iter().any(|l| l.contains("Ready to accept connections")));
+    assert!(matches!(supervisor.start().await, Err(SupervisorError::Busy(_))), "a second start is refused");
+
+    supervisor.stop().await.unwrap();
+    assert!(supervisor.status().iter().all(|s| s.state == ProcessState::Stopped && s.pid.is_none()));
+    for pid in pids {
+        assert!(!alive(pid), "pid {pid} is still alive after stop");
+    }
+    assert!(std::fs::read_to_string(data.path().join("logs/api.log")).unwrap().contains("API listening"));
+    supervisor.shutdown().await;
+}
+
+/// POSTs products in a loop until told to stop; returns (product id, task id) of every 201.
+async fn post_stream(base: String, stop: tokio_util::sync::CancellationToken) -> Vec<(u64, String)> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let mut accepted = Vec::new();
+    let mut n = 0;
+    while !stop.is_cancelled() {
+        n += 1;
+        if let Ok(response) =
+            client.post(format!("{base}/products/")).json(&json!({"name": format!("p{n}"), "price": 1})).send().await
+            && response.status() == 201
+            && let Ok(product) = response.json::<Value>().await
+        {
+            accepted.push((product["id"].as_u64().unwrap(), product["task_id"].as_str().unwrap().to_string()));
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    accepted
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_of_each_process_under_load_loses_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    // Slower than the POSTs, so the worker always holds messages (prefetch) when it is killed.
+    config.child_env.push(("NOTIFY_SIMULATED_SECS".into(), "0.05".into()));
+    let base = format!("http://127.0.0.1:{}", config.api_port);
+    let redis_url = config.redis_url.clone();
+    let supervisor = Supervisor::new(config).unwrap();
+    supervisor.start().await.unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stream = tokio::spawn(post_stream(base.clone(), stop.clone()));
+    let client = reqwest::Client::new();
+    let count = || {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            client
+                .get(format!("{base}/products/?limit=500"))
+                .send()
+                .await
+                .ok()?
+                .json::<Value>()
+                .await
+                .ok()?
+                .as_array()
+                .map(Vec::len)
+        }
+    };
+    test_support::wait::until("products to flow", Duration::from_secs(30), || async {
+        count().await.filter(|n| *n >= 10)
+    })
+    .await;
+
+    let unacked = || {
+        let url = redis_url.clone();
+        async move {
+            let client = redis::Client::open(url).ok()?;
+            let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+            redis::cmd("HLEN").arg("unacked").query_async::<usize>(&mut conn).await.ok()
+        }
+    };
+    for kind in [ProcessKind::Redis, ProcessKind::Api, ProcessKind::Worker] {
+        if kind == ProcessKind::Worker {
+            test_support::wait::until("the worker to hold messages", Duration::from_secs(30), || async {
+                unacked().await.filter(|n| *n >= 2)
+            })
+            .await;
+        }
+        let before = state(&supervisor, kind);
+        let pid = before.pid.unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+        let after = test_support::wait::until(&format!("{kind} to be restarted"), Duration::from_secs(30), || {
+            let status = state(&supervisor, kind);
+            std::future::ready((status.state == ProcessState::Running && status.pid != Some(pid)).then_some(status))
+        })
+        .await;
+        assert_eq!(after.restarts, before.restarts + 1, "{kind}");
+        let seen = count().await.unwrap_or(0);
+        test_support::wait::until(
+            &format!("products to flow again after killing {kind}"),
+            Duration::from_secs(30),
+            || async { count().await.filter(|n| *n >= seen + 5) },
+        )
+        .await;
+    }
+    stop.cancel();
+    let accepted = stream.await.unwrap();
+    assert!(accepted.len() >= 20, "only {} products accepted", accepted.len());
+    for (id, task_id) in &accepted {
+        let product = client.get(format!("{base}/products/{id}")).send().await.unwrap();
+        assert_eq!(product.status(), 200, "product {id} got a 201 but is gone");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let task: Value =
+                client.get(format!("{base}/tasks/{task_id}")).send().await.unwrap().json().await.unwrap_or(Value::Null);
+            if task["state"] == "SUCCESS" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "task {task_id} of product {id} did not succeed: {task}\nunacked: {:?}\nworker log: {:#?}",
+                unacked().await,
+                supervisor.logs().tail(ProcessKind::Worker, 30)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ports_in_use_are_reported_with_their_owner() {
+    let data = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start();
+    let mut taken = config(data.path());
+    taken.redis_port = redis.port();
+    taken.redis_url = redis.url();
+    let supervisor = Supervisor::new(taken.clone()).unwrap();
+    let err = supervisor.start().await.unwrap_err();
+    assert!(
+        matches!(err, SupervisorError::PortTaken { process: ProcessKind::Redis, owner: PortOwner::Redis, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("already used by a running Redis") && err.to_string().contains("external"),
+        "{err}"
+    );
+    supervisor.shutdown().await;
+
+    // That Redis can be used as an external one instead.
+    taken.modes[0] = Mode::External;
+    let supervisor = Supervisor::new(taken).unwrap();
+    supervisor.start().await.unwrap();
+    assert_eq!(state(&supervisor, ProcessKind::Redis).state, ProcessState::External);
+    assert_eq!(state(&supervisor, ProcessKind::Worker).state, ProcessState::Running);
+    supervisor.shutdown().await;
+    assert!(
+        test_support::redis::free_port() > 0 && redis.raw_command(&["PING"]).starts_with("+PONG"),
+        "an external Redis is left running"
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut api_taken = config(data.path());
+    api_taken.api_port = listener.local_addr().unwrap().port();
+    let supervisor = Supervisor::new(api_taken).unwrap();
+    let err = supervisor.start().await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&format!("(pid {})", std::process::id())), "names the owner: {text}");
+    assert!(text.contains("API_PORT"), "{text}");
+    assert!(supervisor.status().iter().all(|s| s.pid.is_none()), "nothing was started");
+    supervisor.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_redis_server_is_a_clear_error() {
+    let data = tempfile::tempdir().unwrap();
+    let mut missing = config(data.path());
+    missing.redis_binary = Some("/nonexistent/redis-server".into());
+    let supervisor = Supervisor::new(missing).unwrap();
+    let err = supervisor.start().await.unwrap_err();
+    assert!(matches!(err, SupervisorError::RedisNotFound { .. }));
+    assert!(err.to_string().contains("REDIS_SERVER=/nonexistent/redis-server"), "{err}");
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_loop_is_given_up_with_the_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let mut looping = config(data.path());
+    looping.restart = RestartPolicy {
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        crash_limit: 3,
+        crash_window: Duration::from_secs(60),
+    };
+    // A worker that says it is online, then dies half a second later, every time.
+    let mut headers = serde_json::Map::new();
+    headers.insert("hostname".into(), json!(looping.worker_name));
+    let properties = serde_json::from_value(json!({"delivery_mode": 1, "delivery_info": {"exchange": "celeryev", "routing_key": "worker.online"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "t"})).unwrap();
+    let online = taskq::Envelope::for_payload(
+        &json!({"hostname": looping.worker_name, "type": "worker-online", "timestamp": 1.0, "clock": 1}),
+        headers,
+        properties,
+    )
+    .unwrap()
+    .to_json()
+    .unwrap();
+    let script = data.path().join("flaky-stackdesk.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = worker ]; then\n  redis-cli -p {port} PUBLISH /0.celeryev/worker.online '{online}' >/dev/null\n  echo 'fake worker: about to crash' >&2\n  sleep 0.5\n  exit 3\nfi\nexec {real} \"$@\"\n",
+            port = looping.redis_port,
+            real = env!("CARGO_BIN_EXE_stackdesk"),
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+    looping.stackdesk_exe = script;
+    let supervisor = Supervisor::new(looping).unwrap();
+    supervisor.start().await.unwrap();
+    let given_up =
+        test_support::wait::until("the supervisor to give up on the worker", Duration::from_secs(30), || {
+            let status = state(&supervisor, ProcessKind::Worker);
+            std::future::ready(
+                (status.state == ProcessState::Crashed
+                    && status.reason.as_deref().is_some_and(|r| r.contains("stopped restarting")))
+                .then_some(status),
+            )
+        })
+        .await;
+    let reason = given_up.reason.unwrap();
+    assert!(reason.contains("worker crashed 3 times within 60 s") && reason.contains("exit code 3"), "{reason}");
+    assert_eq!(given_up.restarts, 2);
+    assert!(supervisor.logs().tail(ProcessKind::Worker, 20).iter().any(|l| l.contains("fake worker: about to crash")));
+    assert_eq!(state(&supervisor, ProcessKind::Api).state, ProcessState::Running, "the others keep running");
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_up_with_sigkill_leaves_no_child_alive() {
+    let data = tempfile::tempdir().unwrap();
+    let (redis_port, api_port) = (free_port(), free_port());
+    let env: HashMap<&str, String> = HashMap::from([
+        ("STACKDESK_DATA_DIR", data.path().display().to_string()),
+        ("REDIS_URL", format!("redis://127.0.0.1:{redis_port}/0")),
+        ("API_PORT", api_port.to_string()),
+    ]);
+    let mut command = crate::process::stackdesk();
+    command.arg("up").envs(env);
+    let mut up = test_support::python::ChildProcess::spawn("stackdesk-up", &mut command);
+    up.wait_for_output("ready: API on", Duration::from_secs(60)).await;
+    let children: Vec<u32> = children_of(up.id());
+    assert_eq!(children.len(), 3, "redis, api and worker under `up`: {children:?}");
+    up.kill();
+    test_support::wait::until("every child of the killed supervisor to be gone", Duration::from_secs(2), || {
+        std::future::ready(children.iter().all(|pid| !alive(*pid)).then_some(()))
+    })
+    .await;
+}
+
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let ppid =
+            stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) && alive(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
