@@ -9,11 +9,15 @@
 //! `stackdesk-bench api [--seconds N]` runs the Python original (FastAPI + Celery) and
 //! `stackdesk api` + `stackdesk worker` under `wrk` (see `api_bench`).
 //!
-//! Each prints a Markdown table with the ratios. `--only-ours` skips the Python side (for profiling). `stackdesk-bench taskq-worker` is the worker process
+//! `stackdesk-bench up [--runs N]` times the supervisor: start → all ready, stop → all gone, beside
+//! the processes' own start and stop times (see `up_bench`).
+//!
+//! Each prints a Markdown table. `--only-ours` skips the Python side (for profiling). `stackdesk-bench taskq-worker` is the worker process
 //! it starts for our side.
 
 mod api_bench;
 mod taskq_bench;
+mod up_bench;
 
 use anyhow::{Context, bail};
 
@@ -33,17 +37,28 @@ fn main() -> anyhow::Result<()> {
             .block_on(taskq_bench::worker_process()),
         Some("api") => {
             let seconds = flag(&args, "--seconds").unwrap_or(10) as u64;
-            let stackdesk = args
-                .iter()
-                .position(|a| a == "--stackdesk")
-                .and_then(|i| args.get(i + 1))
-                .map(std::path::PathBuf::from)
-                .or_else(|| std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("stackdesk"))))
-                .context("where is the stackdesk binary? pass --stackdesk PATH")?;
+            let stackdesk = stackdesk_path(&args)?;
             tokio::runtime::Runtime::new().context("tokio runtime")?.block_on(api_bench::run(seconds, &stackdesk))
         }
-        _ => bail!("usage: stackdesk-bench taskq [--tasks N] [--only-ours] | api [--seconds N] [--stackdesk PATH]"),
+        Some("up") => {
+            let runs = flag(&args, "--runs").unwrap_or(20);
+            let stackdesk = stackdesk_path(&args)?;
+            tokio::runtime::Runtime::new().context("tokio runtime")?.block_on(up_bench::run(runs, &stackdesk))
+        }
+        _ => bail!(
+            "usage: stackdesk-bench taskq [--tasks N] [--only-ours] | api [--seconds N] | up [--runs N]  (api, up: [--stackdesk PATH])"
+        ),
     }
+}
+
+/// `--stackdesk PATH`, else the `stackdesk` binary beside this one.
+fn stackdesk_path(args: &[String]) -> anyhow::Result<std::path::PathBuf> {
+    args.iter()
+        .position(|a| a == "--stackdesk")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("stackdesk"))))
+        .context("where is the stackdesk binary? pass --stackdesk PATH")
 }
 
 fn flag(args: &[String], name: &str) -> Option<usize> {

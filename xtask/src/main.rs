@@ -1,12 +1,13 @@
 //! Project tasks. `cargo xtask <task>`:
 //!
 //! - `test`: installs what the tests need (apt: redis-server, python3-venv; the pinned Python
-//!   Celery venv), then runs exactly what CI runs: rustfmt check, clippy with warnings denied, every
-//!   test, and rustdoc with warnings denied.
+//!   Celery venv), then runs exactly what CI runs: rustfmt check, clippy with warnings denied (also
+//!   for the supervisor's Windows code, on `x86_64-pc-windows-gnu`, when that target can be
+//!   installed), every test, and rustdoc with warnings denied.
 //! - `bench`: the benchmarks against the Python original (`bench/`), release build: the task queue
 //!   (`--tasks N`) and the API under wrk (`--seconds N`).
-//! - `run`: starts a local redis-server (unless one already answers on 6379), then `stackdesk api`
-//!   and `stackdesk worker` (release build); Ctrl+C stops them.
+//! - `run`: builds `stackdesk` (release) and runs `stackdesk up`: redis-server, the API and the
+//!   worker under the supervisor; Ctrl+C stops them.
 //!
 //! Every install step checks first, so running a task twice installs nothing twice.
 
@@ -34,7 +35,7 @@ fn dispatch() -> anyhow::Result<()> {
         "test" | "ci" => test(),
         "bench" => bench(&rest),
         "run" => run(),
-        _ => bail!("usage: cargo xtask <test | ci | bench [--tasks N] | run>"),
+        _ => bail!("usage: cargo xtask <test | ci | bench [--tasks N] [--seconds N] [--runs N] | run>"),
     }
 }
 
@@ -61,6 +62,24 @@ fn test() -> anyhow::Result<()> {
     let venv = prepare()?;
     cargo(&["fmt", "--all", "--", "--check"], &venv)?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &venv)?;
+    if prereqs::windows_target() {
+        cargo(
+            &[
+                "clippy",
+                "-p",
+                "stackdesk-supervisor",
+                "--target",
+                "x86_64-pc-windows-gnu",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &venv,
+        )?;
+    } else {
+        step("skipped: clippy of the Windows code (the x86_64-pc-windows-gnu target could not be installed)");
+    }
     cargo(&["test", "--workspace", "--locked"], &venv)?;
     step("cargo doc (warnings denied)");
     run_checked(
@@ -82,7 +101,10 @@ fn bench(rest: &[String]) -> anyhow::Result<()> {
     step(&format!("task queue: {tasks} tasks"));
     run_checked(Command::new(&bench).args(["taskq", "--tasks", &tasks]).env("STACKDESK_TEST_VENV", &venv))?;
     step(&format!("API: wrk for {seconds} s"));
-    run_checked(Command::new(&bench).args(["api", "--seconds", &seconds]).env("STACKDESK_TEST_VENV", &venv))
+    run_checked(Command::new(&bench).args(["api", "--seconds", &seconds]).env("STACKDESK_TEST_VENV", &venv))?;
+    let runs = option("--runs").unwrap_or_else(|| "20".into());
+    step(&format!("supervisor: {runs} start/stop runs"));
+    run_checked(Command::new(&bench).args(["up", "--runs", &runs]))
 }
 
 fn run() -> anyhow::Result<()> {
@@ -91,18 +113,9 @@ fn run() -> anyhow::Result<()> {
     run_checked(
         Command::new(cargo_bin()).args(["build", "--release", "--locked", "-p", "stackdesk-cli"]).current_dir(root()),
     )?;
-    let _redis = prereqs::local_redis(6379)?;
     let stackdesk = target_dir().join("release").join("stackdesk");
-    step("stackdesk api + stackdesk worker: http://127.0.0.1:8000/docs (Ctrl+C stops both)");
-    let mut worker =
-        Command::new(&stackdesk).arg("worker").current_dir(root()).spawn().context("starting stackdesk worker")?;
-    let api = Command::new(&stackdesk).arg("api").current_dir(root()).status().context("starting stackdesk api");
-    let _ = worker.wait();
-    let status = api?;
-    if !status.success() {
-        bail!("stackdesk api exited with {status}");
-    }
-    Ok(())
+    step("stackdesk up: Redis, the API (http://127.0.0.1:8000/docs) and the worker; Ctrl+C stops them");
+    run_checked(Command::new(&stackdesk).arg("up").current_dir(root()))
 }
 
 fn cargo_bin() -> String {

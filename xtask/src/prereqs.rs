@@ -1,8 +1,6 @@
 //! System prerequisites, installed only when missing.
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
@@ -55,36 +53,15 @@ fn ensure(packages: &[(&[&str], &str)]) -> anyhow::Result<()> {
     apt(&install)
 }
 
-/// A redis-server this task started (stopped on drop), or none when one already answers.
-pub struct LocalRedis(Option<Child>);
-
-impl Drop for LocalRedis {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Makes sure a Redis answers on 127.0.0.1:`port`, starting one without persistence if needed.
-pub fn local_redis(port: u16) -> anyhow::Result<LocalRedis> {
-    if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        super::step(&format!("using the Redis already listening on 127.0.0.1:{port}"));
-        return Ok(LocalRedis(None));
-    }
-    super::step(&format!("starting redis-server on 127.0.0.1:{port}"));
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting redis-server")?;
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(10) {
-            bail!("redis-server did not listen on port {port} within 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(LocalRedis(Some(child)))
+/// Whether the `x86_64-pc-windows-gnu` target is installed (installing it with rustup if needed).
+pub fn windows_target() -> bool {
+    const TARGET: &str = "x86_64-pc-windows-gnu";
+    let installed = || {
+        Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
+    };
+    installed()
+        || (Command::new("rustup").args(["target", "add", TARGET]).status().is_ok_and(|s| s.success()) && installed())
 }

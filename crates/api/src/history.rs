@@ -61,7 +61,7 @@ pub struct Record {
     #[serde(default)]
     pub product_id: Option<u64>,
     /// When it was first seen (epoch seconds).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "seconds")]
     pub sent_at: f64,
     /// Run time of the successful attempt (seconds).
     #[serde(default)]
@@ -94,10 +94,21 @@ pub struct Step {
     /// The state.
     pub state: String,
     /// When (epoch seconds).
+    #[serde(deserialize_with = "seconds")]
     pub at: f64,
     /// The worker that reported it.
     #[serde(default)]
     pub worker: Option<String>,
+}
+
+/// Epoch seconds, stored as a string to keep every digit (see `lua/history_event.lua`); numbers
+/// are accepted too.
+fn seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    match Value::deserialize(de)? {
+        Value::String(text) => text.parse().map_err(serde::de::Error::custom),
+        Value::Number(n) => Ok(n.as_f64().unwrap_or_default()),
+        _ => Ok(0.0),
+    }
 }
 
 /// The record written when the API sends a task: PENDING, with the args as JSON.
@@ -105,13 +116,13 @@ pub fn pending_record(message: &TaskMessage, product_id: u64, sent_at: f64) -> S
     json!({
         "task_id": message.id(),
         "state": "PENDING",
-        "state_at": sent_at,
+        "state_at": sent_at.to_string(),
         "name": message.task(),
         "args_json": serde_json::to_string(message.args()).unwrap_or_default(),
         "retries": 0,
         "product_id": product_id,
-        "sent_at": sent_at,
-        "timeline": [{"state": "PENDING", "at": sent_at}],
+        "sent_at": sent_at.to_string(),
+        "timeline": [{"state": "PENDING", "at": sent_at.to_string()}],
     })
     .to_string()
 }
@@ -175,7 +186,7 @@ pub async fn apply_event(
         .key(TASKS_KEY)
         .arg(task_id)
         .arg(state.map_or("", TaskState::as_str))
-        .arg(event.timestamp)
+        .arg(event.timestamp.to_string())
         .arg(Value::Object(fields).to_string())
         .arg(history_max)
         .arg(RECORD_PREFIX)

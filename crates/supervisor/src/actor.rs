@@ -295,7 +295,8 @@ impl Actor {
                     if tokio::task::spawn_blocking(move || check(port)).await.unwrap_or(false) {
                         return Ok(());
                     }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    // Processes are ready within milliseconds; a coarse poll would dominate start-up.
+                    tokio::time::sleep(Duration::from_millis(2)).await;
                 }
             })
         };

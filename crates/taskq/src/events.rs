@@ -171,7 +171,9 @@ async fn publish_loop(broker: Broker, mut rx: mpsc::Receiver<Outgoing>) {
             }
         }
         let mut conn = broker.connection();
-        if let Err(err) = pipe.query_async::<()>(&mut conn).await {
+        if !pipe.is_empty()
+            && let Err(err) = pipe.query_async::<()>(&mut conn).await
+        {
             tracing::warn!(%err, "could not publish events");
         }
         for done in flushes {

@@ -5,12 +5,15 @@
 -- ARGV: task id, state ("" for none), event time (epoch seconds), fields JSON, history cap,
 --       history key prefix
 local raw = redis.call('GET', KEYS[1])
-local at = tonumber(ARGV[3])
+-- Times are kept as strings: cjson writes numbers with 14 significant digits, too few for epoch
+-- seconds with microseconds (a STARTED could then look older than its RECEIVED).
+local at_text = ARGV[3]
+local at = tonumber(at_text)
 local record
 if raw then
   record = cjson.decode(raw)
 else
-  record = {task_id = ARGV[1], sent_at = at, retries = 0, timeline = {}}
+  record = {task_id = ARGV[1], sent_at = at_text, retries = 0, timeline = {}}
 end
 for key, value in pairs(cjson.decode(ARGV[4])) do
   if value ~= cjson.null then
@@ -24,21 +27,27 @@ end
 local state = ARGV[2]
 if state ~= '' then
   local timeline = record.timeline
-  local last = timeline[#timeline]
-  if not (last and last.state == state and last.at == at) then
-    table.insert(timeline, {state = state, at = at, worker = record.worker})
-    table.sort(timeline, function(a, b) return a.at < b.at end)
+  if type(timeline) ~= 'table' then timeline = {} end
+  -- Insert after every step that is not later, so equal times keep their arrival order.
+  local position = #timeline + 1
+  while position > 1 and tonumber(timeline[position - 1].at) > at do
+    position = position - 1
   end
+  local before = timeline[position - 1]
+  if not (before and before.state == state and tonumber(before.at) == at) then
+    table.insert(timeline, position, {state = state, at = at_text, worker = record.worker})
+  end
+  record.timeline = timeline
   local finished = {SUCCESS = true, FAILURE = true, REVOKED = true}
   local current = record.state
-  if current == nil or (not (finished[current] and not finished[state]) and at >= (record.state_at or 0)) then
+  if current == nil or (not (finished[current] and not finished[state]) and at >= tonumber(record.state_at or 0)) then
     record.state = state
-    record.state_at = at
+    record.state_at = at_text
   end
 end
 local encoded = cjson.encode(record)
 redis.call('SET', KEYS[1], encoded)
-redis.call('ZADD', KEYS[2], 'NX', record.sent_at, ARGV[1])
+redis.call('ZADD', KEYS[2], 'NX', tonumber(record.sent_at), ARGV[1])
 local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
 if excess > 0 then
   for i, id in ipairs(redis.call('ZPOPMIN', KEYS[2], excess)) do

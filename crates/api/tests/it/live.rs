@@ -155,3 +155,30 @@ async fn history_pages_newest_first_and_is_bounded() {
     let records: Vec<String> = redis::cmd("KEYS").arg("stackdesk:task:*").query_async(&mut conn).await.unwrap();
     assert_eq!(records.len(), 10, "trimmed records are deleted, not just unlisted");
 }
+
+#[tokio::test]
+async fn events_microseconds_apart_keep_their_order() {
+    let app = TestApp::start().await;
+    let mut conn = app.conn.clone();
+    // With 14 significant digits the first is stored as ...3407, after the true time of the next two.
+    let t = 1_795_501_634.340_68;
+    let event = |kind: &str, at: f64| {
+        let mut fields = serde_json::Map::new();
+        fields.insert("uuid".into(), json!("t-1"));
+        fields.insert("type".into(), json!(kind));
+        fields.insert("hostname".into(), json!("w@h"));
+        fields.insert("timestamp".into(), json!(at));
+        taskq::Event { kind: taskq::EventKind::parse(kind), hostname: "w@h".into(), timestamp: at, clock: 1, fields }
+    };
+    for (kind, at) in [("task-received", t), ("task-started", t + 0.000_005), ("task-succeeded", t + 0.000_01)] {
+        api::history::apply_event(&mut conn, &event(kind, at), 100).await.unwrap();
+    }
+    let task = app.get("/tasks/t-1").await.json;
+    assert_eq!(task["state"], "SUCCESS");
+    let timeline: Vec<&str> =
+        task["timeline"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
+    assert_eq!(timeline, ["RECEIVED", "STARTED", "SUCCESS"]);
+    // A late event never moves a finished task back.
+    api::history::apply_event(&mut conn, &event("task-started", t + 0.000_007), 100).await.unwrap();
+    assert_eq!(app.get("/tasks/t-1").await.json["state"], "SUCCESS");
+}
