@@ -13,6 +13,7 @@
 //!   (`unacked`, `unacked_index`, `restore_visible`) plus the dead-letter list. Its atomic steps are
 //!   Lua scripts in `src/lua/`.
 //! - [`backend`]: `celery-task-meta-<id>` results.
+//! - [`control`]: remote control (pidbox): commands, replies, and a broadcast client.
 //! - [`events`]: the `celeryev` fanout: [`EventDispatcher`] and the typed [`EventReceiver`].
 //! - [`worker`]: the runtime: registry of async handlers, prefetch, concurrency, acks late,
 //!   retries, heartbeats, graceful shutdown.
@@ -32,6 +33,7 @@
 
 pub mod backend;
 pub mod broker;
+pub mod control;
 pub mod error;
 pub mod events;
 pub mod message;

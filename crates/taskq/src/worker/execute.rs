@@ -9,6 +9,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
 
 use super::Shared;
+use super::control::{Held, Phase};
 use super::settle::Confirmation;
 use super::task::{Decision, TaskContext, decide};
 use crate::backend::{ExceptionInfo, RequestInfo, ResultMeta, TaskState};
@@ -43,13 +44,22 @@ pub(super) async fn accept(
             return;
         }
     };
-    shared.hold(&delivery.delivery_tag);
+    let eta = message.envelope.headers.eta.as_deref().and_then(time::parse_iso).filter(|at| *at > chrono::Utc::now());
+    let cancel = shared.abort.child_token();
+    shared.hold(
+        &delivery.delivery_tag,
+        held(shared, &delivery, &message, if eta.is_some() { Phase::Scheduled } else { Phase::Reserved }, &cancel),
+    );
     if shared.registry.get(message.task()).is_none() {
         reject_unregistered(shared, &delivery, &message).await;
         return;
     }
     if is_expired(&message) {
-        revoke_expired(shared, &delivery, &message).await;
+        settle_revoked(shared, &delivery, &message, "expired").await;
+        return;
+    }
+    if shared.is_revoked(message.id()) {
+        settle_revoked(shared, &delivery, &message, "revoked").await;
         return;
     }
     let headers = &message.envelope.headers;
@@ -67,7 +77,6 @@ pub(super) async fn accept(
             "expires": headers.expires,
         })),
     );
-    let eta = headers.eta.as_deref().and_then(time::parse_iso).filter(|at| *at > chrono::Utc::now());
     let shared = shared.clone();
     match eta {
         Some(at) => {
@@ -76,13 +85,56 @@ pub(super) async fn accept(
             executions.spawn(async move {
                 tokio::select! {
                     () = shared.shutdown.cancelled() => {}
-                    () = tokio::time::sleep(time::until(at)) => execute(shared, delivery, message, None).await,
+                    // Woken early by a revoke: settled as REVOKED by `execute`.
+                    () = cancel.cancelled() => execute(shared, delivery, message, None, cancel).await,
+                    () = tokio::time::sleep(time::until(at)) => execute(shared, delivery, message, None, cancel).await,
                 }
             });
         }
         None => {
-            executions.spawn(execute(shared, delivery, message, permit));
+            executions.spawn(execute(shared, delivery, message, permit, cancel));
         }
+    }
+}
+
+/// What remote control shows of a held message (Celery's `Request.info()`).
+fn held(
+    shared: &Shared,
+    delivery: &Delivery,
+    message: &TaskMessage,
+    phase: Phase,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Held {
+    let redelivered = message.envelope.headers.extra.get("redelivered").and_then(Value::as_bool).unwrap_or(false);
+    let info = fields(json!({
+        "id": message.id(),
+        "name": message.task(),
+        "args": message.args(),
+        "kwargs": message.kwargs(),
+        "type": message.task(),
+        "hostname": shared.config.hostname,
+        "time_start": null,
+        "acknowledged": !shared.config.acks_late,
+        "delivery_info": {"exchange": "", "routing_key": delivery.queue(), "priority": message.envelope.properties.priority, "redelivered": redelivered},
+        "worker_pid": std::process::id(),
+    }));
+    Held {
+        task_id: message.id().to_string(),
+        phase,
+        info,
+        eta: message.envelope.headers.eta.clone(),
+        priority: message.envelope.properties.priority,
+        cancel: cancel.clone(),
+    }
+}
+
+/// Marks a held message as running (for `inspect active`).
+fn set_active(shared: &Shared, tag: &str) {
+    if let Ok(mut held) = shared.held.lock()
+        && let Some(h) = held.get_mut(tag)
+    {
+        h.phase = Phase::Active;
+        h.info.insert("time_start".into(), json!(time::epoch_now()));
     }
 }
 
@@ -146,25 +198,25 @@ async fn reject_unregistered(shared: &Arc<Shared>, delivery: &Delivery, message:
     }
 }
 
-async fn revoke_expired(shared: &Arc<Shared>, delivery: &Delivery, message: &TaskMessage) {
-    tracing::info!(id = message.id(), expires = ?message.envelope.headers.expires, "task expired before it could run; revoked");
-    let error = ExceptionInfo::new("celery.exceptions", "TaskRevokedError", "expired");
-    let meta = (!ignores_result(message)).then(|| {
-        ResultMeta::new(
-            message.id(),
-            TaskState::Revoked,
-            json!(error),
-            None,
-            request(shared, message, delivery).as_ref(),
-        )
-    });
+/// A REVOKED result, as Celery's `mark_as_revoked` stores it.
+pub(super) fn revoked_meta(task_id: &str, reason: &str, request: Option<&RequestInfo<'_>>) -> ResultMeta {
+    let error = ExceptionInfo::new("celery.exceptions", "TaskRevokedError", reason);
+    ResultMeta::new(task_id, TaskState::Revoked, json!(error), None, request)
+}
+
+/// Settles a task that must not run (revoked, expired, or terminated): REVOKED, acknowledged,
+/// announced.
+async fn settle_revoked(shared: &Arc<Shared>, delivery: &Delivery, message: &TaskMessage, reason: &str) {
+    tracing::info!(id = message.id(), reason, "task revoked; not run");
+    let meta = (!ignores_result(message))
+        .then(|| revoked_meta(message.id(), reason, request(shared, message, delivery).as_ref()));
     match confirm(shared.settler.store(message.id(), meta.as_ref(), Some(&delivery.delivery_tag))).await {
         Ok(()) => shared.release(&delivery.delivery_tag),
-        Err(err) => tracing::error!(%err, "could not settle an expired task"),
+        Err(err) => tracing::error!(%err, "could not settle a revoked task"),
     }
     shared.events.send(
         "task-revoked",
-        fields(json!({"uuid": message.id(), "terminated": false, "signum": null, "expired": true})),
+        fields(json!({"uuid": message.id(), "terminated": reason == "terminated", "signum": null, "expired": reason == "expired"})),
     );
 }
 
@@ -184,13 +236,18 @@ async fn execute(
     delivery: Delivery,
     message: TaskMessage,
     prefetch: Option<OwnedSemaphorePermit>,
+    cancel: tokio_util::sync::CancellationToken,
 ) {
     let slot = tokio::select! {
         () = shared.shutdown.cancelled() => return,
         slot = shared.slots.clone().acquire_owned() => match slot { Ok(slot) => slot, Err(_) => return },
     };
     if is_expired(&message) {
-        revoke_expired(&shared, &delivery, &message).await;
+        settle_revoked(&shared, &delivery, &message, "expired").await;
+        return;
+    }
+    if shared.is_revoked(message.id()) {
+        settle_revoked(&shared, &delivery, &message, "revoked").await;
         return;
     }
     let Some(registered) = shared.registry.get(message.task()).cloned() else { return };
@@ -203,6 +260,7 @@ async fn execute(
         }
         shared.release(tag);
     }
+    set_active(&shared, tag);
     shared.active.fetch_add(1, Ordering::Relaxed);
     let retries = message.envelope.headers.retries;
     let info = request(&shared, &message, &delivery);
@@ -215,7 +273,7 @@ async fn execute(
         retries,
         hostname: shared.config.hostname.clone(),
         max_retries: registered.options.max_retries,
-        cancel: shared.abort.child_token(),
+        cancel: cancel.clone(),
     };
     if shared.config.track_started && keep_result {
         let meta = ResultMeta::new(
@@ -234,6 +292,18 @@ async fn execute(
     let started = Instant::now();
     let outcome = registered.task.run(ctx).await;
     let runtime = started.elapsed().as_secs_f64();
+    if let Ok(mut totals) = shared.totals.lock() {
+        *totals.entry(message.task().to_string()).or_default() += 1;
+    }
+    if cancel.is_cancelled() && shared.is_revoked(message.id()) {
+        // `revoke(terminate=True)`: the handler stopped because it was told to.
+        shared.active.fetch_sub(1, Ordering::Relaxed);
+        shared.processed.fetch_add(1, Ordering::Relaxed);
+        drop(slot);
+        drop(prefetch);
+        settle_revoked(&shared, &delivery, &message, "terminated").await;
+        return;
+    }
     let ack = acks_late.then_some(tag);
     let submitted = match decide(outcome, retries, &registered.options) {
         Decision::Succeed(value) => {

@@ -15,11 +15,12 @@
 //! finish, then are cancelled; every message still held (prefetched, waiting for its eta, or cut
 //! short) is put back at the front of its queue, flagged `redelivered` (kombu's `restore_at_shutdown`).
 
+mod control;
 mod execute;
 mod settle;
 pub mod task;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -120,8 +121,15 @@ pub(crate) struct Shared {
     pub(crate) events: EventDispatcher,
     pub(crate) registry: Arc<Registry>,
     pub(crate) config: WorkerConfig,
-    /// Delivery tags this worker holds in `unacked`; whatever is left at shutdown is restored.
-    pub(crate) held: Mutex<HashSet<String>>,
+    /// Messages this worker holds in `unacked`, by delivery tag, with what remote control shows
+    /// of them; whatever is left at shutdown is restored.
+    pub(crate) held: Mutex<HashMap<String, control::Held>>,
+    /// Revoked task ids (Celery's bounded, expiring set), shared with other workers at start.
+    pub(crate) revoked: Mutex<control::Revoked>,
+    /// Attempts finished per task name (`stats.total`).
+    pub(crate) totals: Mutex<HashMap<String, u64>>,
+    /// When the worker started (`stats.uptime`).
+    pub(crate) started: Instant,
     /// Execution slots (`concurrency`).
     pub(crate) slots: Arc<Semaphore>,
     /// Tasks running right now (heartbeat `active`).
@@ -135,10 +143,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn hold(&self, tag: &str) {
-        if let Ok(mut held) = self.held.lock() {
-            held.insert(tag.to_string());
+    pub(crate) fn hold(&self, tag: &str, held: control::Held) {
+        if let Ok(mut map) = self.held.lock() {
+            map.insert(tag.to_string(), held);
         }
+    }
+
+    pub(crate) fn is_revoked(&self, task_id: &str) -> bool {
+        self.revoked.lock().is_ok_and(|mut revoked| revoked.contains(task_id))
     }
 
     pub(crate) fn release(&self, tag: &str) {
@@ -184,9 +196,13 @@ impl Worker {
             slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
             held: Mutex::default(),
+            revoked: Mutex::default(),
+            totals: Mutex::default(),
+            started: Instant::now(),
             active: AtomicUsize::new(0),
             processed: AtomicU64::new(0),
-            shutdown: shutdown.clone(),
+            // A child: remote `shutdown` stops this worker without touching the caller's token.
+            shutdown: shutdown.child_token(),
             abort: CancellationToken::new(),
         });
         // Like kombu's `on_poll_init`: recover what dead consumers left before taking new work.
@@ -198,6 +214,8 @@ impl Worker {
         let background = CancellationToken::new();
         tracker.spawn(heartbeat_loop(shared.clone(), background.clone()));
         tracker.spawn(restore_loop(shared.clone(), background.clone()));
+        tracker.spawn(control::listen(shared.clone(), background.clone()));
+        tracker.spawn(control::mingle(shared.clone()));
 
         let mut executions = JoinSet::new();
         receive_loop(&shared, &mut executions).await;
@@ -268,7 +286,8 @@ async fn drain(shared: &Arc<Shared>, executions: &mut JoinSet<()>) -> usize {
             }
         }
     }
-    let held: Vec<String> = shared.held.lock().map(|mut held| held.drain().collect()).unwrap_or_default();
+    let held: Vec<String> =
+        shared.held.lock().map(|mut held| held.drain().map(|(tag, _)| tag).collect()).unwrap_or_default();
     let mut restored = 0;
     for tag in held {
         match shared.broker.restore(&tag).await {

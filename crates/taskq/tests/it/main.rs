@@ -4,6 +4,7 @@
 mod bad_input; // malformed messages land in the dead-letter list and the worker keeps serving
 mod broker; // publish, atomic receive, ack, reject, restore_visible, restore_all, priorities
 mod common; // worker and connection helpers shared by the modules below
+mod control; // celery inspect / celery control (Python) against our worker: ping, stats, revoke, terminate
 mod golden; // fixtures captured from Python Celery, decoded and re-encoded byte for byte
 mod interop; // live round trips with Python Celery 5: client, worker, events, retries, kill -9
 mod worker; // the runtime: retries without blocking, shutdown restores what it held
