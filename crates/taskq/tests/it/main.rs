@@ -3,6 +3,7 @@
 
 mod bad_input; // malformed messages land in the dead-letter list and the worker keeps serving
 mod broker; // publish, atomic receive, ack, reject, restore_visible, restore_all, priorities
+mod celery_tools; // Flower lists our worker and tasks; a mixed Python + Rust pool shares a queue
 mod common; // worker and connection helpers shared by the modules below
 mod control; // celery inspect / celery control (Python) against our worker: ping, stats, revoke, terminate
 mod golden; // fixtures captured from Python Celery, decoded and re-encoded byte for byte

@@ -20,3 +20,11 @@ app.conf.update(
 @app.task(name="interop.echo")
 def echo(value):
     return {"echo": value, "by": "python"}
+
+
+@app.task(name="interop.sleep")
+def sleep(seconds):
+    import time
+
+    time.sleep(seconds)
+    return {"slept": seconds}
