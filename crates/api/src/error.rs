@@ -55,6 +55,9 @@ pub enum ApiError {
     /// 405.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 409: the task is not in a state that allows this.
+    #[error("{0}")]
+    Conflict(String),
     /// 413: the body is larger than the limit (bytes).
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -107,6 +110,7 @@ impl IntoResponse for ApiError {
             ApiError::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, json!(errors)),
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, json!(what)),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, json!("Method Not Allowed")),
+            ApiError::Conflict(why) => (StatusCode::CONFLICT, json!(why)),
             ApiError::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!(format!("Request body is larger than the limit of {limit} bytes")),

@@ -78,6 +78,12 @@ pub struct Record {
     /// Every state reached, in time order.
     #[serde(default, deserialize_with = "timeline_or_empty")]
     pub timeline: Vec<Step>,
+    /// The task this one retries (`POST /tasks/{id}/retry`).
+    #[serde(default)]
+    pub retry_of: Option<String>,
+    /// The task that retried this one.
+    #[serde(default)]
+    pub retried_as: Option<String>,
 }
 
 /// Lua's cjson writes an empty list as `{}`; read that as empty.
@@ -112,8 +118,9 @@ fn seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
 }
 
 /// The record written when the API sends a task: PENDING, with the args as JSON.
-pub fn pending_record(message: &TaskMessage, product_id: u64, sent_at: f64) -> String {
+pub fn pending_record(message: &TaskMessage, product_id: Option<u64>, sent_at: f64, retry_of: Option<&str>) -> String {
     json!({
+        "retry_of": retry_of,
         "task_id": message.id(),
         "state": "PENDING",
         "state_at": sent_at.to_string(),
@@ -226,6 +233,10 @@ pub struct TaskView {
     pub date_done: Option<String>,
     /// Every state reached, in order, with its time.
     pub timeline: Vec<StepView>,
+    /// The task this one retries.
+    pub retry_of: Option<String>,
+    /// The task that retried this one.
+    pub retried_as: Option<String>,
 }
 
 /// An error of a task.
@@ -322,6 +333,8 @@ pub fn view(task_id: &str, record: Option<Record>, meta: Option<&ResultMeta>) ->
             .iter()
             .filter_map(|s| Some(StepView { state: s.state.clone(), at: iso(s.at)?, worker: s.worker.clone() }))
             .collect(),
+        retry_of: record.retry_of.clone(),
+        retried_as: record.retried_as.clone(),
     })
 }
 

@@ -9,12 +9,14 @@
 //! - [`router`] builds the app (tests call it with `oneshot`, no socket); [`serve`] runs it on a
 //!   listener until a cancellation token fires; [`spawn_background`] starts the event recorder and
 //!   the queue sampler.
-//! - [`products`], [`tasks`], [`health`], [`live`]: the endpoints.
+//! - [`products`], [`tasks`], [`control`] (revoke, retry, purge, workers), [`health`], [`live`]:
+//!   the endpoints.
 //! - [`store`]: products in Redis; [`history`]: task history from events and results.
 //! - [`body`]: reading bodies and parameters; [`error`]: the one error type.
 //! - [`openapi`]: the OpenAPI document; [`state`]: what handlers share.
 
 pub mod body;
+pub mod control;
 pub mod error;
 pub mod health;
 pub mod history;
@@ -49,6 +51,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks", get(tasks::list))
         .route("/tasks/", get(tasks::list))
         .route("/tasks/{task_id}", get(tasks::get))
+        .route("/tasks/{task_id}/revoke", axum::routing::post(control::revoke))
+        .route("/tasks/{task_id}/retry", axum::routing::post(control::retry))
+        .route("/queue", axum::routing::delete(control::purge))
+        .route("/workers", get(control::workers))
         .route("/health", get(health::health))
         .route_layer(middleware::from_fn_with_state(state.clone(), request_timeout));
     Router::new()

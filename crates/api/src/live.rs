@@ -122,6 +122,14 @@ pub async fn record(state: AppState, broker: Broker, shutdown: CancellationToken
             let Some(event) = event else { break };
             match event.kind {
                 EventKind::WorkerOnline | EventKind::WorkerHeartbeat | EventKind::WorkerOffline => {
+                    let mut known = redis::cmd("HSET");
+                    known
+                        .arg(crate::control::WORKERS_KEY)
+                        .arg(&event.hostname)
+                        .arg(Value::Object(event.fields.clone()).to_string());
+                    if let Err(err) = known.query_async::<()>(&mut conn).await {
+                        tracing::debug!(%err, "could not record a worker event");
+                    }
                     let field = |k: &str| event.get(k).cloned().unwrap_or(Value::Null);
                     state.live().send(
                         "worker",

@@ -9,11 +9,12 @@ use utoipa::OpenApi;
     paths(
         crate::products::create, crate::products::list, crate::products::get,
         crate::tasks::get, crate::tasks::list, crate::health::health, crate::live::events,
+        crate::control::revoke, crate::control::retry, crate::control::purge, crate::control::workers,
     ),
     components(schemas(
         crate::products::ProductIn, crate::products::Product, crate::history::TaskView, crate::history::TaskPage,
         crate::history::TaskErrorView, crate::history::StepView, crate::error::HttpError, crate::error::ValidationErrorBody,
-        crate::error::FieldError, crate::health::Health,
+        crate::error::FieldError, crate::health::Health, crate::control::WorkerView,
     )),
     tags((name = "products"), (name = "tasks"), (name = "health"), (name = "live"))
 )]

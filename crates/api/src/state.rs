@@ -40,6 +40,8 @@ pub struct AppState {
 }
 
 struct Inner {
+    /// For remote control (revoke, worker stats).
+    broker: Broker,
     store: Store,
     live: Live,
     options: ApiOptions,
@@ -51,12 +53,17 @@ impl AppState {
     /// State over `broker`'s connection.
     pub fn new(broker: &Broker, options: ApiOptions, shutdown: CancellationToken) -> Self {
         let store = Store::new(broker.connection(), options.redis_timeout, options.history_max);
-        Self { inner: Arc::new(Inner { store, live: Live::default(), options, shutdown }) }
+        Self { inner: Arc::new(Inner { broker: broker.clone(), store, live: Live::default(), options, shutdown }) }
     }
 
     /// The product store.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The broker.
+    pub fn broker(&self) -> &Broker {
+        &self.inner.broker
     }
 
     /// The live feed.

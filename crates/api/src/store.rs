@@ -82,7 +82,7 @@ impl Store {
             TaskMessage::new(worker::TASK_NAME, vec![product.as_task_arg()], Map::new(), &SendOptions::default());
         product.task_id = message.id().to_string();
         let sent_at = created.timestamp_micros() as f64 / 1e6;
-        let record = history::pending_record(&message, id, sent_at);
+        let record = history::pending_record(&message, Some(id), sent_at, None);
         let product_json = serde_json::to_string(&product).map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut invocation = self.create.prepare_invoke();
         invocation

@@ -442,6 +442,14 @@ impl Actor {
                     child.stop().await;
                 }
                 self.note(kind, "stopped");
+                if kind == ProcessKind::Worker
+                    && let Some(broker) = &self.broker
+                {
+                    // Whatever the worker could not put back itself (it was killed at the deadline).
+                    if let Ok(n @ 1..) = restore_all(broker).await {
+                        self.note(kind, &format!("put {n} unfinished task(s) back on the queue"));
+                    }
+                }
                 self.set(kind, ProcessState::Stopped, None);
             } else if self.procs[kind.index()].status.state != ProcessState::Stopped {
                 self.set(kind, ProcessState::Stopped, None);

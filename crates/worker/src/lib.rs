@@ -22,6 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use notify::TASK_NAME;
 
+/// Task ids revoked through the API, scored by when the revoke expires (Celery keeps revokes 3 h).
+pub const REVOKED_KEY: &str = "stackdesk:revoked";
+
 /// The registry of this worker: the notification task with the configured retry policy.
 pub fn registry(settings: &Settings) -> Result<Registry, telegram::TelegramError> {
     let notifier = notify::Notifier::from_settings(settings)?;
@@ -65,8 +68,11 @@ pub async fn run(
     let mut config = WorkerConfig {
         concurrency: settings.worker_concurrency,
         result_expires: settings.result_expires,
-        // Long enough for a simulated send (or a Telegram call) to finish when asked to stop.
-        shutdown_timeout: settings.notify_simulated.max(Duration::from_secs(5)) + Duration::from_secs(5),
+        // Enough for a Telegram call to finish when asked to stop; a longer simulated send is
+        // cancelled and its message put back on the queue (it runs again on the next start).
+        shutdown_timeout: Duration::from_secs(5),
+        // Revokes made through the API while no worker ran.
+        revoked_key: Some(REVOKED_KEY.into()),
         ..WorkerConfig::default()
     };
     if let Some(hostname) = hostname {

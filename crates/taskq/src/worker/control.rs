@@ -308,6 +308,29 @@ fn queue_info(queue: &str) -> Value {
     })
 }
 
+/// Loads the revokes kept in `revoked_key` (those not yet expired).
+pub(super) async fn load_revoked(shared: &Shared) {
+    let Some(key) = &shared.config.revoked_key else { return };
+    let mut conn = shared.broker.connection();
+    let ids: redis::RedisResult<Vec<String>> = redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(crate::time::epoch_now())
+        .arg("+inf")
+        .arg("BYSCORE")
+        .query_async(&mut conn)
+        .await;
+    match ids {
+        Ok(ids) => {
+            if let Ok(mut revoked) = shared.revoked.lock() {
+                for id in &ids {
+                    revoked.add(id);
+                }
+            }
+        }
+        Err(err) => tracing::warn!(%err, key, "could not load revoked task ids"),
+    }
+}
+
 /// Celery's mingle, without delaying start-up: asks the other workers for their revoked ids and
 /// merges them (and gives them ours).
 pub(super) async fn mingle(shared: Arc<Shared>) {

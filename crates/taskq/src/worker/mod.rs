@@ -69,6 +69,9 @@ pub struct WorkerConfig {
     pub restore_interval: Duration,
     /// How long one blocking wait for messages lasts.
     pub poll_interval: Duration,
+    /// A sorted set of revoked task ids (scored by when the revoke expires) to load at start, so
+    /// revokes made while no worker ran are honoured; `None` relies on other workers (mingle).
+    pub revoked_key: Option<String>,
 }
 
 impl Default for WorkerConfig {
@@ -87,6 +90,7 @@ impl Default for WorkerConfig {
             shutdown_timeout: Duration::from_secs(10),
             restore_interval: Duration::from_secs(100),
             poll_interval: Duration::from_secs(1),
+            revoked_key: None,
         }
     }
 }
@@ -215,6 +219,7 @@ impl Worker {
         tracker.spawn(heartbeat_loop(shared.clone(), background.clone()));
         tracker.spawn(restore_loop(shared.clone(), background.clone()));
         tracker.spawn(control::listen(shared.clone(), background.clone()));
+        control::load_revoked(&shared).await;
         tracker.spawn(control::mingle(shared.clone()));
 
         let mut executions = JoinSet::new();
