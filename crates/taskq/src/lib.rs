@@ -9,9 +9,11 @@
 //! - [`message`]: the kombu envelope, protocol v2 headers and body.
 //! - [`send`]: building messages as `send_task` / `apply_async` does; retry messages.
 //! - [`queue`]: queue and priority-list names, consumption order.
-//! - [`broker`]: the Redis connection, [`Producer`], [`Consumer`], and kombu's ack emulation
-//!   (`unacked`, `unacked_index`, `restore_visible`) plus the dead-letter list. Its atomic steps are
-//!   Lua scripts in `src/lua/`.
+//! - [`broker`]: the Redis connection and kombu's ack emulation (`unacked`, `unacked_index`,
+//!   `restore_visible`, `restore_all`) plus the dead-letter list. The atomic steps are Lua scripts
+//!   in `src/lua/`.
+//! - [`producer`]: [`Producer`], publishing as `send_task` does.
+//! - [`consumer`]: [`Consumer`], receiving atomically into `unacked`.
 //! - [`backend`]: `celery-task-meta-<id>` results.
 //! - [`control`]: remote control (pidbox): commands, replies, and a broadcast client.
 //! - [`events`]: the `celeryev` fanout: [`EventDispatcher`] and the typed [`EventReceiver`].
@@ -33,10 +35,12 @@
 
 pub mod backend;
 pub mod broker;
+pub mod consumer;
 pub mod control;
 pub mod error;
 pub mod events;
 pub mod message;
+pub mod producer;
 pub mod pyjson;
 pub mod queue;
 pub mod repr;
@@ -45,9 +49,11 @@ pub mod time;
 pub mod worker;
 
 pub use backend::{ExceptionInfo, ResultBackend, ResultMeta, TaskState, result_key};
-pub use broker::{Broker, BrokerOptions, Consumer, DEFAULT_DEAD_LETTER_KEY, Delivery, Producer, Received};
+pub use broker::{Broker, BrokerOptions, DEFAULT_DEAD_LETTER_KEY};
+pub use consumer::{Consumer, Delivery, Received};
 pub use error::{DecodeError, Error, Result};
 pub use events::{Event, EventDispatcher, EventKind, EventReceiver};
 pub use message::{Envelope, TaskBody, TaskHeaders, TaskMessage};
+pub use producer::Producer;
 pub use send::{DEFAULT_QUEUE, SendOptions};
 pub use worker::{Registry, TaskContext, TaskError, TaskOptions, TaskResult, Worker, WorkerConfig, WorkerSummary};

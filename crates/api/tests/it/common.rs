@@ -70,6 +70,22 @@ impl TestApp {
         self.request(Method::GET, path, None, Body::empty()).await
     }
 
+    /// Starts the event recorder and queue sampler, and waits until the recorder follows Celery's
+    /// event fanout (so no event of a worker started afterwards is missed).
+    pub async fn start_recorder(&self) -> tokio_util::task::TaskTracker {
+        let tracker = tokio_util::task::TaskTracker::new();
+        api::spawn_background(&self.state, &self.broker, &tracker, &self.shutdown);
+        let conn = self.conn.clone();
+        test_support::wait::until("the recorder to subscribe", std::time::Duration::from_secs(10), || {
+            let mut conn = conn.clone();
+            async move {
+                (redis::cmd("PUBSUB").arg("NUMPAT").query_async::<i64>(&mut conn).await.unwrap() > 0).then_some(())
+            }
+        })
+        .await;
+        tracker
+    }
+
     /// Every key in Redis with its type and content, to compare before and after a request.
     pub async fn snapshot(&self) -> Vec<(String, String)> {
         let mut conn = self.conn.clone();

@@ -7,7 +7,6 @@ use axum::http::Method;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::common::TestApp;
 
@@ -103,14 +102,7 @@ async fn purge_empties_the_queue_and_marks_its_tasks() {
 #[tokio::test(flavor = "multi_thread")]
 async fn workers_are_listed_with_their_stats() {
     let app = TestApp::start().await;
-    let tracker = TaskTracker::new();
-    api::spawn_background(&app.state, &app.broker, &tracker, &app.shutdown);
-    let conn = app.conn.clone();
-    test_support::wait::until("the recorder to subscribe", Duration::from_secs(10), || {
-        let mut conn = conn.clone();
-        async move { (redis::cmd("PUBSUB").arg("NUMPAT").query_async::<i64>(&mut conn).await.unwrap() > 0).then_some(()) }
-    })
-    .await;
+    let tracker = app.start_recorder().await;
     let (stop, worker) = start_worker(&app, "listed@test");
     let listed = test_support::wait::until("the worker to be listed with stats", Duration::from_secs(20), || {
         let app = &app;

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio_util::task::TaskTracker;
 
 use crate::common::TestApp;
 
@@ -53,8 +52,7 @@ async fn read_events(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_task_goes_pending_to_success_in_history_and_on_the_live_feed() {
     let app = TestApp::start().await;
-    let tracker = TaskTracker::new();
-    api::spawn_background(&app.state, &app.broker, &tracker, &app.shutdown);
+    let tracker = app.start_recorder().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(api::serve(listener, app.state.clone(), app.shutdown.clone()));
@@ -62,13 +60,6 @@ async fn a_task_goes_pending_to_success_in_history_and_on_the_live_feed() {
     let client = reqwest::Client::new();
     let mut events = client.get(format!("{base}/events")).send().await.unwrap();
     assert_eq!(events.headers()["content-type"], "text/event-stream");
-    // The recorder follows Celery's fanout before the worker starts, so no event is missed.
-    let conn = app.conn.clone();
-    test_support::wait::until("the recorder to subscribe", Duration::from_secs(10), || {
-        let mut conn = conn.clone();
-        async move { (redis::cmd("PUBSUB").arg("NUMPAT").query_async::<i64>(&mut conn).await.unwrap() > 0).then_some(()) }
-    })
-    .await;
     let settings = worker_settings(&app.redis.url(), &[("NOTIFY_FAIL_FIRST_ATTEMPTS", "1")]);
     let worker_stop = tokio_util::sync::CancellationToken::new();
     let worker = tokio::spawn({

@@ -6,21 +6,13 @@ use std::time::Duration;
 
 use serde_json::json;
 use test_support::python::{ChildProcess, Venv};
-use tokio_util::task::TaskTracker;
 
 use crate::common::TestApp;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_workers_task_appears_in_the_history() {
     let app = TestApp::start().await;
-    let tracker = TaskTracker::new();
-    api::spawn_background(&app.state, &app.broker, &tracker, &app.shutdown);
-    let conn = app.conn.clone();
-    test_support::wait::until("the recorder to subscribe", Duration::from_secs(10), || {
-        let mut conn = conn.clone();
-        async move { (redis::cmd("PUBSUB").arg("NUMPAT").query_async::<i64>(&mut conn).await.unwrap() > 0).then_some(()) }
-    })
-    .await;
+    let tracker = app.start_recorder().await;
     let _python = ChildProcess::spawn(
         "celery-worker",
         Command::new(Venv::get().bin("celery"))

@@ -13,7 +13,7 @@ use super::control::{Held, Phase};
 use super::settle::Confirmation;
 use super::task::{Decision, TaskContext, decide};
 use crate::backend::{ExceptionInfo, RequestInfo, ResultMeta, TaskState};
-use crate::broker::Delivery;
+use crate::consumer::Delivery;
 use crate::message::TaskMessage;
 use crate::{repr, time};
 

@@ -31,7 +31,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::broker::{Broker, Consumer, Received};
+use crate::broker::Broker;
+use crate::consumer::{Consumer, Received};
 use crate::error::Result;
 use crate::events::{EventDispatcher, HEARTBEAT_FREQ_SECS};
 pub use task::{Decision, Registry, Task, TaskContext, TaskError, TaskFuture, TaskOptions, TaskResult, decide};
