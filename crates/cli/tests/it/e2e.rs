@@ -36,7 +36,12 @@ async fn post_to_success_then_history_survives_restarts() {
 
     let done = test_support::wait::until("the task to reach SUCCESS", Duration::from_secs(60), || {
         let (client, base, id) = (client.clone(), base.clone(), task_id.clone());
-        async move { task_state(&client, &base, &id).await.filter(|t| t["state"] == "SUCCESS") }
+        async move {
+            // SUCCESS in the result and in the recorded events (they can arrive a moment apart).
+            let recorded =
+                |t: &Value| t["timeline"].as_array().is_some_and(|s| s.iter().any(|s| s["state"] == "SUCCESS"));
+            task_state(&client, &base, &id).await.filter(|t| t["state"] == "SUCCESS" && recorded(t))
+        }
     })
     .await;
     assert_eq!(done["worker"], "e2e@test");
