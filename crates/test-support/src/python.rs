@@ -188,6 +188,19 @@ impl Drop for ChildProcess {
     }
 }
 
+/// A Python Celery worker: `celery -A <app> worker --pool=solo -E -n <name> <extra…>`, run from
+/// `dir` against `redis_url` (the seed's solo pool, task events on).
+pub fn celery_worker(dir: &Path, app: &str, redis_url: &str, name: &str, extra: &[&str]) -> ChildProcess {
+    ChildProcess::spawn(
+        "celery-worker",
+        Command::new(Venv::get().bin("celery"))
+            .args(["-A", app, "worker", "--pool=solo", "-E", "-n", name, "-l", "INFO"])
+            .args(extra)
+            .env("REDIS_URL", redis_url)
+            .current_dir(dir),
+    )
+}
+
 /// Runs a command to completion and returns its output, panicking with everything it printed if
 /// it fails.
 pub fn run_ok(command: &mut Command) -> Output {

@@ -1,11 +1,9 @@
 //! The history shows tasks run by a Python Celery worker started with `-E`: it is built from
 //! Celery's events and results, not from anything only our worker does.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use test_support::python::{ChildProcess, Venv};
 
 use crate::common::TestApp;
 
@@ -13,22 +11,12 @@ use crate::common::TestApp;
 async fn a_python_workers_task_appears_in_the_history() {
     let app = TestApp::start().await;
     let tracker = app.start_recorder().await;
-    let _python = ChildProcess::spawn(
-        "celery-worker",
-        Command::new(Venv::get().bin("celery"))
-            .args([
-                "-A",
-                "notifications",
-                "worker",
-                "--pool=solo",
-                "-E",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                "py-history@%h",
-            ])
-            .env("REDIS_URL", app.redis.url())
-            .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python")),
+    let _python = test_support::python::celery_worker(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python"),
+        "notifications",
+        &app.redis.url(),
+        "py-history@%h",
+        &["--without-mingle", "--without-gossip"],
     );
     let created = app.post_json("/products/", &json!({"name": "Phone", "price": 1})).await;
     let task_id = created.json["task_id"].as_str().unwrap().to_string();

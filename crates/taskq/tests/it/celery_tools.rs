@@ -13,13 +13,7 @@ use test_support::redis::{RedisServer, free_port};
 use crate::common::{self, RunningWorker};
 
 fn python_worker(url: &str, name: &str) -> ChildProcess {
-    ChildProcess::spawn(
-        "celery-worker",
-        Command::new(Venv::get().bin("celery"))
-            .args(["-A", "interop_app", "worker", "--pool=solo", "-E", "-n", name, "-l", "INFO"])
-            .env("REDIS_URL", url)
-            .current_dir(common::python_dir()),
-    )
+    test_support::python::celery_worker(&common::python_dir(), "interop_app", url, name, &[])
 }
 
 #[tokio::test(flavor = "multi_thread")]

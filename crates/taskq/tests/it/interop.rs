@@ -45,25 +45,12 @@ async fn python_client_gets_our_workers_result() {
 #[tokio::test(flavor = "multi_thread")]
 async fn python_worker_runs_our_message() {
     let server = RedisServer::start();
-    let venv = Venv::get();
-    let mut python_worker = ChildProcess::spawn(
-        "celery-worker",
-        Command::new(venv.bin("celery"))
-            .args([
-                "-A",
-                "interop_app",
-                "worker",
-                "--pool=solo",
-                "-E",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                "py-b@%h",
-                "-l",
-                "INFO",
-            ])
-            .env("REDIS_URL", server.url())
-            .current_dir(common::python_dir()),
+    let mut python_worker = test_support::python::celery_worker(
+        &common::python_dir(),
+        "interop_app",
+        &server.url(),
+        "py-b@%h",
+        &["--without-mingle", "--without-gossip"],
     );
     let broker = common::broker(&server.url()).await;
     let conn = common::redis(&server.url()).await;
