@@ -12,7 +12,7 @@ use taskq::control::ControlClient;
 use taskq::{SendOptions, TaskMessage};
 
 use crate::error::{ApiError, ApiResult, HttpError};
-use crate::history::{self, TaskView};
+use crate::history;
 use crate::state::AppState;
 use crate::store::QUEUE;
 
@@ -22,15 +22,6 @@ pub const WORKERS_KEY: &str = "stackdesk:workers";
 const REVOKE_KEEP: Duration = Duration::from_secs(3 * 3600);
 /// How long the API waits for workers to answer a broadcast.
 const REPLY_WINDOW: Duration = Duration::from_millis(500);
-
-async fn task(state: &AppState, task_id: &str) -> ApiResult<TaskView> {
-    history::views(state.store(), &[task_id.to_string()])
-        .await?
-        .into_iter()
-        .next()
-        .flatten()
-        .ok_or_else(|| ApiError::NotFound(format!("Task {task_id} not found")))
-}
 
 /// Revokes a task: no worker will start it; with `terminate=true` a running one is stopped.
 #[utoipa::path(
@@ -48,7 +39,7 @@ pub async fn revoke(
     Query(params): Query<Vec<(String, String)>>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let terminate = params.iter().any(|(k, v)| k == "terminate" && matches!(v.as_str(), "true" | "1" | "yes"));
-    let view = task(&state, &task_id).await?;
+    let view = history::find(state.store(), &task_id).await?;
     if matches!(view.state.as_str(), "SUCCESS" | "FAILURE" | "REVOKED") {
         return Err(ApiError::Conflict(format!(
             "Task {task_id} already finished ({}); there is nothing to revoke",
@@ -90,7 +81,7 @@ pub async fn retry(
     State(state): State<AppState>,
     Path(task_id): Path<String>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Value>)> {
-    let view = task(&state, &task_id).await?;
+    let view = history::find(state.store(), &task_id).await?;
     if !matches!(view.state.as_str(), "FAILURE" | "REVOKED") {
         return Err(ApiError::Conflict(format!(
             "Task {task_id} is {}; only failed or revoked tasks can be retried",

@@ -360,6 +360,16 @@ pub async fn views(store: &Store, ids: &[String]) -> ApiResult<Vec<Option<TaskVi
         .collect())
 }
 
+/// The view of one task; 404 when it was never seen.
+pub async fn find(store: &Store, task_id: &str) -> ApiResult<TaskView> {
+    views(store, &[task_id.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or_else(|| crate::error::ApiError::NotFound(format!("Task {task_id} not found")))
+}
+
 /// One page of history, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TaskPage {

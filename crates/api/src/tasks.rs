@@ -23,8 +23,7 @@ const STATES: [&str; 7] = ["PENDING", "RECEIVED", "STARTED", "RETRY", "SUCCESS",
     )
 )]
 pub async fn get(State(state): State<AppState>, Path(task_id): Path<String>) -> ApiResult<Json<TaskView>> {
-    let views = history::views(state.store(), std::slice::from_ref(&task_id)).await?;
-    views.into_iter().next().flatten().map(Json).ok_or_else(|| ApiError::NotFound(format!("Task {task_id} not found")))
+    history::find(state.store(), &task_id).await.map(Json)
 }
 
 /// Task history, newest first.

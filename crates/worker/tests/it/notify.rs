@@ -22,12 +22,12 @@ fn settings(redis: &RedisServer, extra: &[(&str, &str)]) -> config::Settings {
     config::Settings::from_sources(&config::Sources { env, ..Default::default() }).unwrap()
 }
 
-fn telegram(fake: &FakeTelegram) -> Vec<(&'static str, String)> {
-    vec![
-        ("TELEGRAM_BOT_TOKEN", TOKEN.into()),
-        ("TELEGRAM_CHAT_ID", "42".into()),
-        ("TELEGRAM_API_URL", fake.url.clone()),
-    ]
+/// Settings sending to `fake` as chat 42, plus `extra`.
+fn telegram_settings(redis: &RedisServer, fake: &FakeTelegram, extra: &[(&str, &str)]) -> config::Settings {
+    let mut all =
+        vec![("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_CHAT_ID", "42"), ("TELEGRAM_API_URL", fake.url.as_str())];
+    all.extend_from_slice(extra);
+    settings(redis, &all)
 }
 
 fn product() -> Value {
@@ -61,9 +61,7 @@ async fn run_task(redis: &RedisServer, settings: config::Settings, args: Vec<Val
 async fn a_sent_message_is_the_result() {
     let redis = RedisServer::start();
     let fake = FakeTelegram::start(vec![sent(9001)]).await;
-    let tg = telegram(&fake);
-    let extra: Vec<(&str, &str)> = tg.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let meta = run_task(&redis, settings(&redis, &extra), vec![product()]).await;
+    let meta = run_task(&redis, telegram_settings(&redis, &fake, &[]), vec![product()]).await;
     assert_eq!(meta["status"], "SUCCESS");
     assert_eq!(meta["result"], json!({"status": "sent", "chat_id": 42, "message_id": 9001, "product_id": 7}));
     let requests = fake.requests();
@@ -76,9 +74,7 @@ async fn a_sent_message_is_the_result() {
 async fn rate_limited_sends_wait_for_retry_after() {
     let redis = RedisServer::start();
     let fake = FakeTelegram::start(vec![error(429, "Too Many Requests: retry after 2", Some(2)), sent(1)]).await;
-    let tg = telegram(&fake);
-    let extra: Vec<(&str, &str)> = tg.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let meta = run_task(&redis, settings(&redis, &extra), vec![product()]).await;
+    let meta = run_task(&redis, telegram_settings(&redis, &fake, &[]), vec![product()]).await;
     assert_eq!(meta["status"], "SUCCESS");
     assert_eq!(meta["retries"], 1);
     let requests = fake.requests();
@@ -91,9 +87,7 @@ async fn rate_limited_sends_wait_for_retry_after() {
 async fn server_errors_are_retried() {
     let redis = RedisServer::start();
     let fake = FakeTelegram::start(vec![error(500, "Internal Server Error", None), sent(2)]).await;
-    let tg = telegram(&fake);
-    let extra: Vec<(&str, &str)> = tg.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let meta = run_task(&redis, settings(&redis, &extra), vec![product()]).await;
+    let meta = run_task(&redis, telegram_settings(&redis, &fake, &[]), vec![product()]).await;
     assert_eq!(meta["status"], "SUCCESS");
     assert_eq!(meta["retries"], 1);
     assert_eq!(fake.requests().len(), 2);
@@ -103,9 +97,7 @@ async fn server_errors_are_retried() {
 async fn unauthorized_fails_at_once_with_telegrams_description() {
     let redis = RedisServer::start();
     let fake = FakeTelegram::start(vec![error(401, "Unauthorized", None), sent(3)]).await;
-    let tg = telegram(&fake);
-    let extra: Vec<(&str, &str)> = tg.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let meta = run_task(&redis, settings(&redis, &extra), vec![product()]).await;
+    let meta = run_task(&redis, telegram_settings(&redis, &fake, &[]), vec![product()]).await;
     assert_eq!(meta["status"], "FAILURE");
     assert_eq!(meta["retries"], 0);
     assert_eq!(
@@ -175,10 +167,7 @@ async fn a_bad_argument_fails_with_a_type_error() {
 async fn a_burst_keeps_to_one_message_a_second_per_chat() {
     let redis = RedisServer::start();
     let fake = FakeTelegram::start(vec![sent(1), sent(2), sent(3)]).await;
-    let tg = telegram(&fake);
-    let mut extra: Vec<(&str, &str)> = tg.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra.push(("WORKER_CONCURRENCY", "3"));
-    let settings = settings(&redis, &extra);
+    let settings = telegram_settings(&redis, &fake, &[("WORKER_CONCURRENCY", "3")]);
     let shutdown = CancellationToken::new();
     let worker = tokio::spawn({
         let shutdown = shutdown.clone();
