@@ -25,6 +25,8 @@ const QUOTED_LINES: usize = 12;
 pub(crate) enum Command {
     Start(oneshot::Sender<Result<()>>),
     Stop(oneshot::Sender<()>),
+    StartProcess(ProcessKind, oneshot::Sender<Result<()>>),
+    StopProcess(ProcessKind, oneshot::Sender<Result<()>>),
 }
 
 struct Proc {
@@ -109,6 +111,8 @@ impl Actor {
                 command = inbox.recv() => match command {
                     Some(Command::Start(reply)) => { let _ = reply.send(self.start().await); }
                     Some(Command::Stop(reply)) => { self.stop().await; let _ = reply.send(()); }
+                    Some(Command::StartProcess(kind, reply)) => { let _ = reply.send(self.start_process(kind).await); }
+                    Some(Command::StopProcess(kind, reply)) => { let _ = reply.send(self.stop_process(kind).await); }
                     None => { self.stop().await; return; }
                 },
                 Some(exit) = self.exits.recv() => self.on_exit(exit).await,
@@ -224,6 +228,58 @@ impl Actor {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Starts one process of a running stack again (after it was stopped on its own or gave up
+    /// crashing). Nothing to do when it is already starting or running.
+    async fn start_process(&mut self, kind: ProcessKind) -> Result<()> {
+        if !self.up {
+            return Err(SupervisorError::NotUp);
+        }
+        let proc = &mut self.procs[kind.index()];
+        if proc.child.is_some() || proc.status.state == ProcessState::External {
+            return Ok(());
+        }
+        proc.restart_at = None;
+        proc.crashes.clear();
+        let port = match kind {
+            ProcessKind::Redis => Some(self.config.redis_port),
+            ProcessKind::Api => Some(self.config.api_port),
+            ProcessKind::Worker => None,
+        };
+        if self.config.mode(kind) == Mode::Managed
+            && let Some(port) = port
+            && let Some(owner) = ports::check(port)
+        {
+            return Err(SupervisorError::PortTaken { process: kind, port, owner });
+        }
+        self.note(kind, "start asked for");
+        self.start_one(kind).await
+    }
+
+    /// Stops one process of a running stack and keeps it stopped (no restart) until
+    /// [`Self::start_process`] or a new start. The others keep running: the API answers 503
+    /// without Redis, the worker reconnects, tasks wait in the queue without a worker.
+    async fn stop_process(&mut self, kind: ProcessKind) -> Result<()> {
+        if !self.up {
+            return Err(SupervisorError::NotUp);
+        }
+        self.procs[kind.index()].restart_at = None;
+        if let Some(child) = self.procs[kind.index()].child.take() {
+            self.set(kind, ProcessState::Stopping, None);
+            child.stop().await;
+            self.note(kind, "stopped on request; the rest of the stack keeps running");
+            if kind == ProcessKind::Worker
+                && let Some(broker) = &self.broker
+                && let Ok(n @ 1..) = restore_all(broker).await
+            {
+                self.note(kind, &format!("put {n} unfinished task(s) back on the queue"));
+            }
+        }
+        if self.procs[kind.index()].status.state != ProcessState::Stopped {
+            self.set(kind, ProcessState::Stopped, None);
         }
         Ok(())
     }

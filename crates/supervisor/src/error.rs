@@ -50,6 +50,9 @@ pub enum SupervisorError {
         /// Its last log lines.
         last_lines: Vec<String>,
     },
+    /// A single process was asked to start or stop while the stack is not running.
+    #[error("the stack is not running: press Start first")]
+    NotUp,
     /// The stack is already running (or starting).
     #[error("the stack is already {0}")]
     Busy(&'static str),

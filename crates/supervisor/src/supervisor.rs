@@ -124,6 +124,23 @@ impl Supervisor {
         self.ask(Command::Stop).await
     }
 
+    /// Starts one process of the running stack again (after [`Supervisor::stop_process`], or once
+    /// it gave up restarting after a crash loop). Waits until it is ready.
+    pub async fn start_process(&self, kind: ProcessKind) -> Result<()> {
+        self.ask(|reply| Command::StartProcess(kind, reply)).await?
+    }
+
+    /// Stops one process and keeps it stopped while the rest of the stack runs on.
+    pub async fn stop_process(&self, kind: ProcessKind) -> Result<()> {
+        self.ask(|reply| Command::StopProcess(kind, reply)).await?
+    }
+
+    /// Stops one process, then starts it again.
+    pub async fn restart_process(&self, kind: ProcessKind) -> Result<()> {
+        self.stop_process(kind).await?;
+        self.start_process(kind).await
+    }
+
     /// Stops everything and ends the supervisor.
     pub async fn shutdown(self) {
         let _ = self.ask(Command::Stop).await;

@@ -321,3 +321,48 @@ fn children_of(parent: u32) -> Vec<u32> {
     }
     found
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_process_stops_and_starts_while_the_rest_runs_on() {
+    let data = tempfile::tempdir().unwrap();
+    let config = config(data.path());
+    let base = format!("http://127.0.0.1:{}", config.api_port);
+    let supervisor = Supervisor::new(config).unwrap();
+    assert!(
+        matches!(supervisor.stop_process(ProcessKind::Worker).await, Err(SupervisorError::NotUp)),
+        "a single process cannot be stopped before Start"
+    );
+    supervisor.start().await.unwrap();
+    let worker_pid = state(&supervisor, ProcessKind::Worker).pid.unwrap();
+
+    supervisor.stop_process(ProcessKind::Worker).await.unwrap();
+    assert_eq!(state(&supervisor, ProcessKind::Worker).state, ProcessState::Stopped);
+    assert!(!alive(worker_pid));
+    assert_eq!(state(&supervisor, ProcessKind::Api).state, ProcessState::Running, "the API runs on");
+
+    let client = reqwest::Client::new();
+    let created: Value =
+        client.post(format!("{base}/products/")).json(&json!({"name": "queued", "price": 2})).send().await.unwrap().json().await.unwrap();
+    let task = format!("{base}/tasks/{}", created["task_id"].as_str().unwrap());
+    let state_of = |task: String| {
+        let client = client.clone();
+        async move { client.get(task).send().await.unwrap().json::<Value>().await.unwrap()["state"].clone() }
+    };
+    assert_eq!(state_of(task.clone()).await, "PENDING", "no worker: the task waits in the queue");
+
+    supervisor.start_process(ProcessKind::Worker).await.unwrap();
+    let worker = state(&supervisor, ProcessKind::Worker);
+    assert_eq!(worker.state, ProcessState::Running);
+    assert_ne!(worker.pid, Some(worker_pid));
+    test_support::wait::until("the queued task to complete once the worker is back", Duration::from_secs(20), || {
+        let task = task.clone();
+        let state_of = &state_of;
+        async move { (state_of(task).await == "SUCCESS").then_some(()) }
+    })
+    .await;
+
+    supervisor.restart_process(ProcessKind::Api).await.unwrap();
+    assert_eq!(state(&supervisor, ProcessKind::Api).state, ProcessState::Running);
+    assert_eq!(client.get(format!("{base}/health")).send().await.unwrap().status(), 200);
+    supervisor.shutdown().await;
+}
