@@ -35,6 +35,8 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use axum::http::{HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
@@ -44,6 +46,7 @@ pub use state::{ApiOptions, AppState};
 
 /// The whole app.
 pub fn router(state: AppState) -> Router {
+    let cors = cors_layer(&state.options().cors_origins);
     let api = Router::new()
         .route("/products/", get(products::list).post(products::create))
         .route("/products", get(products::list).post(products::create))
@@ -63,8 +66,21 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// CORS for the listed origins only (the desktop app's page, the control endpoint's page); an
+/// origin not listed gets no CORS headers, so its browser keeps the answers from it.
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::LOCATION])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// Fails a request that takes longer than the configured timeout with 504 (live streams excepted).

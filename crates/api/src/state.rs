@@ -20,6 +20,8 @@ pub struct ApiOptions {
     pub request_timeout: Duration,
     /// Most tasks the history keeps.
     pub history_max: usize,
+    /// Origins whose pages may call the API from a browser (CORS); empty: no CORS headers.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ApiOptions {
@@ -29,6 +31,7 @@ impl Default for ApiOptions {
             redis_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(10),
             history_max: 10_000,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -81,7 +84,12 @@ impl AppState {
         self.inner.options.history_max
     }
 
-    /// The request timeout.
+    /// The options it was built with.
+    pub fn options(&self) -> &ApiOptions {
+        &self.inner.options
+    }
+
+    /// How long a request may take in all.
     pub fn request_timeout(&self) -> Duration {
         self.inner.options.request_timeout
     }

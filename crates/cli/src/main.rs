@@ -146,7 +146,11 @@ async fn run_api(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
     let broker = taskq::Broker::connect(settings.redis_url.expose(), taskq::BrokerOptions::default())
         .await
         .with_context(|| format!("cannot reach Redis at {}", settings.redis_url.redacted_url()))?;
-    let options = api::ApiOptions { history_max: settings.task_history_max, ..api::ApiOptions::default() };
+    let options = api::ApiOptions {
+        history_max: settings.task_history_max,
+        cors_origins: settings.api_cors_origins.clone(),
+        ..api::ApiOptions::default()
+    };
     let state = api::AppState::new(&broker, options, shutdown.clone());
     let tracker = TaskTracker::new();
     api::spawn_background(&state, &broker, &tracker, &shutdown);

@@ -26,6 +26,11 @@ pub const KEYS: &[Key] = &[
     ),
     key("API_HOST", "127.0.0.1", "where the API listens"),
     key("API_PORT", "8000", "the API's port"),
+    key(
+        "API_CORS_ORIGINS",
+        "",
+        "web pages allowed to call the API from a browser (comma-separated origins; the desktop app sets its own)",
+    ),
     key("WORKER_CONCURRENCY", "1", "tasks run at once (the original's worker_pool=\"solo\")"),
     key("TASK_MAX_RETRIES", "3", "retries after the first attempt (the original's max_retries=3)"),
     key("TASK_RETRY_COUNTDOWN_SECS", "5", "delay before a retry (the original's self.retry(countdown=5))"),

@@ -97,6 +97,8 @@ pub struct Settings {
     pub api_host: String,
     /// `API_PORT`.
     pub api_port: u16,
+    /// `API_CORS_ORIGINS`: origins whose pages may call the API from a browser; empty: none.
+    pub api_cors_origins: Vec<String>,
     /// `WORKER_CONCURRENCY`: tasks run at once.
     pub worker_concurrency: usize,
     /// `TASK_MAX_RETRIES`.
@@ -151,6 +153,7 @@ impl Settings {
             redis_url,
             api_host: p.host("API_HOST")?,
             api_port: p.number("API_PORT", 1, u16::MAX)?,
+            api_cors_origins: p.origins("API_CORS_ORIGINS")?,
             worker_concurrency: p.number("WORKER_CONCURRENCY", 1, 64)?,
             task_max_retries: p.number("TASK_MAX_RETRIES", 0, 100)?,
             task_retry_countdown: Duration::from_secs(p.number("TASK_RETRY_COUNTDOWN_SECS", 0, 86_400)?),
@@ -233,6 +236,23 @@ impl Parser<'_> {
         } else {
             Err(self.error(key, &raw, "an http:// or https:// URL"))
         }
+    }
+
+    fn origins(&self, key: &'static str) -> Result<Vec<String>, ConfigError> {
+        let raw = self.raw(key);
+        let mut origins = Vec::new();
+        for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let rest = ["http://", "https://", "tauri://"].iter().find_map(|scheme| origin.strip_prefix(scheme));
+            if rest.is_none_or(|host| host.is_empty() || host.contains('/') || host.contains('*')) {
+                return Err(self.error(
+                    key,
+                    &raw,
+                    "comma-separated origins such as http://127.0.0.1:5173 (scheme and host, no path, no wildcard)",
+                ));
+            }
+            origins.push(origin.to_string());
+        }
+        Ok(origins)
     }
 
     fn redis_url(&self) -> Result<Secret, ConfigError> {

@@ -20,6 +20,10 @@ fn defaults_match_the_spec() {
     assert_eq!(s.telegram, None);
     assert_eq!(s.notify_simulated, Duration::from_secs(30));
     assert_eq!(s.notify_fail_first_attempts, 0);
+    assert!(s.api_cors_origins.is_empty());
+    let s = Settings::from_sources(&sources(&[], &[("API_CORS_ORIGINS", " tauri://localhost, http://127.0.0.1:9 ")], &[]))
+        .unwrap();
+    assert_eq!(s.api_cors_origins, ["tauri://localhost", "http://127.0.0.1:9"]);
 }
 
 #[test]
@@ -47,6 +51,8 @@ fn bad_values_name_key_value_and_expectation() {
         ("REDIS_URL", "localhost:6379", "redis://"),
         ("REDIS_URL", "redis://host:port/0", "redis://"),
         ("API_HOST", "bad host!", "a host name or IP address"),
+        ("API_CORS_ORIGINS", "http://a.example/path", "origins such as"),
+        ("API_CORS_ORIGINS", "tauri://localhost,*", "origins such as"),
     ] {
         let err = Settings::from_sources(&sources(&[], &[(key, value)], &[])).unwrap_err();
         assert_eq!(err.key, key);

@@ -105,3 +105,40 @@ async fn redis_down_means_a_quick_503_and_nothing_stored() {
     let list = tokio::time::timeout(std::time::Duration::from_secs(5), app.get("/tasks")).await.unwrap();
     assert_eq!(list.status, 503);
 }
+
+#[tokio::test]
+async fn cors_answers_only_the_listed_origins() {
+    let app = TestApp::start_with(api::ApiOptions {
+        cors_origins: vec!["tauri://localhost".into(), "http://127.0.0.1:4321".into()],
+        ..api::ApiOptions::default()
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        axum::http::Request::builder()
+            .method(axum::http::Method::OPTIONS)
+            .uri("/products/")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    use tower::ServiceExt as _;
+    let allowed = app.router.clone().oneshot(preflight("tauri://localhost")).await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "tauri://localhost");
+    assert!(allowed.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    let other = app.router.clone().oneshot(preflight("http://evil.example")).await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none(), "{:?}", other.headers());
+
+    let request = axum::http::Request::builder()
+        .method(axum::http::Method::POST)
+        .uri("/products/")
+        .header("origin", "http://127.0.0.1:4321")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(r#"{"name":"Cup","price":3}"#))
+        .unwrap();
+    let created = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["access-control-allow-origin"], "http://127.0.0.1:4321");
+    assert!(created.headers()["access-control-expose-headers"].to_str().unwrap().contains("location"));
+}
