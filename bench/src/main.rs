@@ -12,11 +12,15 @@
 //! `stackdesk-bench up [--runs N]` times the supervisor: start → all ready, stop → all gone, beside
 //! the processes' own start and stop times (see `up_bench`).
 //!
+//! `stackdesk-bench ui [--runs N] [--tasks N] [--ui-dir DIR]` and `stackdesk-bench app-rss --app
+//! PATH` measure the UI and the desktop app (see `ui_bench`).
+//!
 //! Each prints a Markdown table. `--only-ours` skips the Python side (for profiling). `stackdesk-bench taskq-worker` is the worker process
 //! it starts for our side.
 
 mod api_bench;
 mod taskq_bench;
+mod ui_bench;
 mod up_bench;
 
 use anyhow::{Context, bail};
@@ -45,8 +49,26 @@ fn main() -> anyhow::Result<()> {
             let stackdesk = stackdesk_path(&args)?;
             tokio::runtime::Runtime::new().context("tokio runtime")?.block_on(up_bench::run(runs, &stackdesk))
         }
+        Some("ui") => {
+            let runs = flag(&args, "--runs").unwrap_or(10);
+            let tasks = flag(&args, "--tasks").unwrap_or(1000);
+            let stackdesk = stackdesk_path(&args)?;
+            let ui_dir = text_flag(&args, "--ui-dir").unwrap_or_else(|| "ui/dist".into());
+            tokio::runtime::Runtime::new().context("tokio runtime")?.block_on(ui_bench::run(
+                runs,
+                tasks,
+                &stackdesk,
+                std::path::Path::new(&ui_dir),
+            ))
+        }
+        Some("app-rss") => {
+            let app = text_flag(&args, "--app").context("pass --app PATH (the built stackdesk-desktop)")?;
+            tokio::runtime::Runtime::new()
+                .context("tokio runtime")?
+                .block_on(ui_bench::app_rss(std::path::Path::new(&app)))
+        }
         _ => bail!(
-            "usage: stackdesk-bench taskq [--tasks N] [--only-ours] | api [--seconds N] | up [--runs N]  (api, up: [--stackdesk PATH])"
+            "usage: stackdesk-bench taskq [--tasks N] [--only-ours] | api [--seconds N] | up [--runs N] | ui [--runs N] [--tasks N] [--ui-dir DIR] | app-rss --app PATH  (api, up, ui: [--stackdesk PATH])"
         ),
     }
 }
@@ -59,6 +81,10 @@ fn stackdesk_path(args: &[String]) -> anyhow::Result<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("stackdesk"))))
         .context("where is the stackdesk binary? pass --stackdesk PATH")
+}
+
+fn text_flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
 }
 
 fn flag(args: &[String], name: &str) -> Option<usize> {

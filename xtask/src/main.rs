@@ -1,13 +1,19 @@
 //! Project tasks. `cargo xtask <task>`:
 //!
-//! - `test`: installs what the tests need (apt: redis-server, python3-venv; the pinned Python
-//!   Celery venv), then runs exactly what CI runs: rustfmt check, clippy with warnings denied (also
-//!   for the supervisor's Windows code, on `x86_64-pc-windows-gnu`, when that target can be
-//!   installed), every test, and rustdoc with warnings denied.
+//! - `test`: installs what the tests need (apt: redis-server, python3-venv, WebKitGTK, Xvfb,
+//!   WebKitWebDriver, Chromium; the pinned Python Celery venv; the UI's npm packages; tauri-driver),
+//!   builds the UI, the `stackdesk` CLI (the app's sidecar) and the desktop app, then runs exactly
+//!   what CI runs: rustfmt check, the UI's type check and unit tests, clippy with warnings denied
+//!   (also for the supervisor's Windows code, on `x86_64-pc-windows-gnu`, when that target can be
+//!   installed), every test — end-to-end in Chromium and in the app under Xvfb included — and
+//!   rustdoc with warnings denied.
 //! - `bench`: the benchmarks against the Python original (`bench/`), release build: the task queue
 //!   (`--tasks N`) and the API under wrk (`--seconds N`).
-//! - `run`: builds `stackdesk` (release) and runs `stackdesk up`: redis-server, the API and the
-//!   worker under the supervisor; Ctrl+C stops them.
+//! - `run`: builds the UI, the CLI and the desktop app (release) and opens the app (under Xvfb
+//!   when there is no display; its browser link is printed either way).
+//! - `up`: builds `stackdesk` (release) and runs `stackdesk up`: redis-server, the API and the
+//!   worker under the supervisor in a terminal; Ctrl+C stops them.
+//! - `ui`: builds the UI only (`ui/dist`).
 //!
 //! Every install step checks first, so running a task twice installs nothing twice.
 
@@ -35,7 +41,12 @@ fn dispatch() -> anyhow::Result<()> {
         "test" | "ci" => test(),
         "bench" => bench(&rest),
         "run" => run(),
-        _ => bail!("usage: cargo xtask <test | ci | bench [--tasks N] [--seconds N] [--runs N] | run>"),
+        "up" => up(),
+        "ui" => {
+            prereqs::ensure_system_packages()?;
+            build_ui(false)
+        }
+        _ => bail!("usage: cargo xtask <test | ci | bench [--tasks N] [--seconds N] [--runs N] | run | up | ui>"),
     }
 }
 
@@ -58,9 +69,98 @@ fn prepare() -> anyhow::Result<PathBuf> {
     Ok(venv)
 }
 
+/// `npm install` in `ui/` (versions pinned by `package-lock.json`) unless `node_modules` already
+/// matches it. Not `npm ci`: this registry's metadata leaves the Tauri CLI's other-platform
+/// packages out of the lock file, which `npm ci` refuses.
+fn npm_install() -> anyhow::Result<()> {
+    let ui = root().join("ui");
+    let lock = std::fs::read(ui.join("package-lock.json")).context("reading ui/package-lock.json")?;
+    let stamp = ui.join("node_modules").join(".stackdesk-lock");
+    if std::fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
+        return Ok(());
+    }
+    step("npm install (ui/)");
+    run_checked(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(&ui))?;
+    // npm may normalise the lock file: stamp what is there now.
+    let lock = std::fs::read(ui.join("package-lock.json")).context("reading ui/package-lock.json")?;
+    std::fs::write(&stamp, lock).context("writing the npm stamp")
+}
+
+/// Builds `ui/dist` (after its type check and unit tests when `check`).
+fn build_ui(check: bool) -> anyhow::Result<()> {
+    npm_install()?;
+    let ui = root().join("ui");
+    if check {
+        step("UI: type check (tsc) and unit tests (node --test)");
+        run_checked(Command::new("npm").args(["run", "--silent", "check"]).current_dir(&ui))?;
+        run_checked(Command::new("npm").args(["test", "--silent"]).current_dir(&ui))?;
+    }
+    step("UI: build (esbuild) into ui/dist");
+    run_checked(Command::new("npm").args(["run", "--silent", "build"]).current_dir(&ui))
+}
+
+/// This machine's target triple.
+fn host_triple() -> anyhow::Result<String> {
+    let output = Command::new("rustc").arg("-vV").output().context("running rustc -vV")?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .context("no host triple in rustc -vV")
+}
+
+/// Builds the `stackdesk` CLI in `profile` and puts it where the app's build expects its sidecar
+/// (`src-tauri/binaries/stackdesk-cli-<triple>`).
+fn build_sidecar(profile: &str, venv: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let mut args = vec!["build", "--locked", "-p", "stackdesk-cli"];
+    if profile == "release" {
+        args.push("--release");
+    }
+    match venv {
+        Some(venv) => cargo(&args, venv)?,
+        None => {
+            step(&format!("cargo {}", args.join(" ")));
+            run_checked(Command::new(cargo_bin()).args(&args).current_dir(root()))?;
+        }
+    }
+    let built = target_dir().join(profile).join(format!("stackdesk{}", std::env::consts::EXE_SUFFIX));
+    let binaries = root().join("src-tauri").join("binaries");
+    std::fs::create_dir_all(&binaries)?;
+    let sidecar = binaries.join(format!("stackdesk-cli-{}{}", host_triple()?, std::env::consts::EXE_SUFFIX));
+    // Copy only when it changed, so the app is not rebuilt for nothing.
+    if std::fs::read(&sidecar).ok() != std::fs::read(&built).ok() {
+        std::fs::copy(&built, &sidecar)
+            .with_context(|| format!("copying {} to {}", built.display(), sidecar.display()))?;
+    }
+    Ok(built)
+}
+
+/// tauri-driver (the WebDriver server for the app), from crates.io into a tools directory.
+fn tauri_driver() -> anyhow::Result<PathBuf> {
+    const VERSION: &str = "2.1.0";
+    let tools = std::env::var_os("HOME")
+        .map_or_else(|| target_dir().join("tools"), |home| PathBuf::from(home).join(".cache/stackdesk/tools"));
+    let binary = tools.join("bin").join("tauri-driver");
+    // tauri-driver has no --version: cargo's own record of what it installed there says.
+    let installed = std::fs::read_to_string(tools.join(".crates.toml")).unwrap_or_default();
+    if binary.exists() && installed.contains(&format!("\"tauri-driver {VERSION} ")) {
+        return Ok(binary);
+    }
+    step(&format!("cargo install tauri-driver {VERSION}"));
+    run_checked(
+        Command::new(cargo_bin())
+            .args(["install", "tauri-driver", "--version", VERSION, "--locked", "--root"])
+            .arg(&tools),
+    )?;
+    Ok(binary)
+}
+
 fn test() -> anyhow::Result<()> {
     let venv = prepare()?;
     cargo(&["fmt", "--all", "--", "--check"], &venv)?;
+    build_ui(true)?;
+    let stackdesk = build_sidecar("debug", Some(&venv))?;
+    cargo(&["build", "--locked", "-p", "stackdesk-app"], &venv)?;
+    let driver = tauri_driver()?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &venv)?;
     if prereqs::windows_target() {
         cargo(
@@ -80,7 +180,19 @@ fn test() -> anyhow::Result<()> {
     } else {
         step("skipped: clippy of the Windows code (the x86_64-pc-windows-gnu target could not be installed)");
     }
-    cargo(&["test", "--workspace", "--locked"], &venv)?;
+    let artifacts = target_dir().join("e2e-artifacts");
+    step(&format!("cargo test --workspace (end-to-end screenshots in {})", artifacts.display()));
+    run_checked(
+        Command::new(cargo_bin())
+            .args(["test", "--workspace", "--locked"])
+            .env("STACKDESK_TEST_VENV", &venv)
+            .env("STACKDESK_BIN", &stackdesk)
+            .env("STACKDESK_UI_DIR", root().join("ui").join("dist"))
+            .env("STACKDESK_APP", target_dir().join("debug").join("stackdesk-desktop"))
+            .env("STACKDESK_ARTIFACTS", &artifacts)
+            .env("TAURI_DRIVER", &driver)
+            .current_dir(root()),
+    )?;
     step("cargo doc (warnings denied)");
     run_checked(
         Command::new(cargo_bin())
@@ -108,6 +220,26 @@ fn bench(rest: &[String]) -> anyhow::Result<()> {
 }
 
 fn run() -> anyhow::Result<()> {
+    prereqs::ensure_system_packages()?;
+    build_ui(false)?;
+    build_sidecar("release", None)?;
+    step("cargo build --release -p stackdesk-app");
+    run_checked(
+        Command::new(cargo_bin()).args(["build", "--release", "--locked", "-p", "stackdesk-app"]).current_dir(root()),
+    )?;
+    let app = target_dir().join("release").join(format!("stackdesk-desktop{}", std::env::consts::EXE_SUFFIX));
+    let mut command = Command::new(&app);
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    if cfg!(target_os = "linux") && !has_display {
+        step("no display: running the app under xvfb-run (open the browser link it prints)");
+        command = Command::new("xvfb-run");
+        command.args(["-a", "-s", "-screen 0 1280x860x24"]).arg(&app);
+    }
+    step("Stackdesk: press Start in the window; closing it stops everything");
+    run_checked(command.current_dir(root()))
+}
+
+fn up() -> anyhow::Result<()> {
     prereqs::ensure_system_packages()?;
     step("cargo build --release -p stackdesk-cli");
     run_checked(

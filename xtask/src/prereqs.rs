@@ -5,8 +5,20 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 
 /// What the tests and tools need from the system: (how to check, Debian package).
-const PACKAGES: &[(&[&str], &str)] =
-    &[(&["redis-server", "--version"], "redis-server"), (&["python3", "-c", "import ensurepip, venv"], "python3-venv")];
+const PACKAGES: &[(&[&str], &str)] = &[
+    (&["redis-server", "--version"], "redis-server"),
+    (&["python3", "-c", "import ensurepip, venv"], "python3-venv"),
+    (&["pkg-config", "--version"], "pkg-config"),
+    // The desktop app (Tauri: WebKitGTK; the tray icon's indicator library).
+    (&["pkg-config", "--exists", "webkit2gtk-4.1"], "libwebkit2gtk-4.1-dev"),
+    (&["pkg-config", "--exists", "ayatana-appindicator3-0.1"], "libayatana-appindicator3-dev"),
+    // The UI's build (npm) and its end-to-end tests: Xvfb, WebKitWebDriver, Chromium.
+    (&["npm", "--version"], "npm"),
+    (&["sh", "-c", "command -v Xvfb"], "xvfb"),
+    (&["sh", "-c", "command -v WebKitWebDriver"], "webkit2gtk-driver"),
+    (&["sh", "-c", "command -v chromium"], "chromium"),
+    (&["sh", "-c", "command -v chromedriver"], "chromium-driver"),
+];
 
 fn works(probe: &[&str]) -> bool {
     let Some((program, args)) = probe.split_first() else { return false };

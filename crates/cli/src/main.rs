@@ -2,6 +2,7 @@
 //! sets up logging and signals, binds the listener and hands over to the libraries.
 
 mod shutdown;
+mod ui;
 mod up;
 
 /// mimalloc: the API and worker allocate many small, short-lived buffers (JSON, messages) across
@@ -58,6 +59,22 @@ enum Command {
         #[arg(long)]
         port: Option<String>,
     },
+    /// The desktop app's UI in a browser: serves it on 127.0.0.1 with the control endpoint
+    /// (Start/Stop, logs, settings) and prints its link, which holds this run's token.
+    Ui {
+        /// The built UI (`ui/dist`; `cargo xtask ui` builds it).
+        #[arg(long, default_value = "ui/dist")]
+        dir: std::path::PathBuf,
+        /// The port of the UI and control endpoint (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        ui_port: u16,
+        /// Where settings are saved (default: the desktop app's config directory).
+        #[arg(long)]
+        config_dir: Option<std::path::PathBuf>,
+        /// Start the stack at once (otherwise: the Start button).
+        #[arg(long)]
+        start: bool,
+    },
     /// The worker running send_tg_notification (Celery-compatible).
     Worker {
         /// Tasks run at once (env WORKER_CONCURRENCY, default 1).
@@ -80,8 +97,10 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let (flags, hostname) = flags_of(&cli.command);
-    let settings = match Settings::load(flags) {
-        Ok(settings) => settings,
+    let loaded = config::Sources::gather(std::path::Path::new(".env"), flags)
+        .and_then(|sources| Settings::from_sources(&sources).map(|settings| (sources, settings)));
+    let (sources, settings) = match loaded {
+        Ok(loaded) => loaded,
         Err(err) => {
             eprintln!("stackdesk: {err}");
             return ExitCode::from(2);
@@ -101,6 +120,10 @@ fn main() -> ExitCode {
             Command::Api { .. } => run_api(&settings, shutdown).await,
             Command::Worker { .. } => run_worker(&settings, hostname, shutdown).await,
             Command::Up { external, .. } => up::run(&settings, &external, shutdown).await,
+            Command::Ui { dir, ui_port, config_dir, start } => {
+                let options = ui::UiOptions { dir, port: ui_port, config_dir, start };
+                ui::run(&sources, &settings, options, shutdown).await
+            }
         }
     });
     match result {
@@ -132,6 +155,7 @@ fn flags_of(command: &Command) -> (HashMap<String, String>, Option<String>) {
             set("API_PORT", port);
             (flags, None)
         }
+        Command::Ui { .. } => (flags, None),
         Command::Worker { concurrency, redis_url, hostname } => {
             set("WORKER_CONCURRENCY", concurrency);
             set("REDIS_URL", redis_url);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use config::Settings;
-use supervisor::{Event, Mode, ProcessKind, ProcessState, Supervisor, SupervisorConfig};
+use supervisor::{Event, ProcessKind, ProcessState, Supervisor, SupervisorConfig};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
@@ -50,53 +50,22 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
     Ok(())
 }
 
-/// The supervisor's configuration from the settings: Redis on the port of `REDIS_URL` (external
-/// when `REDIS_URL` is not on this machine), the API on `API_PORT`.
+/// The supervisor's configuration from the settings (the app's own rules), with `--external`.
 pub fn supervisor_config(settings: &Settings, external: &[String]) -> anyhow::Result<SupervisorConfig> {
-    let client = redis::Client::open(settings.redis_url.expose()).context("REDIS_URL")?;
-    let info = client.get_connection_info();
-    let (host, port) = match info.addr() {
-        redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } => {
-            (host.clone(), *port)
-        }
-        _ => bail!("REDIS_URL must be a TCP address for `up`"),
-    };
-    let mut modes = [Mode::Managed; 3];
-    for name in external {
-        let kind = match name.trim() {
-            "redis" => ProcessKind::Redis,
-            "api" => ProcessKind::Api,
-            "worker" => ProcessKind::Worker,
-            other => bail!("invalid --external={other:?}: expected redis, api or worker"),
-        };
-        modes[kind as usize] = Mode::External;
+    let external = external.iter().map(|name| name.parse::<ProcessKind>()).collect::<Result<Vec<_>, _>>();
+    let external = external.map_err(|err| anyhow::anyhow!("invalid --external: {err}"))?;
+    if settings.redis_url.expose().contains("://") && !is_local(settings) && !external.contains(&ProcessKind::Redis) {
+        say(&format!("REDIS_URL points at {}: using that Redis as external", settings.redis_url.redacted_url()));
     }
-    if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") && modes[0] == Mode::Managed {
-        say(&format!("REDIS_URL points at {host}: using that Redis as external"));
-        modes[0] = Mode::External;
-    }
-    let mut secrets = Vec::new();
-    if let Some(tg) = &settings.telegram {
-        secrets.push(tg.bot_token.expose().to_string());
-    }
-    if let Some(password) = info.redis_settings().password() {
-        secrets.push(password.to_string());
-    }
-    Ok(SupervisorConfig {
-        data_dir: settings.data_dir.as_ref().map_or_else(supervisor::paths::default_data_dir, Into::into),
-        redis_port: port,
-        redis_url: settings.redis_url.expose().to_string(),
-        redis_binary: settings.redis_server.as_ref().map(Into::into),
-        api_port: settings.api_port,
-        stackdesk_exe: std::env::current_exe().context("finding the stackdesk executable")?,
-        modes,
-        worker_name: format!("stackdesk@{}", taskq::send::hostname()),
-        secrets,
-        child_env: Vec::new(),
-        ready_timeout: Duration::from_secs(20),
-        stop_timeout: Duration::from_secs(10),
-        restart: supervisor::RestartPolicy::default(),
-    })
+    let exe = std::env::current_exe().context("finding the stackdesk executable")?;
+    Ok(desk::supervisor_config(settings, &external, exe)?)
+}
+
+fn is_local(settings: &Settings) -> bool {
+    let url = settings.redis_url.expose();
+    let host = url.split("://").nth(1).unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    ["127.0.0.1", "localhost", "[::1]"].iter().any(|local| host.starts_with(local))
 }
 
 /// A line of `up`'s own, in the merged log.

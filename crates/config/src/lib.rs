@@ -67,6 +67,14 @@ impl Sources {
         Ok(Self { dotenv, env, flags })
     }
 
+    /// One map with each key's winning value (flags over environment over `.env`).
+    pub fn merged(&self) -> HashMap<String, String> {
+        let mut merged = self.dotenv.clone();
+        merged.extend(self.env.clone());
+        merged.extend(self.flags.clone());
+        merged
+    }
+
     /// The winning raw value of `key`, if any layer sets it (an empty value counts as unset).
     fn get(&self, key: &str) -> Option<&str> {
         [&self.flags, &self.env, &self.dotenv]

@@ -21,8 +21,9 @@ fn defaults_match_the_spec() {
     assert_eq!(s.notify_simulated, Duration::from_secs(30));
     assert_eq!(s.notify_fail_first_attempts, 0);
     assert!(s.api_cors_origins.is_empty());
-    let s = Settings::from_sources(&sources(&[], &[("API_CORS_ORIGINS", " tauri://localhost, http://127.0.0.1:9 ")], &[]))
-        .unwrap();
+    let s =
+        Settings::from_sources(&sources(&[], &[("API_CORS_ORIGINS", " tauri://localhost, http://127.0.0.1:9 ")], &[]))
+            .unwrap();
     assert_eq!(s.api_cors_origins, ["tauri://localhost", "http://127.0.0.1:9"]);
 }
 

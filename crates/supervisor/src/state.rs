@@ -2,10 +2,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The three processes of the stack, in start order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProcessKind {
     /// redis-server.
@@ -31,6 +31,18 @@ impl ProcessKind {
 
     pub(crate) fn index(self) -> usize {
         self as usize
+    }
+}
+
+impl std::str::FromStr for ProcessKind {
+    type Err = String;
+
+    /// `redis`, `api` or `worker`.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        ProcessKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name.trim())
+            .ok_or_else(|| format!("unknown process {name:?}: expected redis, api or worker"))
     }
 }
 
@@ -96,7 +108,8 @@ pub struct ProcessStatus {
 }
 
 impl ProcessStatus {
-    pub(crate) fn new(process: ProcessKind, mode: Mode, port: Option<u16>) -> Self {
+    /// A process that is not running (yet).
+    pub fn new(process: ProcessKind, mode: Mode, port: Option<u16>) -> Self {
         Self {
             process,
             mode,

@@ -341,8 +341,15 @@ async fn one_process_stops_and_starts_while_the_rest_runs_on() {
     assert_eq!(state(&supervisor, ProcessKind::Api).state, ProcessState::Running, "the API runs on");
 
     let client = reqwest::Client::new();
-    let created: Value =
-        client.post(format!("{base}/products/")).json(&json!({"name": "queued", "price": 2})).send().await.unwrap().json().await.unwrap();
+    let created: Value = client
+        .post(format!("{base}/products/"))
+        .json(&json!({"name": "queued", "price": 2}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let task = format!("{base}/tasks/{}", created["task_id"].as_str().unwrap());
     let state_of = |task: String| {
         let client = client.clone();

@@ -1,0 +1,117 @@
+//! One error type for everything the app's buttons can run into, serialized for the UI as
+//! `{"kind", "message", ...details}` so that it can offer the right way out (another port, an
+//! external Redis, the field to fix).
+
+use serde::Serialize;
+use serde::ser::SerializeMap as _;
+use supervisor::{PortOwner, ProcessKind, SupervisorError};
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = DeskError> = std::result::Result<T, E>;
+
+/// A setting that does not pass its check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingProblem {
+    /// The configuration key (`API_PORT`).
+    pub key: String,
+    /// What is expected, in words.
+    pub message: String,
+}
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    /// Settings that do not pass their checks; nothing was saved.
+    #[error("{}", invalid_message(.0))]
+    InvalidSettings(Vec<SettingProblem>),
+    /// The supervisor refused or failed.
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    /// A name that is not one of the three processes.
+    #[error("unknown process {0:?}: expected redis, api or worker")]
+    UnknownProcess(String),
+    /// An action that is not start, stop or restart.
+    #[error("unknown action {0:?}: expected start, stop or restart")]
+    UnknownAction(String),
+    /// The Telegram check failed; the message says why in plain words.
+    #[error("{0}")]
+    Telegram(String),
+    /// Something to open that is not known.
+    #[error("unknown target {0:?}: expected swagger, data-dir or logs")]
+    UnknownTarget(String),
+    /// A file or program operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What we were doing.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+}
+
+fn invalid_message(problems: &[SettingProblem]) -> String {
+    let parts: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.key, p.message)).collect();
+    format!("invalid settings, nothing saved: {}", parts.join("; "))
+}
+
+impl DeskError {
+    /// An I/O error with what we were doing.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io { what: what.into(), source }
+    }
+
+    /// A short machine-readable name of the error, for the UI.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DeskError::InvalidSettings(_) => "invalid_settings",
+            DeskError::Supervisor(SupervisorError::PortTaken { .. }) => "port_taken",
+            DeskError::Supervisor(SupervisorError::RedisNotFound { .. }) => "redis_not_found",
+            DeskError::Supervisor(SupervisorError::StartFailed { .. }) => "start_failed",
+            DeskError::Supervisor(SupervisorError::Busy(_)) => "busy",
+            DeskError::Supervisor(SupervisorError::NotUp) => "not_running",
+            DeskError::Supervisor(_) => "supervisor",
+            DeskError::UnknownProcess(_) | DeskError::UnknownAction(_) | DeskError::UnknownTarget(_) => "bad_request",
+            DeskError::Telegram(_) => "telegram",
+            DeskError::Io { .. } => "io",
+        }
+    }
+}
+
+impl Serialize for DeskError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("kind", self.kind())?;
+        map.serialize_entry("message", &self.to_string())?;
+        match self {
+            DeskError::InvalidSettings(problems) => map.serialize_entry("problems", problems)?,
+            DeskError::Supervisor(SupervisorError::PortTaken { process, port, owner }) => {
+                map.serialize_entry("process", process)?;
+                map.serialize_entry("port", port)?;
+                match owner {
+                    PortOwner::Redis => map.serialize_entry("owner", "redis")?,
+                    PortOwner::Program { name, pid } => {
+                        map.serialize_entry("owner", "program")?;
+                        map.serialize_entry("owner_name", name)?;
+                        map.serialize_entry("owner_pid", pid)?;
+                    }
+                }
+                map.serialize_entry("free_port", &next_free_port(*port))?;
+                map.serialize_entry(
+                    "can_use_external",
+                    &(*process == ProcessKind::Redis && *owner == PortOwner::Redis),
+                )?;
+            }
+            DeskError::Supervisor(SupervisorError::StartFailed { process, last_lines, .. }) => {
+                map.serialize_entry("process", process)?;
+                map.serialize_entry("last_lines", last_lines)?;
+            }
+            _ => {}
+        }
+        map.end()
+    }
+}
+
+/// The first free port after `port`, offered instead of a taken one.
+pub fn next_free_port(port: u16) -> Option<u16> {
+    (port.saturating_add(1)..=port.saturating_add(200)).find(|p| supervisor::ports::check(*p).is_none())
+}

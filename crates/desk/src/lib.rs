@@ -1,0 +1,40 @@
+//! # stackdesk-desk
+//!
+//! Everything the desktop app does that does not need a window: the settings a learner saves,
+//! the stack behind the Start and Stop buttons, a Telegram check, and the local HTTP control
+//! endpoint through which the same UI runs in a plain browser (for projecting, and for tests in
+//! Chromium). `src-tauri` is glue over this crate; `stackdesk up --ui-dir` serves it too.
+//!
+//! # Layout
+//! - [`Stack`] (in `stack.rs`): owns the [`supervisor::Supervisor`] built from the saved settings;
+//!   start, stop, restart (all or one process), snapshot, logs, and one event stream for the UI.
+//! - [`prefs`]: the saved settings (`settings.json` in the app's config directory), checked key by
+//!   key with the same rules as the command line.
+//! - [`control`]: the control endpoint — the UI's files and a JSON API, guarded by a per-run token
+//!   and an Origin/Host check.
+//! - [`assets`]: where the control endpoint finds the UI's files.
+//! - [`telegram`]: the "Test Telegram" button: `getMe`, then a test message.
+//! - [`open`]: opening a folder or a URL with the desktop's own program.
+//! - [`error`]: one error type, serializable for the UI.
+
+pub mod assets;
+pub mod control;
+pub mod error;
+pub mod open;
+pub mod prefs;
+mod stack;
+pub mod telegram;
+
+pub use error::{DeskError, Result};
+pub use prefs::{Prefs, SaveOutcome, SettingsUpdate, SettingsView};
+pub use stack::{DeskEvent, Snapshot, Stack, StackOptions, supervisor_config};
+
+/// The app's identifier (as in `tauri.conf.json`); names its config directory.
+pub const APP_IDENTIFIER: &str = "dev.stackdesk.app";
+
+/// Where the app keeps `settings.json`: the per-user config directory, as Tauri names it
+/// (`~/.config/dev.stackdesk.app` on Linux, `%APPDATA%\dev.stackdesk.app` on Windows), so the
+/// window and `stackdesk ui` share one set of settings.
+pub fn default_config_dir() -> std::path::PathBuf {
+    dirs::config_dir().unwrap_or_else(std::env::temp_dir).join(APP_IDENTIFIER)
+}

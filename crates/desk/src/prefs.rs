@@ -1,0 +1,348 @@
+//! The settings a learner saves in the app: configuration keys (the same keys, rules and error
+//! messages as the command line), processes run by someone else, language and theme.
+//!
+//! They live in `settings.json` in the app's config directory, written whole (temporary file,
+//! then rename) so that a crash never leaves half a file, and readable by its owner only (it may
+//! hold the bot token). Saved values beat the environment, which fills in the rest.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use supervisor::ProcessKind;
+
+use crate::error::{DeskError, Result, SettingProblem};
+
+/// The keys the Settings page may change, and the processes that read each one (and so must be
+/// restarted to see a new value).
+pub const EDITABLE: &[(&str, &[ProcessKind])] = &[
+    ("REDIS_URL", &[ProcessKind::Redis, ProcessKind::Api, ProcessKind::Worker]),
+    ("API_PORT", &[ProcessKind::Api]),
+    ("WORKER_CONCURRENCY", &[ProcessKind::Worker]),
+    ("NOTIFY_SIMULATED_SECS", &[ProcessKind::Worker]),
+    ("NOTIFY_FAIL_FIRST_ATTEMPTS", &[ProcessKind::Worker]),
+    ("TASK_MAX_RETRIES", &[ProcessKind::Worker]),
+    ("TASK_RETRY_COUNTDOWN_SECS", &[ProcessKind::Worker]),
+    ("TELEGRAM_BOT_TOKEN", &[ProcessKind::Worker]),
+    ("TELEGRAM_CHAT_ID", &[ProcessKind::Worker]),
+    ("TELEGRAM_API_URL", &[ProcessKind::Worker]),
+    ("RESULT_EXPIRES_SECS", &[ProcessKind::Worker]),
+    ("TASK_HISTORY_MAX", &[ProcessKind::Api]),
+];
+
+/// The UI's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Русский: the original course's language.
+    Ru,
+    /// English.
+    En,
+}
+
+impl Language {
+    /// Russian when the system's locale is Russian, English otherwise.
+    pub fn detect() -> Self {
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|k| std::env::var(k).ok()).unwrap_or_default();
+        if locale.to_ascii_lowercase().starts_with("ru") { Language::Ru } else { Language::En }
+    }
+}
+
+/// The UI's colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// As the desktop says.
+    #[default]
+    System,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+}
+
+/// What is saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prefs {
+    /// Configuration keys set in the app (key → text as typed).
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// Processes run by someone else (probed, never started).
+    #[serde(default)]
+    pub external: Vec<ProcessKind>,
+    /// The UI's language.
+    #[serde(default = "Language::detect")]
+    pub language: Language,
+    /// The UI's colours.
+    #[serde(default)]
+    pub theme: Theme,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self { values: BTreeMap::new(), external: Vec::new(), language: Language::detect(), theme: Theme::System }
+    }
+}
+
+/// A change from the Settings page. Keys left out keep their value; an empty value goes back to
+/// the default (for the bot token: removes it).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SettingsUpdate {
+    /// Keys to change.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// The new list of external processes, if it changes.
+    pub external: Option<Vec<ProcessKind>>,
+    /// The new language, if it changes.
+    pub language: Option<Language>,
+    /// The new theme, if it changes.
+    pub theme: Option<Theme>,
+}
+
+/// The settings as the UI shows them: secrets are never sent back, only whether they are set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingsView {
+    /// Every editable key's current text (its default when not set; empty for secrets).
+    pub values: BTreeMap<String, String>,
+    /// The defaults, so the UI can say "default" and reset.
+    pub defaults: BTreeMap<String, String>,
+    /// Secret keys that hold a value.
+    pub secrets_set: Vec<String>,
+    /// Processes run by someone else.
+    pub external: Vec<ProcessKind>,
+    /// The UI's language.
+    pub language: Language,
+    /// The UI's colours.
+    pub theme: Theme,
+    /// Where they are saved.
+    pub path: PathBuf,
+}
+
+/// The answer to a save.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SaveOutcome {
+    /// The settings now.
+    pub settings: SettingsView,
+    /// Running processes that must be restarted to see the change (none when the stack is stopped).
+    pub restart: Vec<ProcessKind>,
+}
+
+fn is_secret(key: &str) -> bool {
+    config::KEYS.iter().any(|k| k.name == key && k.secret)
+}
+
+fn default_of(key: &str) -> &'static str {
+    config::KEYS.iter().find(|k| k.name == key).map_or("", |k| k.default)
+}
+
+/// The processes that read `key`.
+pub fn readers(key: &str) -> &'static [ProcessKind] {
+    EDITABLE.iter().find(|(k, _)| *k == key).map_or(&[], |(_, readers)| readers)
+}
+
+impl Prefs {
+    /// `settings.json` in `dir`.
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join("settings.json")
+    }
+
+    /// Reads the saved settings; none saved yet gives the defaults. A file that cannot be read
+    /// as settings is an error naming it (never silently replaced: it may hold a token).
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = Self::path_in(dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                DeskError::io(
+                    format!("reading {} (fix or delete the file)", path.display()),
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(DeskError::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    /// Writes the settings whole: a temporary file, then a rename.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| DeskError::io(format!("creating {}", dir.display()), e))?;
+        let path = Self::path_in(dir);
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(self).map_err(|e| DeskError::io("encoding settings", e.into()))?;
+        std::fs::write(&tmp, text).map_err(|e| DeskError::io(format!("writing {}", tmp.display()), e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| DeskError::io(format!("protecting {}", tmp.display()), e))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(|e| DeskError::io(format!("writing {}", path.display()), e))
+    }
+
+    /// These settings with `update` applied, checked; nothing changes when a check fails, and
+    /// every failing key is reported, not only the first.
+    pub fn updated(&self, update: &SettingsUpdate, env: &HashMap<String, String>) -> Result<Prefs> {
+        let mut next = self.clone();
+        let mut problems = Vec::new();
+        for (key, value) in &update.values {
+            if !EDITABLE.iter().any(|(k, _)| k == key) {
+                problems.push(SettingProblem { key: key.clone(), message: "not a setting the app can change".into() });
+                continue;
+            }
+            let value = value.trim();
+            if value.is_empty() {
+                next.values.remove(key);
+            } else {
+                next.values.insert(key.clone(), value.to_string());
+            }
+        }
+        if let Some(external) = &update.external {
+            next.external = external.clone();
+            next.external.sort();
+            next.external.dedup();
+        }
+        next.language = update.language.unwrap_or(next.language);
+        next.theme = update.theme.unwrap_or(next.theme);
+        // Each key on its own first, so every wrong field is named …
+        for (key, value) in &next.values {
+            let flags = HashMap::from([(key.clone(), value.clone())]);
+            if let Err(err) = config::Settings::from_sources(&config::Sources { flags, ..Default::default() })
+                && err.key == key
+            {
+                problems.push(SettingProblem { key: key.clone(), message: format!("expected {}", err.expected) });
+            }
+        }
+        // … then together, for rules that tie keys (a bot token needs a chat id).
+        if problems.is_empty()
+            && let Err(err) = next.resolve(env)
+        {
+            problems.push(SettingProblem { key: err.key.to_string(), message: format!("expected {}", err.expected) });
+        }
+        problems.sort_by(|a, b| a.key.cmp(&b.key));
+        if problems.is_empty() { Ok(next) } else { Err(DeskError::InvalidSettings(problems)) }
+    }
+
+    /// The effective configuration: saved values over `env` over defaults.
+    pub fn resolve(&self, env: &HashMap<String, String>) -> std::result::Result<config::Settings, config::ConfigError> {
+        let flags: HashMap<String, String> = self.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        config::Settings::from_sources(&config::Sources { flags, env: env.clone(), dotenv: HashMap::new() })
+    }
+
+    /// The running processes that read a key whose value differs between `self` and `next`.
+    pub fn restart_needed(&self, next: &Prefs) -> Vec<ProcessKind> {
+        let mut processes: Vec<ProcessKind> = EDITABLE
+            .iter()
+            .filter(|(key, _)| self.values.get(*key) != next.values.get(*key))
+            .flat_map(|(_, readers)| readers.iter().copied())
+            .collect();
+        if self.external != next.external {
+            processes.extend(ProcessKind::ALL);
+        }
+        processes.sort();
+        processes.dedup();
+        processes
+    }
+
+    /// The settings as the UI shows them.
+    pub fn view(&self, dir: &Path) -> SettingsView {
+        let mut values = BTreeMap::new();
+        let mut defaults = BTreeMap::new();
+        let mut secrets_set = Vec::new();
+        for (key, _) in EDITABLE {
+            let saved = self.values.get(*key);
+            if is_secret(key) {
+                if saved.is_some() {
+                    secrets_set.push((*key).to_string());
+                }
+                values.insert((*key).to_string(), String::new());
+            } else {
+                values.insert((*key).to_string(), saved.map_or_else(|| default_of(key).to_string(), Clone::clone));
+            }
+            defaults.insert((*key).to_string(), default_of(key).to_string());
+        }
+        SettingsView {
+            values,
+            defaults,
+            secrets_set,
+            external: self.external.clone(),
+            language: self.language,
+            theme: self.theme,
+            path: Self::path_in(dir),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(pairs: &[(&str, &str)]) -> SettingsUpdate {
+        SettingsUpdate {
+            values: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..SettingsUpdate::default()
+        }
+    }
+
+    #[test]
+    fn every_wrong_key_is_named_and_nothing_changes() {
+        let prefs = Prefs::default();
+        let err = prefs
+            .updated(
+                &update(&[("API_PORT", "eighty"), ("WORKER_CONCURRENCY", "0"), ("API_HOST", "0.0.0.0")]),
+                &HashMap::new(),
+            )
+            .unwrap_err();
+        let DeskError::InvalidSettings(problems) = err else { panic!("{err}") };
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["API_HOST", "API_PORT", "WORKER_CONCURRENCY"], "{problems:?}");
+        assert!(problems[1].message.contains("1 to 65535"), "{problems:?}");
+    }
+
+    #[test]
+    fn keys_are_also_checked_together() {
+        let err = Prefs::default().updated(&update(&[("TELEGRAM_BOT_TOKEN", "1:abc")]), &HashMap::new()).unwrap_err();
+        let DeskError::InvalidSettings(problems) = err else { panic!("{err}") };
+        assert_eq!(problems[0].key, "TELEGRAM_CHAT_ID");
+        assert!(!format!("{problems:?}").contains("1:abc"), "the token is never echoed");
+    }
+
+    #[test]
+    fn secrets_are_never_shown_and_restarts_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefs = Prefs::default();
+        let next = prefs
+            .updated(
+                &update(&[("TELEGRAM_BOT_TOKEN", "1:tok-xyzzy"), ("TELEGRAM_CHAT_ID", "42"), ("API_PORT", "8100")]),
+                &HashMap::new(),
+            )
+            .unwrap();
+        let view = next.view(dir.path());
+        assert_eq!(view.values["TELEGRAM_BOT_TOKEN"], "");
+        assert_eq!(view.secrets_set, ["TELEGRAM_BOT_TOKEN"]);
+        assert_eq!(view.values["API_PORT"], "8100");
+        assert_eq!(view.values["WORKER_CONCURRENCY"], "1", "defaults are shown");
+        assert!(!serde_json::to_string(&view).unwrap().contains("xyzzy"));
+        assert_eq!(prefs.restart_needed(&next), [ProcessKind::Api, ProcessKind::Worker]);
+        // An empty value goes back to the default.
+        let back = next.updated(&update(&[("API_PORT", "")]), &HashMap::new()).unwrap();
+        assert!(!back.values.contains_key("API_PORT"));
+    }
+
+    #[test]
+    fn save_and_load_round_trip_and_a_broken_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Prefs::load(dir.path()).unwrap().values.len(), 0);
+        let mut prefs = Prefs { theme: Theme::Dark, language: Language::Ru, ..Prefs::default() };
+        prefs.values.insert("API_PORT".into(), "8100".into());
+        prefs.save(dir.path()).unwrap();
+        assert_eq!(Prefs::load(dir.path()).unwrap(), prefs);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(Prefs::path_in(dir.path())).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(Prefs::path_in(dir.path()), "{not json").unwrap();
+        let err = Prefs::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("settings.json") && err.contains("fix or delete"), "{err}");
+    }
+}

@@ -1,0 +1,388 @@
+//! The stack behind the Start and Stop buttons: one [`Supervisor`] built from the saved settings
+//! at each Start, and one event stream for every open UI (the window and any browser) that
+//! outlives the supervisors behind it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use supervisor::{Event, Mode, ProcessKind, ProcessStatus, Stream, Supervisor, SupervisorConfig, SupervisorError};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::{DeskError, Result};
+use crate::prefs::{Prefs, SaveOutcome, SettingsUpdate, SettingsView};
+
+/// How many events a slow UI may fall behind before it is told it missed some.
+const EVENT_CAPACITY: usize = 8192;
+
+/// Where the stack lives and what it runs.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Where `settings.json` is kept (the app's config directory).
+    pub config_dir: PathBuf,
+    /// Where Redis data and logs go, unless `STACKDESK_DATA_DIR` says otherwise.
+    pub data_dir: PathBuf,
+    /// The `stackdesk` executable that runs `api` and `worker` (the app's sidecar).
+    pub stackdesk_exe: PathBuf,
+    /// The environment the settings fall back on (saved values win).
+    pub env: HashMap<String, String>,
+    /// Origins of the pages that call the API (the app's own page, the control endpoint's).
+    pub cors_origins: Vec<String>,
+    /// How long each process may take to become ready.
+    pub ready_timeout: Duration,
+    /// How long each process may take to stop before it is killed.
+    pub stop_timeout: Duration,
+}
+
+impl StackOptions {
+    /// Options with the usual timeouts and this process's environment.
+    pub fn new(config_dir: PathBuf, data_dir: PathBuf, stackdesk_exe: PathBuf) -> Self {
+        Self {
+            config_dir,
+            data_dir,
+            stackdesk_exe,
+            env: std::env::vars().collect(),
+            cors_origins: Vec::new(),
+            ready_timeout: Duration::from_secs(20),
+            stop_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything an open UI is told, in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeskEvent {
+    /// A process changed state.
+    State {
+        /// Its status now.
+        status: ProcessStatus,
+    },
+    /// A process printed a line (secrets masked).
+    Log {
+        /// Which process.
+        process: ProcessKind,
+        /// From where.
+        stream: Stream,
+        /// The line.
+        line: String,
+    },
+    /// The stack as a whole was started or stopped.
+    Stack {
+        /// Whether it is up now.
+        running: bool,
+    },
+    /// The settings were saved (by this UI or another one).
+    Settings {
+        /// The settings now.
+        settings: SettingsView,
+    },
+    /// This UI fell behind and missed events: it should reload the snapshot.
+    Lagged {
+        /// How many.
+        missed: u64,
+    },
+}
+
+/// What the dashboard shows at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Whether the stack is up (started and not stopped).
+    pub running: bool,
+    /// The three processes.
+    pub processes: Vec<ProcessStatus>,
+    /// The API's base URL.
+    pub api_url: String,
+    /// Swagger UI.
+    pub docs_url: String,
+    /// The Redis URL, password masked.
+    pub redis_url: String,
+    /// Redis data.
+    pub data_dir: PathBuf,
+    /// The processes' log files.
+    pub logs_dir: PathBuf,
+}
+
+/// The stack and its settings.
+#[derive(Debug)]
+pub struct Stack {
+    options: StackOptions,
+    prefs: Mutex<Prefs>,
+    /// Start, stop and restart of the whole stack one at a time.
+    lifecycle: tokio::sync::Mutex<()>,
+    /// The supervisor of the last Start: kept after Stop so its logs and states stay readable.
+    current: Mutex<Option<Arc<Supervisor>>>,
+    running: AtomicBool,
+    events: broadcast::Sender<DeskEvent>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind, still usable.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Stack {
+    /// The stack with the saved settings (nothing runs until [`Stack::start`]).
+    pub fn new(options: StackOptions) -> Result<Self> {
+        let prefs = Prefs::load(&options.config_dir)?;
+        Ok(Self {
+            options,
+            prefs: Mutex::new(prefs),
+            lifecycle: tokio::sync::Mutex::new(()),
+            current: Mutex::new(None),
+            running: AtomicBool::new(false),
+            events: broadcast::channel(EVENT_CAPACITY).0,
+        })
+    }
+
+    /// Every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<DeskEvent> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: DeskEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn supervisor(&self) -> Option<Arc<Supervisor>> {
+        lock(&self.current).clone()
+    }
+
+    fn running_supervisor(&self) -> Result<Arc<Supervisor>> {
+        match self.supervisor() {
+            Some(supervisor) if self.running.load(Ordering::SeqCst) => Ok(supervisor),
+            _ => Err(SupervisorError::NotUp.into()),
+        }
+    }
+
+    /// The effective configuration and the supervisor's configuration made from it.
+    fn configs(&self) -> Result<(config::Settings, SupervisorConfig)> {
+        let prefs = lock(&self.prefs).clone();
+        let settings = prefs.resolve(&self.options.env).map_err(|err| {
+            DeskError::InvalidSettings(vec![crate::error::SettingProblem {
+                key: err.key.to_string(),
+                message: format!("expected {}", err.expected),
+            }])
+        })?;
+        let mut config = supervisor_config(&settings, &prefs.external, self.options.stackdesk_exe.clone())?;
+        if settings.data_dir.is_none() {
+            config.data_dir.clone_from(&self.options.data_dir);
+        }
+        config.ready_timeout = self.options.ready_timeout;
+        config.stop_timeout = self.options.stop_timeout;
+        config.child_env = prefs.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        config.child_env.push(("API_CORS_ORIGINS".into(), self.options.cors_origins.join(",")));
+        Ok((settings, config))
+    }
+
+    /// Starts Redis, the API and the worker, each once the one before is ready.
+    pub async fn start(&self) -> Result<Snapshot> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        self.start_locked().await
+    }
+
+    async fn start_locked(&self) -> Result<Snapshot> {
+        if self.running.load(Ordering::SeqCst) {
+            return Err(SupervisorError::Busy("running").into());
+        }
+        let (_, config) = self.configs()?;
+        let supervisor = Arc::new(Supervisor::new(config)?);
+        tokio::spawn(forward(supervisor.subscribe(), self.events.clone()));
+        let previous = lock(&self.current).replace(supervisor.clone());
+        if let Some(previous) = previous.and_then(|p| Arc::try_unwrap(p).ok()) {
+            previous.shutdown().await;
+        }
+        self.running.store(true, Ordering::SeqCst);
+        self.emit(DeskEvent::Stack { running: true });
+        if let Err(err) = supervisor.start().await {
+            self.running.store(false, Ordering::SeqCst);
+            self.emit(DeskEvent::Stack { running: false });
+            return Err(err.into());
+        }
+        Ok(self.snapshot())
+    }
+
+    /// Stops the worker, the API and Redis, in that order.
+    pub async fn stop(&self) -> Result<Snapshot> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        self.stop_locked().await
+    }
+
+    async fn stop_locked(&self) -> Result<Snapshot> {
+        if let Some(supervisor) = self.supervisor() {
+            supervisor.stop().await?;
+        }
+        if self.running.swap(false, Ordering::SeqCst) {
+            self.emit(DeskEvent::Stack { running: false });
+        }
+        Ok(self.snapshot())
+    }
+
+    /// Stops everything, then starts it with the settings saved now.
+    pub async fn restart(&self) -> Result<Snapshot> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        self.stop_locked().await?;
+        self.start_locked().await
+    }
+
+    /// Starts, stops or restarts one process of the running stack.
+    pub async fn process_action(&self, process: ProcessKind, action: &str) -> Result<Snapshot> {
+        let supervisor = self.running_supervisor()?;
+        match action {
+            "start" => supervisor.start_process(process).await?,
+            "stop" => supervisor.stop_process(process).await?,
+            "restart" => supervisor.restart_process(process).await?,
+            other => return Err(DeskError::UnknownAction(other.to_string())),
+        }
+        Ok(self.snapshot())
+    }
+
+    /// Stops the stack for good (the app is quitting).
+    pub async fn shutdown(&self) {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        let _ = self.stop_locked().await;
+        let supervisor = lock(&self.current).take();
+        if let Some(supervisor) = supervisor.and_then(|s| Arc::try_unwrap(s).ok()) {
+            supervisor.shutdown().await;
+        }
+    }
+
+    /// The dashboard's facts now.
+    pub fn snapshot(&self) -> Snapshot {
+        let running = self.running.load(Ordering::SeqCst);
+        let configs = self.configs();
+        let processes = match (self.supervisor(), &configs) {
+            (Some(supervisor), _) => supervisor.status(),
+            (None, Ok((_, config))) => ProcessKind::ALL
+                .iter()
+                .map(|&kind| {
+                    let port = match kind {
+                        ProcessKind::Redis => Some(config.redis_port),
+                        ProcessKind::Api => Some(config.api_port),
+                        ProcessKind::Worker => None,
+                    };
+                    ProcessStatus::new(kind, config.mode(kind), port)
+                })
+                .collect(),
+            (None, Err(_)) => Vec::new(),
+        };
+        let (api_url, redis_url, data_dir) = match &configs {
+            Ok((settings, config)) => (
+                format!("http://127.0.0.1:{}", settings.api_port),
+                settings.redis_url.redacted_url(),
+                config.data_dir.clone(),
+            ),
+            Err(_) => (String::new(), String::new(), self.options.data_dir.clone()),
+        };
+        Snapshot {
+            running,
+            processes,
+            docs_url: format!("{api_url}/docs"),
+            api_url,
+            redis_url,
+            logs_dir: data_dir.join("logs"),
+            data_dir,
+        }
+    }
+
+    /// The last `lines` lines of a process's log (empty before the first Start).
+    pub fn logs(&self, process: ProcessKind, lines: usize) -> Vec<String> {
+        self.supervisor().map(|s| s.logs().tail(process, lines)).unwrap_or_default()
+    }
+
+    /// The settings as the UI shows them.
+    pub fn settings(&self) -> SettingsView {
+        lock(&self.prefs).view(&self.options.config_dir)
+    }
+
+    /// The saved settings (for the app's own use: language, theme, the bot token).
+    pub fn prefs(&self) -> Prefs {
+        lock(&self.prefs).clone()
+    }
+
+    /// Checks and saves a change; says which running processes must restart to see it.
+    pub fn save_settings(&self, update: &SettingsUpdate) -> Result<SaveOutcome> {
+        let mut prefs = lock(&self.prefs);
+        let next = prefs.updated(update, &self.options.env)?;
+        next.save(&self.options.config_dir)?;
+        let restart = if self.running.load(Ordering::SeqCst) { prefs.restart_needed(&next) } else { Vec::new() };
+        *prefs = next;
+        let settings = prefs.view(&self.options.config_dir);
+        drop(prefs);
+        self.emit(DeskEvent::Settings { settings: settings.clone() });
+        Ok(SaveOutcome { settings, restart })
+    }
+
+    /// The configuration the stack runs with (for the Telegram check).
+    pub fn effective_settings(&self) -> Result<config::Settings> {
+        Ok(self.configs()?.0)
+    }
+}
+
+/// Passes a supervisor's events on to the UIs until that supervisor is gone.
+async fn forward(mut from: broadcast::Receiver<Event>, to: broadcast::Sender<DeskEvent>) {
+    loop {
+        let event = match from.recv().await {
+            Ok(Event::State { status, .. }) => DeskEvent::State { status },
+            Ok(Event::Log { process, stream, line }) => DeskEvent::Log { process, stream, line },
+            Err(RecvError::Lagged(missed)) => DeskEvent::Lagged { missed },
+            Err(RecvError::Closed) => return,
+        };
+        let _ = to.send(event);
+    }
+}
+
+/// The supervisor's configuration from the settings: Redis on the port of `REDIS_URL` (external
+/// when `REDIS_URL` is not on this machine), the API on `API_PORT`, `external` processes probed
+/// only. Shared by `stackdesk up` and the app.
+pub fn supervisor_config(
+    settings: &config::Settings,
+    external: &[ProcessKind],
+    stackdesk_exe: PathBuf,
+) -> Result<SupervisorConfig> {
+    let bad_url = |why: &str| {
+        DeskError::InvalidSettings(vec![crate::error::SettingProblem { key: "REDIS_URL".into(), message: why.into() }])
+    };
+    let client = redis::Client::open(settings.redis_url.expose()).map_err(|e| bad_url(&e.to_string()))?;
+    let info = client.get_connection_info();
+    let (host, port) = match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } => {
+            (host.clone(), *port)
+        }
+        _ => return Err(bad_url("a TCP address (redis://host:port/db)")),
+    };
+    let mut modes = [Mode::Managed; 3];
+    for kind in external {
+        modes[*kind as usize] = Mode::External;
+    }
+    if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") {
+        // A Redis on another machine can only be used, never started.
+        modes[ProcessKind::Redis as usize] = Mode::External;
+    }
+    let mut secrets = Vec::new();
+    if let Some(tg) = &settings.telegram {
+        secrets.push(tg.bot_token.expose().to_string());
+    }
+    if let Some(password) = info.redis_settings().password() {
+        secrets.push(password.to_string());
+    }
+    Ok(SupervisorConfig {
+        data_dir: settings.data_dir.as_ref().map_or_else(supervisor::paths::default_data_dir, Into::into),
+        redis_port: port,
+        redis_url: settings.redis_url.expose().to_string(),
+        redis_binary: settings.redis_server.as_ref().map(Into::into),
+        api_port: settings.api_port,
+        stackdesk_exe,
+        modes,
+        worker_name: format!("stackdesk@{}", taskq::send::hostname()),
+        secrets,
+        child_env: Vec::new(),
+        ready_timeout: Duration::from_secs(20),
+        stop_timeout: Duration::from_secs(10),
+        restart: supervisor::RestartPolicy::default(),
+    })
+}

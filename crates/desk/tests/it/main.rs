@@ -1,0 +1,7 @@
+//! Integration tests of the desk crate.
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+/// The control endpoint's guards and JSON API, called without a socket.
+mod control;
+/// The Test Telegram button against a fake Bot API.
+mod telegram;

@@ -1,0 +1,61 @@
+//! The Test Telegram button against a local fake of the Bot API (the real one cannot be reached
+//! from tests): each failure is explained, and the token never appears in what is shown.
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "123:secret-token-xyzzy";
+
+/// A Bot API that knows one token and one chat.
+async fn fake_bot_api() -> String {
+    let app = axum::Router::new().route(
+        "/{bot}/{method}",
+        post(|Path((bot, method)): Path<(String, String)>, Json(body): Json<Value>| async move {
+            if bot != format!("bot{TOKEN}") {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"})),
+                );
+            }
+            match method.as_str() {
+                "getMe" => (
+                    StatusCode::OK,
+                    Json(json!({"ok": true, "result": {"id": 123, "is_bot": true, "username": "stackdesk_test_bot"}})),
+                ),
+                "sendMessage" if body["chat_id"] == "42" => {
+                    (StatusCode::OK, Json(json!({"ok": true, "result": {"message_id": 7, "chat": {"id": 42}}})))
+                }
+                _ => (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"})),
+                ),
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn the_check_says_what_is_wrong_in_plain_words() {
+    let api = fake_bot_api().await;
+    let ok = desk::telegram::check(&api, TOKEN, "42").await.unwrap();
+    assert_eq!((ok.bot.as_str(), ok.chat_id.as_str(), ok.message_id), ("@stackdesk_test_bot", "42", 7));
+
+    let wrong_token = desk::telegram::check(&api, "123:wrong-token-xyzzy", "42").await.unwrap_err().to_string();
+    assert!(wrong_token.contains("token is wrong") && wrong_token.contains("@BotFather"), "{wrong_token}");
+    let wrong_chat = desk::telegram::check(&api, TOKEN, "43").await.unwrap_err().to_string();
+    assert!(wrong_chat.contains("@stackdesk_test_bot") && wrong_chat.contains("chat was not found"), "{wrong_chat}");
+    let unreachable = desk::telegram::check("http://127.0.0.1:9", TOKEN, "42").await.unwrap_err().to_string();
+    assert!(unreachable.contains("cannot reach the Telegram Bot API"), "{unreachable}");
+    for message in [wrong_token, wrong_chat, unreachable] {
+        assert!(!message.contains("xyzzy"), "the token leaked: {message}");
+    }
+    let empty = desk::telegram::check(&api, " ", "42").await.unwrap_err().to_string();
+    assert!(empty.contains("enter the bot token"), "{empty}");
+}

@@ -1,0 +1,345 @@
+//! # stackdesk-e2e
+//!
+//! What the end-to-end tests drive: the UI in a real engine, through WebDriver.
+//!
+//! # Layout
+//! - [`Binaries`]: the built `stackdesk` CLI, desktop app and UI (paths set by `cargo xtask test`).
+//! - [`Display`]: an Xvfb display of our own for the desktop app.
+//! - [`UiServer`]: `stackdesk ui` on free ports (the browser mode), and its link with the token.
+//! - [`Driver`]: chromedriver (headless Chromium) or tauri-driver (WebKitWebDriver and the app).
+//! - [`Page`]: a WebDriver session with waits on conditions (never sleeps) and screenshots.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use test_support::redis::free_port;
+use test_support::wait;
+
+/// How long a UI condition may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The built programs under test.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// The `stackdesk` CLI.
+    pub stackdesk: PathBuf,
+    /// The built UI (`ui/dist`).
+    pub ui_dir: PathBuf,
+    /// The desktop app, when built.
+    pub app: Option<PathBuf>,
+    /// Where screenshots go.
+    pub artifacts: PathBuf,
+}
+
+impl Binaries {
+    /// From `STACKDESK_BIN`, `STACKDESK_UI_DIR`, `STACKDESK_APP` and `STACKDESK_ARTIFACTS`, which
+    /// `cargo xtask test` sets after building them.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var_os(name).map(PathBuf::from);
+        let stackdesk = var("STACKDESK_BIN")
+            .context("STACKDESK_BIN is not set: run the end-to-end tests with `cargo xtask test`")?;
+        let ui_dir = var("STACKDESK_UI_DIR").context("STACKDESK_UI_DIR is not set: run with `cargo xtask test`")?;
+        let artifacts = var("STACKDESK_ARTIFACTS").unwrap_or_else(|| std::env::temp_dir().join("stackdesk-e2e"));
+        std::fs::create_dir_all(&artifacts)?;
+        Ok(Self { stackdesk, ui_dir, app: var("STACKDESK_APP"), artifacts })
+    }
+}
+
+/// A child process killed and waited for when dropped, with every process it started (it leads
+/// its own process group: tauri-driver's WebKitWebDriver, chromedriver's Chromium).
+#[derive(Debug)]
+pub struct Owned(pub Child);
+
+impl Owned {
+    /// Spawns `command` as the leader of a new process group.
+    pub fn spawn(command: &mut Command) -> std::io::Result<Self> {
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(command, 0);
+        command.spawn().map(Self)
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.0.id())).status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Asks a child to stop politely (SIGTERM), then waits up to `deadline`, then kills it.
+pub fn stop_politely(child: &mut Child, deadline: Duration) -> anyhow::Result<std::process::ExitStatus> {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if start.elapsed() > deadline {
+            child.kill()?;
+            bail!("did not stop within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// An Xvfb display of our own.
+#[derive(Debug)]
+pub struct Display {
+    /// `:N`.
+    pub name: String,
+    _xvfb: Owned,
+}
+
+impl Display {
+    /// Starts Xvfb on the first free display number from 90, 1280×860.
+    pub fn start() -> anyhow::Result<Self> {
+        for n in 90..200 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+                continue;
+            }
+            let name = format!(":{n}");
+            let child = Command::new("Xvfb")
+                .args([&name, "-screen", "0", "1280x860x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("starting Xvfb (apt install xvfb)")?;
+            let xvfb = Owned(child);
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+            wait::until_blocking("Xvfb's socket", Duration::from_secs(10), || socket.exists().then_some(()));
+            return Ok(Self { name, _xvfb: xvfb });
+        }
+        bail!("no free X display number")
+    }
+}
+
+/// `stackdesk ui` on free ports, with its own Redis port, API port, settings and data.
+#[derive(Debug)]
+pub struct UiServer {
+    /// The link with the token.
+    pub url: String,
+    /// The API's base URL.
+    pub api: String,
+    /// The process.
+    pub child: Owned,
+    _dirs: tempfile::TempDir,
+}
+
+/// The environment a test stack runs with: its own ports, a fast simulated send, and
+/// `extra` on top.
+pub fn stack_env(dirs: &Path, extra: &[(&str, &str)]) -> (Vec<(String, String)>, u16) {
+    let api_port = free_port();
+    let mut env: Vec<(String, String)> = vec![
+        ("REDIS_URL".into(), format!("redis://127.0.0.1:{}/0", free_port())),
+        ("API_PORT".into(), api_port.to_string()),
+        ("NOTIFY_SIMULATED_SECS".into(), "0.5".into()),
+        ("TASK_RETRY_COUNTDOWN_SECS".into(), "0".into()),
+        ("STACKDESK_DATA_DIR".into(), dirs.join("data").display().to_string()),
+        ("TELEGRAM_BOT_TOKEN".into(), String::new()),
+        ("TELEGRAM_CHAT_ID".into(), String::new()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    (env, api_port)
+}
+
+impl UiServer {
+    /// Starts `stackdesk ui` and reads its link.
+    pub fn start(binaries: &Binaries, extra: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let dirs = tempfile::tempdir()?;
+        let (env, api_port) = stack_env(dirs.path(), extra);
+        let mut child = Command::new(&binaries.stackdesk)
+            .arg("ui")
+            .arg("--dir")
+            .arg(&binaries.ui_dir)
+            .arg("--config-dir")
+            .arg(dirs.path().join("config"))
+            .envs(env)
+            .current_dir(dirs.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting stackdesk ui")?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let child = Owned(child);
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().context("stackdesk ui printed nothing")??;
+        let url = first.strip_prefix("Stackdesk UI: ").context("no link in the first line")?.trim().to_string();
+        // Keep reading so the pipe never fills.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Ok(Self { url, api: format!("http://127.0.0.1:{api_port}"), child, _dirs: dirs })
+    }
+}
+
+/// A WebDriver server.
+#[derive(Debug)]
+pub struct Driver {
+    /// Its URL.
+    pub url: String,
+    capabilities: serde_json::Map<String, Value>,
+    _process: Owned,
+    _dirs: tempfile::TempDir,
+}
+
+async fn wait_for_driver(url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let status = format!("{url}/status");
+    wait::until("the WebDriver server", Duration::from_secs(30), || {
+        let request = client.get(&status).send();
+        async move { request.await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+    })
+    .await;
+    Ok(())
+}
+
+impl Driver {
+    /// chromedriver with headless Chromium (Debian's `chromium` and `chromium-driver`).
+    pub async fn chromium() -> anyhow::Result<Self> {
+        let dirs = tempfile::tempdir()?;
+        let port = free_port();
+        let process = Owned::spawn(
+            Command::new("chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()),
+        )
+        .context("starting chromedriver (apt install chromium-driver)")?;
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for_driver(&url).await?;
+        let profile = dirs.path().join("profile").display().to_string();
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,860", format!("--user-data-dir={profile}")],
+            },
+        });
+        let capabilities = capabilities.as_object().cloned().unwrap_or_default();
+        Ok(Self { url, capabilities, _process: process, _dirs: dirs })
+    }
+
+    /// tauri-driver (with Debian's WebKitWebDriver) launching `app` on `display`, with `env`
+    /// for the app (which inherits tauri-driver's environment).
+    /// Its own log and the app's go to `log`.
+    pub async fn tauri(
+        app: &Path,
+        display: &Display,
+        env: &[(String, String)],
+        home: &Path,
+        log: &Path,
+    ) -> anyhow::Result<Self> {
+        let dirs = tempfile::tempdir()?;
+        let log = std::fs::File::create(log)?;
+        let port = free_port();
+        let native = free_port();
+        let driver = std::env::var_os("TAURI_DRIVER").map_or_else(|| PathBuf::from("tauri-driver"), PathBuf::from);
+        let process = Owned::spawn(
+            Command::new(&driver)
+                .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+                .env("DISPLAY", &display.name)
+                .env("XDG_CONFIG_HOME", home.join("config"))
+                .env("XDG_DATA_HOME", home.join("data"))
+                .env("XDG_CACHE_HOME", home.join("cache"))
+                .envs(env.iter().cloned())
+                .stdout(log.try_clone()?)
+                .stderr(log),
+        )
+        .with_context(|| format!("starting {} (cargo install tauri-driver)", driver.display()))?;
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for_driver(&url).await?;
+        let capabilities = json!({"browserName": "wry", "tauri:options": {"application": app}});
+        let capabilities = capabilities.as_object().cloned().unwrap_or_default();
+        Ok(Self { url, capabilities, _process: process, _dirs: dirs })
+    }
+
+    /// A new session.
+    pub async fn session(&self, artifacts: &Path, prefix: &str) -> anyhow::Result<Page> {
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(self.capabilities.clone())
+            .connect(&self.url)
+            .await
+            .context("opening a WebDriver session")?;
+        Ok(Page { client, artifacts: artifacts.to_path_buf(), prefix: prefix.to_string(), step: 0 })
+    }
+}
+
+/// A WebDriver session on the UI.
+pub struct Page {
+    /// The session.
+    pub client: Client,
+    artifacts: PathBuf,
+    prefix: String,
+    step: u32,
+}
+
+impl Page {
+    /// Runs `script` in the page and returns its value (`arguments` are not used).
+    pub async fn js(&self, script: &str) -> anyhow::Result<Value> {
+        Ok(self.client.execute(script, Vec::new()).await?)
+    }
+
+    /// Waits until `script` returns something other than `null`/`false`, and returns it.
+    pub async fn wait_js(&self, what: &str, script: &str) -> Value {
+        wait::until(what, DEADLINE, || async {
+            match self.js(script).await {
+                Ok(Value::Null | Value::Bool(false)) | Err(_) => None,
+                Ok(value) => Some(value),
+            }
+        })
+        .await
+    }
+
+    /// Clicks the element matching `css`, once it exists and is enabled.
+    pub async fn click(&self, css: &str) {
+        wait::until(&format!("clicking {css}"), DEADLINE, || async {
+            let element = self.client.find(Locator::Css(css)).await.ok()?;
+            if !element.is_enabled().await.ok()? {
+                return None;
+            }
+            element.click().await.ok()
+        })
+        .await;
+    }
+
+    /// Types `text` into the field matching `css` (cleared first).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        wait::until(&format!("typing into {css}"), DEADLINE, || async {
+            let element = self.client.find(Locator::Css(css)).await.ok()?;
+            element.clear().await.ok()?;
+            element.send_keys(text).await.ok()
+        })
+        .await;
+    }
+
+    /// The text of the first element matching `css` (empty when there is none).
+    pub async fn text(&self, css: &str) -> String {
+        let script = format!("const e = document.querySelector({}); return e ? e.textContent : '';", json!(css));
+        self.js(&script).await.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+
+    /// Waits until `css` matches an element.
+    pub async fn wait_for(&self, css: &str) {
+        let script = format!("return document.querySelector({}) !== null;", json!(css));
+        self.wait_js(&format!("an element {css}"), &script).await;
+    }
+
+    /// Saves a screenshot named after the step, and returns its path.
+    pub async fn screenshot(&mut self, name: &str) -> anyhow::Result<PathBuf> {
+        self.step += 1;
+        let png = self.client.screenshot().await?;
+        let path = self.artifacts.join(format!("{}-{:02}-{name}.png", self.prefix, self.step));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Ends the session.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.client.close().await?;
+        Ok(())
+    }
+}

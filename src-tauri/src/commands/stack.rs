@@ -1,0 +1,67 @@
+//! Start, stop, status, logs and settings: thin calls into the desk.
+
+use desk::{SaveOutcome, SettingsUpdate, SettingsView, Snapshot};
+use supervisor::ProcessKind;
+use tauri::State;
+
+use crate::error::Result;
+use crate::state::AppState;
+
+/// The dashboard's facts.
+#[tauri::command]
+pub fn snapshot(state: State<'_, AppState>) -> Snapshot {
+    state.stack.snapshot()
+}
+
+/// Starts Redis, the API and the worker.
+#[tauri::command]
+pub async fn start(state: State<'_, AppState>) -> Result<Snapshot> {
+    Ok(state.stack.start().await?)
+}
+
+/// Stops the worker, the API and Redis.
+#[tauri::command]
+pub async fn stop(state: State<'_, AppState>) -> Result<Snapshot> {
+    Ok(state.stack.stop().await?)
+}
+
+/// Stops everything, then starts it with the settings saved now.
+#[tauri::command]
+pub async fn restart(state: State<'_, AppState>) -> Result<Snapshot> {
+    Ok(state.stack.restart().await?)
+}
+
+/// Starts, stops or restarts one process.
+#[tauri::command]
+pub async fn process_action(state: State<'_, AppState>, process: ProcessKind, action: String) -> Result<Snapshot> {
+    Ok(state.stack.process_action(process, &action).await?)
+}
+
+/// A process's last lines.
+#[tauri::command]
+pub fn logs(state: State<'_, AppState>, process: ProcessKind, lines: usize) -> Vec<String> {
+    state.stack.logs(process, lines.min(5000))
+}
+
+/// The settings (secrets only as "set").
+#[tauri::command]
+pub fn settings(state: State<'_, AppState>) -> SettingsView {
+    state.stack.settings()
+}
+
+/// Checks and saves a change.
+#[tauri::command]
+pub fn save_settings(state: State<'_, AppState>, update: SettingsUpdate) -> Result<SaveOutcome> {
+    Ok(state.stack.save_settings(&update)?)
+}
+
+/// `getMe`, then a test message; typed values win over saved ones.
+#[tauri::command]
+pub async fn test_telegram(
+    state: State<'_, AppState>,
+    token: Option<String>,
+    chat_id: Option<String>,
+) -> Result<desk::telegram::TelegramCheck> {
+    let form = desk::control::TelegramTest { token, chat_id };
+    Ok(desk::control::test_telegram_with(&state.stack, form).await?)
+}

@@ -1,0 +1,306 @@
+// The one module that talks to the backend: Tauri commands and a channel inside the app, or the
+// control endpoint's JSON API and event stream in a browser. Both speak the same types.
+
+import { Channel, invoke } from '@tauri-apps/api/core';
+
+export type ProcessKind = 'redis' | 'api' | 'worker';
+export const PROCESSES: ProcessKind[] = ['redis', 'api', 'worker'];
+export type ProcessState = 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed' | 'backing-off' | 'external';
+
+export interface ProcessStatus {
+  process: ProcessKind;
+  mode: 'managed' | 'external';
+  state: ProcessState;
+  pid: number | null;
+  port: number | null;
+  uptime_secs: number | null;
+  restarts: number;
+  reason: string | null;
+}
+
+export interface Snapshot {
+  running: boolean;
+  processes: ProcessStatus[];
+  api_url: string;
+  docs_url: string;
+  redis_url: string;
+  data_dir: string;
+  logs_dir: string;
+}
+
+export type Language = 'ru' | 'en';
+export type Theme = 'system' | 'light' | 'dark';
+
+export interface SettingsView {
+  values: Record<string, string>;
+  defaults: Record<string, string>;
+  secrets_set: string[];
+  external: ProcessKind[];
+  language: Language;
+  theme: Theme;
+  path: string;
+}
+
+export interface SettingsUpdate {
+  values?: Record<string, string>;
+  external?: ProcessKind[];
+  language?: Language;
+  theme?: Theme;
+}
+
+export interface SaveOutcome {
+  settings: SettingsView;
+  restart: ProcessKind[];
+}
+
+export interface TelegramCheck {
+  bot: string;
+  chat_id: string;
+  message_id: number;
+}
+
+export type DeskEvent =
+  | { kind: 'state'; status: ProcessStatus }
+  | { kind: 'log'; process: ProcessKind; stream: 'stdout' | 'stderr' | 'supervisor'; line: string }
+  | { kind: 'stack'; running: boolean }
+  | { kind: 'settings'; settings: SettingsView }
+  | { kind: 'lagged'; missed: number }
+  | { kind: 'close_requested' };
+
+/** An error from the backend: `kind` says which way out the UI can offer. */
+export interface DeskErrorBody {
+  kind: string;
+  message: string;
+  problems?: { key: string; message: string }[];
+  process?: ProcessKind;
+  port?: number;
+  owner?: 'redis' | 'program';
+  owner_name?: string | null;
+  owner_pid?: number | null;
+  free_port?: number | null;
+  can_use_external?: boolean;
+  last_lines?: string[];
+}
+
+export class DeskError extends Error {
+  constructor(readonly body: DeskErrorBody) {
+    super(body.message);
+  }
+}
+
+export type OpenTarget = 'swagger' | 'data-dir' | 'logs' | 'browser';
+export type Action = 'start' | 'stop' | 'restart';
+
+export interface Backend {
+  /** 'app' inside the desktop app, 'browser' against the control endpoint. */
+  readonly mode: 'app' | 'browser';
+  snapshot(): Promise<Snapshot>;
+  stack(action: Action): Promise<Snapshot>;
+  process(process: ProcessKind, action: Action): Promise<Snapshot>;
+  logs(process: ProcessKind, lines: number): Promise<string[]>;
+  settings(): Promise<SettingsView>;
+  saveSettings(update: SettingsUpdate): Promise<SaveOutcome>;
+  testTelegram(token: string, chatId: string): Promise<TelegramCheck>;
+  open(target: OpenTarget): Promise<void>;
+  /** The link that opens this UI in a browser (the app only). */
+  browserUrl(): Promise<string | null>;
+  /** Answers the window's close prompt (the app only). */
+  closeAnswer(action: 'quit' | 'hide' | 'cancel'): Promise<void>;
+  /** Calls `onEvent` for every event until the returned function is called. */
+  subscribe(onEvent: (event: DeskEvent) => void): () => void;
+}
+
+function asDeskError(err: unknown): DeskError {
+  if (err instanceof DeskError) return err;
+  if (err && typeof err === 'object' && 'kind' in err && 'message' in err) return new DeskError(err as DeskErrorBody);
+  return new DeskError({ kind: 'io', message: String(err) });
+}
+
+/** Inside the desktop app: Tauri commands, and one channel for events. */
+class TauriBackend implements Backend {
+  readonly mode = 'app' as const;
+
+  private async call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+    try {
+      return await invoke<T>(command, args);
+    } catch (err) {
+      throw asDeskError(err);
+    }
+  }
+
+  snapshot() { return this.call<Snapshot>('snapshot'); }
+  stack(action: Action) { return this.call<Snapshot>(action); }
+  process(process: ProcessKind, action: Action) { return this.call<Snapshot>('process_action', { process, action }); }
+  logs(process: ProcessKind, lines: number) { return this.call<string[]>('logs', { process, lines }); }
+  settings() { return this.call<SettingsView>('settings'); }
+  saveSettings(update: SettingsUpdate) { return this.call<SaveOutcome>('save_settings', { update }); }
+  testTelegram(token: string, chatId: string) { return this.call<TelegramCheck>('test_telegram', { token, chatId }); }
+  open(target: OpenTarget) { return this.call<void>('open_target', { target }); }
+  browserUrl() { return this.call<string | null>('browser_url'); }
+  closeAnswer(action: 'quit' | 'hide' | 'cancel') { return this.call<void>('close_answer', { action }); }
+
+  subscribe(onEvent: (event: DeskEvent) => void): () => void {
+    const channel = new Channel<DeskEvent>();
+    let live = true;
+    channel.onmessage = (event) => { if (live) onEvent(event); };
+    void this.call('subscribe', { channel });
+    return () => { live = false; };
+  }
+}
+
+/** In a browser: the control endpoint, with this run's token from the link's `#token=`. */
+class HttpBackend implements Backend {
+  readonly mode = 'browser' as const;
+
+  constructor(private readonly token: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method, headers: { Authorization: `Bearer ${this.token}` } };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
+    }
+    let response: Response;
+    try {
+      response = await fetch(path, init);
+    } catch (err) {
+      throw new DeskError({ kind: 'io', message: `the control endpoint does not answer (${String(err)})` });
+    }
+    const json = await response.json().catch(() => null);
+    if (!response.ok) {
+      throw new DeskError(json?.error ?? { kind: 'io', message: json?.detail ?? `HTTP ${response.status}` });
+    }
+    return json as T;
+  }
+
+  snapshot() { return this.call<Snapshot>('GET', '/api/snapshot'); }
+  stack(action: Action) { return this.call<Snapshot>('POST', `/api/stack/${action}`); }
+  process(process: ProcessKind, action: Action) { return this.call<Snapshot>('POST', `/api/processes/${process}/${action}`); }
+  logs(process: ProcessKind, lines: number) { return this.call<string[]>('GET', `/api/processes/${process}/logs?lines=${lines}`); }
+  settings() { return this.call<SettingsView>('GET', '/api/settings'); }
+  saveSettings(update: SettingsUpdate) { return this.call<SaveOutcome>('PUT', '/api/settings', update); }
+  testTelegram(token: string, chatId: string) { return this.call<TelegramCheck>('POST', '/api/telegram/test', { token, chat_id: chatId }); }
+  async open(target: OpenTarget) { await this.call('POST', `/api/open/${target}`); }
+  async browserUrl() { return null; }
+  async closeAnswer() {}
+
+  subscribe(onEvent: (event: DeskEvent) => void): () => void {
+    const source = new EventSource(`/api/events?token=${encodeURIComponent(this.token)}`);
+    source.onmessage = (message) => onEvent(JSON.parse(message.data) as DeskEvent);
+    // After a reconnect, events may have been missed: ask for a fresh snapshot.
+    source.onopen = () => onEvent({ kind: 'lagged', missed: 0 });
+    return () => source.close();
+  }
+}
+
+/** The token from `#token=…` (kept for reloads of this tab only). */
+function browserToken(): string | null {
+  const match = /token=([A-Za-z0-9_-]+)/.exec(location.hash);
+  if (match?.[1]) {
+    sessionStorage.setItem('stackdesk-token', match[1]);
+    history.replaceState(null, '', location.pathname + location.search);
+    return match[1];
+  }
+  return sessionStorage.getItem('stackdesk-token');
+}
+
+/** The backend for where this page runs, or null in a browser without a token. */
+export function connect(): Backend | null {
+  if ('__TAURI_INTERNALS__' in window) return new TauriBackend();
+  const token = browserToken();
+  return token ? new HttpBackend(token) : null;
+}
+
+// ---- The stack's own HTTP API (products, tasks, live feed), the same in both modes. ----
+
+export interface Product {
+  id: number;
+  name: string;
+  price: number;
+  description: string | null;
+  created_at: string;
+  task_id: string;
+}
+
+export interface TaskError {
+  type: string;
+  message: string;
+  traceback: string | null;
+}
+
+export interface Step {
+  state: string;
+  at: string;
+  worker: string | null;
+}
+
+export interface Task {
+  task_id: string;
+  name: string | null;
+  state: string;
+  args: unknown;
+  result: unknown;
+  error: TaskError | null;
+  retries: number;
+  worker: string | null;
+  product_id: number | null;
+  runtime: number | null;
+  sent_at: string | null;
+  date_done: string | null;
+  timeline: Step[];
+  retry_of: string | null;
+  retried_as: string | null;
+}
+
+export interface FieldError {
+  type: string;
+  loc: (string | number)[];
+  msg: string;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly detail: string | FieldError[]) {
+    super(typeof detail === 'string' ? detail : detail.map((d) => d.msg).join('; '));
+  }
+}
+
+export class Api {
+  constructor(readonly base: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, init);
+    } catch {
+      throw new ApiError(0, 'the API does not answer');
+    }
+    const json = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, json?.detail ?? `HTTP ${response.status}`);
+    return json as T;
+  }
+
+  createProduct(product: { name: string; price: number | string; description?: string }) {
+    return this.call<Product>('POST', '/products/', product);
+  }
+  products(limit = 50) { return this.call<Product[]>('GET', `/products/?limit=${limit}`); }
+  tasks(limit = 200) { return this.call<{ tasks: Task[] }>('GET', `/tasks?limit=${limit}`); }
+  task(id: string) { return this.call<Task>('GET', `/tasks/${encodeURIComponent(id)}`); }
+  retry(id: string) { return this.call<{ task_id: string }>('POST', `/tasks/${encodeURIComponent(id)}/retry`); }
+  revoke(id: string) { return this.call<unknown>('POST', `/tasks/${encodeURIComponent(id)}/revoke`); }
+  purge() { return this.call<{ purged: number }>('DELETE', '/queue'); }
+
+  /** The live feed: `task`, `product`, `worker`, `queue` events. */
+  live(onEvent: (name: string, data: unknown) => void, onOpen: () => void): () => void {
+    const source = new EventSource(`${this.base}/events`);
+    for (const name of ['task', 'product', 'worker', 'queue', 'lagged']) {
+      source.addEventListener(name, (message) => onEvent(name, JSON.parse((message as MessageEvent).data)));
+    }
+    source.onopen = onOpen;
+    return () => source.close();
+  }
+}

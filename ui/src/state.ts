@@ -1,0 +1,236 @@
+// The UI's state logic, free of the DOM so that it is unit-tested with node's test runner.
+
+import type { FieldError, ProcessState, Product, Step, Task } from './ipc';
+
+export const TASK_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED'] as const;
+const FINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+
+/** How far along a state is: a late, older view never moves a task back. */
+function rank(state: string): number {
+  if (FINAL.has(state)) return 3;
+  if (state === 'STARTED' || state === 'RETRY') return 2;
+  if (state === 'RECEIVED') return 1;
+  return 0;
+}
+
+/** Sort key: when the task was sent (ISO text sorts by time), newest first. */
+function sentKey(task: Task): string {
+  return task.sent_at ?? task.timeline[0]?.at ?? '';
+}
+
+/** The tasks the UI knows, by id; newest first when listed. Bounded. */
+export class TaskStore {
+  private readonly byId = new Map<string, Task>();
+  /** Bumped on every change, so views re-render only when something changed. */
+  version = 0;
+
+  constructor(private readonly max = 2000) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): Task | undefined {
+    return this.byId.get(id);
+  }
+
+  /** A view from the API (list, detail or live feed). */
+  upsert(task: Task): void {
+    const known = this.byId.get(task.task_id);
+    if (known && rank(known.state) > rank(task.state) && task.timeline.length <= known.timeline.length) return;
+    this.byId.set(task.task_id, task);
+    this.version++;
+    this.trim();
+  }
+
+  /** A product was created: its task is queued from this moment, before any worker sees it. */
+  queued(product: Product): void {
+    if (this.byId.has(product.task_id)) return;
+    this.byId.set(product.task_id, {
+      task_id: product.task_id,
+      name: 'tasks.notifications.send_tg_notification',
+      state: 'PENDING',
+      args: [product],
+      result: null,
+      error: null,
+      retries: 0,
+      worker: null,
+      product_id: product.id,
+      runtime: null,
+      sent_at: product.created_at,
+      date_done: null,
+      timeline: [{ state: 'PENDING', at: product.created_at, worker: null }],
+      retry_of: null,
+      retried_as: null,
+    });
+    this.version++;
+    this.trim();
+  }
+
+  private trim(): void {
+    if (this.byId.size <= this.max) return;
+    const oldest = [...this.byId.values()].sort((a, b) => sentKey(a).localeCompare(sentKey(b)));
+    for (const task of oldest.slice(0, this.byId.size - this.max)) this.byId.delete(task.task_id);
+  }
+
+  /** Tasks per state. */
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
+    for (const task of this.byId.values()) counts[task.state] = (counts[task.state] ?? 0) + 1;
+    return counts;
+  }
+
+  /** Newest first, in `state` (or all), matching `search` in id, name, product, worker or error. */
+  list(state: string | null, search: string, limit: number): Task[] {
+    const needle = search.trim().toLowerCase();
+    const out: Task[] = [];
+    const all = [...this.byId.values()].sort((a, b) => sentKey(b).localeCompare(sentKey(a)));
+    for (const task of all) {
+      if (state && task.state !== state) continue;
+      if (needle && !haystack(task).includes(needle)) continue;
+      out.push(task);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** The failed tasks not retried yet. */
+  failed(): Task[] {
+    return [...this.byId.values()].filter((t) => t.state === 'FAILURE' && !t.retried_as);
+  }
+
+  /** The task of a product. */
+  ofProduct(productId: number): Task | undefined {
+    for (const task of this.byId.values()) if (task.product_id === productId && !task.retry_of) return task;
+    return undefined;
+  }
+}
+
+function haystack(task: Task): string {
+  const product = Array.isArray(task.args) ? (task.args[0] as { name?: string } | undefined) : undefined;
+  return [task.task_id, task.name, product?.name, task.product_id, task.worker, task.error?.message]
+    .filter((x) => x !== null && x !== undefined)
+    .join(' ')
+    .toLowerCase();
+}
+
+/** A task's timeline with the time spent before each step. */
+export function timelineWithDurations(timeline: Step[]): { state: string; at: string; worker: string | null; after: number | null }[] {
+  return timeline.map((step, i) => {
+    const previous = timeline[i - 1];
+    const after = previous ? (Date.parse(step.at) - Date.parse(previous.at)) / 1000 : null;
+    return { ...step, after: after !== null && Number.isFinite(after) ? after : null };
+  });
+}
+
+/** Seconds as the UI shows them: `850 ms`, `4.2 s`, `3 min 05 s`, `2 h 10 min`. */
+export function formatDuration(secs: number | null | undefined): string {
+  if (secs === null || secs === undefined || !Number.isFinite(secs)) return '—';
+  if (secs < 1) return `${Math.round(secs * 1000)} ms`;
+  if (secs < 60) return `${secs.toFixed(1)} s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)} min ${String(Math.floor(secs % 60)).padStart(2, '0')} s`;
+  return `${Math.floor(secs / 3600)} h ${Math.floor((secs % 3600) / 60)} min`;
+}
+
+/** The colour of a process's light. */
+export function light(state: ProcessState): 'on' | 'busy' | 'bad' | 'off' | 'ext' {
+  switch (state) {
+    case 'running':
+      return 'on';
+    case 'external':
+      return 'ext';
+    case 'starting':
+    case 'stopping':
+    case 'backing-off':
+      return 'busy';
+    case 'crashed':
+      return 'bad';
+    default:
+      return 'off';
+  }
+}
+
+/** Which buttons a process card offers in a state, while the stack runs. */
+export function cardActions(state: ProcessState, stackRunning: boolean): ('start' | 'stop' | 'restart')[] {
+  if (!stackRunning) return [];
+  switch (state) {
+    case 'running':
+      return ['stop', 'restart'];
+    case 'stopped':
+    case 'crashed':
+      return ['start'];
+    case 'backing-off':
+      return ['stop'];
+    default:
+      return [];
+  }
+}
+
+/** A 422 `detail` as one message per form field (`loc: ["body", field]`); other errors under `_`. */
+export function fieldErrors(detail: string | FieldError[]): Record<string, string> {
+  if (typeof detail === 'string') return { _: detail };
+  const out: Record<string, string> = {};
+  for (const error of detail) {
+    const field = error.loc[0] === 'body' && error.loc.length > 1 ? String(error.loc[error.loc.length - 1]) : '_';
+    out[field] = out[field] ? `${out[field]}; ${error.msg}` : error.msg;
+  }
+  return out;
+}
+
+/** Watches the queue depth: warns when tasks wait and no worker runs, and says whether it grows. */
+export class QueueWatch {
+  private samples: number[] = [];
+
+  /** Records a depth sample (the API sends one when the depth changes). */
+  sample(queued: number): void {
+    this.samples.push(queued);
+    if (this.samples.length > 10) this.samples.shift();
+  }
+
+  get queued(): number {
+    return this.samples[this.samples.length - 1] ?? 0;
+  }
+
+  /** A warning to show, or null. */
+  warning(workerState: ProcessState | undefined): { queued: number; growing: boolean } | null {
+    const queued = this.queued;
+    if (queued === 0 || workerState === 'running' || workerState === 'external') return null;
+    const first = this.samples[0] ?? 0;
+    return { queued, growing: queued > first };
+  }
+}
+
+/** A process's log: the last `max` lines, with a search. */
+export class LogBuffer {
+  lines: string[] = [];
+  version = 0;
+
+  constructor(private readonly max = 2000) {}
+
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
+    this.version++;
+  }
+
+  replace(lines: string[]): void {
+    this.lines = lines.slice(-this.max);
+    this.version++;
+  }
+
+  matching(search: string): string[] {
+    const needle = search.trim().toLowerCase();
+    return needle ? this.lines.filter((l) => l.toLowerCase().includes(needle)) : this.lines;
+  }
+}
+
+/** REDIS_URL for a local Redis on `port`. */
+export function redisUrlFor(port: string): string {
+  return `redis://127.0.0.1:${port.trim()}/0`;
+}
+
+/** The port of a local REDIS_URL, or '' when it is not one. */
+export function redisPortOf(url: string): string {
+  const match = /^redis:\/\/(?:127\.0\.0\.1|localhost)(?::(\d+))?(?:\/\d*)?$/.exec(url.trim());
+  return match ? (match[1] ?? '6379') : '';
+}
