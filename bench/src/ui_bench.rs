@@ -148,8 +148,9 @@ pub async fn run(runs: usize, tasks: usize, stackdesk: &Path, ui_dir: &Path) -> 
     Ok(())
 }
 
-/// RSS in kB of `pid` and everything below it, by process name.
-fn tree_rss(pid: u32) -> Vec<(String, u32, u64)> {
+/// RSS and PSS (shared pages divided among their users, so the sum is not inflated) in kB of
+/// `pid` and everything below it, by process name.
+fn tree_rss(pid: u32) -> Vec<(String, u32, u64, u64)> {
     let mut out = Vec::new();
     let mut stack = vec![pid];
     while let Some(pid) = stack.pop() {
@@ -158,8 +159,14 @@ fn tree_rss(pid: u32) -> Vec<(String, u32, u64)> {
             status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_default().to_string()
         };
         let rss: u64 = field("VmRSS:").trim_end_matches(" kB").trim().parse().unwrap_or(0);
+        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        let pss: u64 = rollup
+            .lines()
+            .find_map(|l| l.strip_prefix("Pss:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or(0);
         if rss > 0 {
-            out.push((field("Name:"), pid, rss));
+            out.push((field("Name:"), pid, rss, pss));
         }
         if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
             for task in tasks.flatten() {
@@ -210,14 +217,16 @@ pub async fn app_rss(app: &Path) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let processes = tree_rss(child.0.id());
     let total: u64 = processes.iter().map(|p| p.2).sum();
+    let total_pss: u64 = processes.iter().map(|p| p.3).sum();
+    let mb = |kb: u64| kb as f64 / 1024.0;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "| desktop app, idle with the stack running (Xvfb) | RSS |")?;
-    writeln!(out, "|---|---|")?;
-    for (name, pid, rss) in &processes {
-        writeln!(out, "| {name} (pid {pid}) | {:.1} MB |", *rss as f64 / 1024.0)?;
+    writeln!(out, "| desktop app, idle with the stack running (Xvfb) | RSS | PSS |")?;
+    writeln!(out, "|---|---:|---:|")?;
+    for (name, pid, rss, pss) in &processes {
+        writeln!(out, "| {name} (pid {pid}) | {:.1} MB | {:.1} MB |", mb(*rss), mb(*pss))?;
     }
-    writeln!(out, "| **total** | **{:.1} MB** |", total as f64 / 1024.0)?;
-    writeln!(out, "| start through the control endpoint → all ready | {:.0} ms |", started.as_secs_f64() * 1000.0)?;
+    writeln!(out, "| **total** | **{:.1} MB** | **{:.1} MB** |", mb(total), mb(total_pss))?;
+    writeln!(out, "| start through the control endpoint → all ready | {:.0} ms | |", started.as_secs_f64() * 1000.0)?;
     drop(out);
     e2e::stop_politely(&mut child.0, Duration::from_secs(30))?;
     Ok(())

@@ -53,21 +53,31 @@ impl Binaries {
 /// A child process killed and waited for when dropped, with every process it started (it leads
 /// its own process group: tauri-driver's WebKitWebDriver, chromedriver's Chromium).
 #[derive(Debug)]
-pub struct Owned(pub Child);
+pub struct Owned(pub Child, bool);
 
 impl Owned {
-    /// Spawns `command` as the leader of a new process group.
+    /// Owns `child` (only the child itself is killed at the end).
+    pub fn new(child: Child) -> Self {
+        Self(child, false)
+    }
+
+    /// Spawns `command` as the leader of a new process group (the whole group is killed at the end).
     pub fn spawn(command: &mut Command) -> std::io::Result<Self> {
-        #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(command, 0);
-        command.spawn().map(Self)
+        command.spawn().map(|child| Self(child, true))
     }
 }
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        #[cfg(unix)]
-        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.0.id())).status();
+        // Only while the leader is unreaped is its pid sure to still name our group.
+        let running = matches!(self.0.try_wait(), Ok(None));
+        if self.1
+            && running
+            && let Ok(pid) = i32::try_from(self.0.id())
+        {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -75,7 +85,10 @@ impl Drop for Owned {
 
 /// Asks a child to stop politely (SIGTERM), then waits up to `deadline`, then kills it.
 pub fn stop_politely(child: &mut Child, deadline: Duration) -> anyhow::Result<std::process::ExitStatus> {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    if child.try_wait()?.is_none() {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id())?);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
+    }
     let start = std::time::Instant::now();
     loop {
         if let Some(status) = child.try_wait()? {
@@ -111,7 +124,7 @@ impl Display {
                 .stderr(Stdio::null())
                 .spawn()
                 .context("starting Xvfb (apt install xvfb)")?;
-            let xvfb = Owned(child);
+            let xvfb = Owned::new(child);
             let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
             wait::until_blocking("Xvfb's socket", Duration::from_secs(10), || socket.exists().then_some(()));
             return Ok(Self { name, _xvfb: xvfb });
@@ -167,7 +180,7 @@ impl UiServer {
             .spawn()
             .context("starting stackdesk ui")?;
         let stdout = child.stdout.take().context("stdout")?;
-        let child = Owned(child);
+        let child = Owned::new(child);
         let mut lines = BufReader::new(stdout).lines();
         let first = lines.next().context("stackdesk ui printed nothing")??;
         let url = first.strip_prefix("Stackdesk UI: ").context("no link in the first line")?.trim().to_string();

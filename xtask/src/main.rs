@@ -8,7 +8,8 @@
 //!   installed), every test — end-to-end in Chromium and in the app under Xvfb included — and
 //!   rustdoc with warnings denied.
 //! - `bench`: the benchmarks against the Python original (`bench/`), release build: the task queue
-//!   (`--tasks N`) and the API under wrk (`--seconds N`).
+//!   (`--tasks N`) and the API under wrk (`--seconds N`). `bench ui`: the UI in Chromium and the
+//!   desktop app's memory.
 //! - `run`: builds the UI, the CLI and the desktop app (release) and opens the app (under Xvfb
 //!   when there is no display; its browser link is printed either way).
 //! - `up`: builds `stackdesk` (release) and runs `stackdesk up`: redis-server, the API and the
@@ -46,7 +47,7 @@ fn dispatch() -> anyhow::Result<()> {
             prereqs::ensure_system_packages()?;
             build_ui(false)
         }
-        _ => bail!("usage: cargo xtask <test | ci | bench [--tasks N] [--seconds N] [--runs N] | run | up | ui>"),
+        _ => bail!("usage: cargo xtask <test | ci | bench [ui] [--tasks N] [--seconds N] [--runs N] | run | up | ui>"),
     }
 }
 
@@ -204,6 +205,9 @@ fn test() -> anyhow::Result<()> {
 
 fn bench(rest: &[String]) -> anyhow::Result<()> {
     let venv = prepare()?;
+    if rest.first().is_some_and(|a| a == "ui") {
+        return bench_ui(&venv);
+    }
     prereqs::ensure_bench_packages()?;
     cargo(&["build", "--release", "--locked", "-p", "stackdesk-cli", "-p", "stackdesk-bench"], &venv)?;
     let bench = target_dir().join("release").join("stackdesk-bench");
@@ -217,6 +221,25 @@ fn bench(rest: &[String]) -> anyhow::Result<()> {
     let runs = option("--runs").unwrap_or_else(|| "20".into());
     step(&format!("supervisor: {runs} start/stop runs"));
     run_checked(Command::new(&bench).args(["up", "--runs", &runs]))
+}
+
+/// The UI's figures in Chromium, and the desktop app's memory (release builds).
+fn bench_ui(venv: &Path) -> anyhow::Result<()> {
+    build_ui(false)?;
+    build_sidecar("release", Some(venv))?;
+    cargo(&["build", "--release", "--locked", "-p", "stackdesk-app", "-p", "stackdesk-bench"], venv)?;
+    let release = target_dir().join("release");
+    let bench = release.join("stackdesk-bench");
+    step("UI in Chromium: Start → cards, 1000 tasks streaming");
+    run_checked(
+        Command::new(&bench)
+            .args(["ui", "--stackdesk"])
+            .arg(release.join("stackdesk"))
+            .arg("--ui-dir")
+            .arg(root().join("ui").join("dist")),
+    )?;
+    step("desktop app: idle memory with the stack running");
+    run_checked(Command::new(&bench).args(["app-rss", "--app"]).arg(release.join("stackdesk-desktop")))
 }
 
 fn run() -> anyhow::Result<()> {

@@ -102,7 +102,8 @@ pub struct SettingsUpdate {
 /// The settings as the UI shows them: secrets are never sent back, only whether they are set.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SettingsView {
-    /// Every editable key's current text (its default when not set; empty for secrets).
+    /// Every editable key's current text: saved, else from the environment, else the default
+    /// (empty for secrets).
     pub values: BTreeMap<String, String>,
     /// The defaults, so the UI can say "default" and reset.
     pub defaults: BTreeMap<String, String>,
@@ -242,13 +243,13 @@ impl Prefs {
         processes
     }
 
-    /// The settings as the UI shows them.
-    pub fn view(&self, dir: &Path) -> SettingsView {
+    /// The settings as the UI shows them (`env`: what unsaved keys fall back on).
+    pub fn view(&self, dir: &Path, env: &HashMap<String, String>) -> SettingsView {
         let mut values = BTreeMap::new();
         let mut defaults = BTreeMap::new();
         let mut secrets_set = Vec::new();
         for (key, _) in EDITABLE {
-            let saved = self.values.get(*key);
+            let saved = self.values.get(*key).or_else(|| env.get(*key).filter(|v| !v.trim().is_empty()));
             if is_secret(key) {
                 if saved.is_some() {
                     secrets_set.push((*key).to_string());
@@ -315,10 +316,15 @@ mod tests {
                 &HashMap::new(),
             )
             .unwrap();
-        let view = next.view(dir.path());
+        let env = HashMap::from([
+            ("API_PORT".to_string(), "9999".to_string()),
+            ("REDIS_URL".to_string(), "redis://127.0.0.1:7000/0".to_string()),
+        ]);
+        let view = next.view(dir.path(), &env);
         assert_eq!(view.values["TELEGRAM_BOT_TOKEN"], "");
         assert_eq!(view.secrets_set, ["TELEGRAM_BOT_TOKEN"]);
-        assert_eq!(view.values["API_PORT"], "8100");
+        assert_eq!(view.values["API_PORT"], "8100", "saved beats the environment");
+        assert_eq!(view.values["REDIS_URL"], "redis://127.0.0.1:7000/0", "the environment beats the default");
         assert_eq!(view.values["WORKER_CONCURRENCY"], "1", "defaults are shown");
         assert!(!serde_json::to_string(&view).unwrap().contains("xyzzy"));
         assert_eq!(prefs.restart_needed(&next), [ProcessKind::Api, ProcessKind::Worker]);

@@ -296,7 +296,7 @@ impl Stack {
 
     /// The settings as the UI shows them.
     pub fn settings(&self) -> SettingsView {
-        lock(&self.prefs).view(&self.options.config_dir)
+        lock(&self.prefs).view(&self.options.config_dir, &self.options.env)
     }
 
     /// The saved settings (for the app's own use: language, theme, the bot token).
@@ -311,7 +311,7 @@ impl Stack {
         next.save(&self.options.config_dir)?;
         let restart = if self.running.load(Ordering::SeqCst) { prefs.restart_needed(&next) } else { Vec::new() };
         *prefs = next;
-        let settings = prefs.view(&self.options.config_dir);
+        let settings = prefs.view(&self.options.config_dir, &self.options.env);
         drop(prefs);
         self.emit(DeskEvent::Settings { settings: settings.clone() });
         Ok(SaveOutcome { settings, restart })

@@ -10,12 +10,14 @@ async fn the_learner_path_in_the_desktop_app() {
     };
     let display = Display::start().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let (env, api_port) = e2e::stack_env(home.path(), &[]);
+    // In Russian, the original course's language (the browser test runs in English).
+    let (env, api_port) = e2e::stack_env(home.path(), &[("LANG", "ru_RU.UTF-8")]);
     let log = binaries.artifacts.join("app.log");
     let driver = Driver::tauri(&app, &display, &env, home.path(), &log).await.unwrap();
     let mut page = driver.session(&binaries.artifacts, "app").await.unwrap();
     let url = page.client.current_url().await.unwrap().to_string();
     crate::scenario::learner_path(&mut page, &url).await;
+    assert_eq!(page.text("nav button[data-tab=tasks]").await, "История задач");
     page.close().await.unwrap();
     // Ending the session closes the app, and quitting always stops the stack.
     let api = format!("http://127.0.0.1:{api_port}/health");

@@ -116,4 +116,28 @@ pub async fn learner_path(page: &mut Page, url: &str) {
     wait_task(page, &second, "SUCCESS").await;
     page.wait_js("the warning to go", "return document.querySelector('#no-worker').hidden;").await;
     page.screenshot("queued-task-done").await.unwrap();
+
+    // Settings: a wrong value is named under its field and nothing is saved; a right one that the
+    // worker reads at start offers the restart, which brings the stack back.
+    page.click("nav button[data-tab=settings]").await;
+    page.type_into("#settings-form input[name=WORKER_CONCURRENCY]", "0").await;
+    page.click("#settings-save").await;
+    page.wait_js(
+        "the concurrency's error",
+        "return document.querySelector('.field-error[data-field=WORKER_CONCURRENCY]').textContent.includes('1 to 64');",
+    )
+    .await;
+    page.type_into("#settings-form input[name=WORKER_CONCURRENCY]", "2").await;
+    page.click("#settings-save").await;
+    page.wait_for("#restart-now").await;
+    assert_eq!(page.text(".field-error[data-field=WORKER_CONCURRENCY]").await, "");
+    page.screenshot("settings-restart-offered").await.unwrap();
+    let old_worker = page.text(".card[data-process=worker] dd").await;
+    page.click("#restart-now").await;
+    page.wait_js("the restart to finish", "return document.querySelector('#restart-now') === null;").await;
+    page.click("nav button[data-tab=dashboard]").await;
+    for process in ["redis", "api", "worker"] {
+        wait_card(page, process, "running").await;
+    }
+    assert_ne!(page.text(".card[data-process=worker] dd").await, old_worker, "a new worker process");
 }
