@@ -6,12 +6,6 @@ import { type Key, language, t } from './i18n';
 import { Api, type Backend, DeskError, type DeskErrorBody, PROCESSES, type ProcessKind, type ProcessStatus, type Product, type SettingsView, type Snapshot } from './ipc';
 import { LogBuffer, QueueWatch, TaskStore } from './state';
 
-// Stackdesk's UI: dashboard (Start/Stop, a card and a live log per process), products, task
-// history and settings. State arrives as events; the page re-renders what changed at most once
-// per animation frame, so bursts of events never freeze it.
-
-
-
 export type Tab = 'dashboard' | 'products' | 'tasks' | 'settings';
 export type Part = 'header' | 'cards' | 'log' | 'products' | 'tasks' | 'drawer' | 'settings';
 
@@ -72,11 +66,9 @@ export function flush(): void {
   }
 }
 
-
 export function status(process: ProcessKind): ProcessStatus | undefined {
   return ui.snapshot?.processes.find((p) => p.process === process);
 }
-
 
 // ---------------------------------------------------------------- notices and dialogs
 
@@ -108,7 +100,6 @@ export function dialog(title: string, body: Node[], buttons: { label: string; pr
   );
   layer.hidden = false;
 }
-
 
 export function chip(state: string): HTMLElement {
   return h('span', { class: 'chip', 'data-state': state }, state);

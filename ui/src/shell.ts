@@ -11,14 +11,7 @@ import { submitProduct } from './views/products';
 import { clearToken, FIELDS, saveSettingsForm, testTelegram } from './views/settings';
 import { resetTasks, retryAllFailed } from './views/tasks';
 
-// Stackdesk's UI: dashboard (Start/Stop, a card and a live log per process), products, task
-// history and settings. State arrives as events; the page re-renders what changed at most once
-// per animation frame, so bursts of events never freeze it.
-
-
-
 // ---------------------------------------------------------------- the page's frame
-
 
 export function buildShell(): void {
   const root = $('#app');

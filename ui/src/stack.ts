@@ -7,12 +7,6 @@ import { t } from './i18n';
 import { Api, type Backend, type DeskErrorBody, PROCESSES, type ProcessKind, type Product, type Task } from './ipc';
 import { redisUrlFor } from './state';
 
-// Stackdesk's UI: dashboard (Start/Stop, a card and a live log per process), products, task
-// history and settings. State arrives as events; the page re-renders what changed at most once
-// per animation frame, so bursts of events never freeze it.
-
-
-
 /** The supervisor found a port taken: offer a free one, or the Redis already there. */
 export function portPrompt(body: DeskErrorBody): void {
   const buttons: { label: string; primary?: boolean; onclick: () => void }[] = [];
@@ -37,7 +31,6 @@ export async function saveThenStart(update: Parameters<Backend['saveSettings']>[
     showError(err);
   }
 }
-
 
 // ---------------------------------------------------------------- the stack
 

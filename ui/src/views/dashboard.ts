@@ -7,12 +7,6 @@ import { PROCESSES, type ProcessKind } from '../ipc';
 import { processAction } from '../stack';
 import { cardActions, formatDuration, light } from '../state';
 
-// Stackdesk's UI: dashboard (Start/Stop, a card and a live log per process), products, task
-// history and settings. State arrives as events; the page re-renders what changed at most once
-// per animation frame, so bursts of events never freeze it.
-
-
-
 // ---------------------------------------------------------------- painting: header and cards
 
 export function paintHeader(): void {

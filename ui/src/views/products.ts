@@ -8,12 +8,6 @@ import { ApiError } from '../ipc';
 import { fieldErrors } from '../state';
 import { openTask } from './tasks';
 
-// Stackdesk's UI: dashboard (Start/Stop, a card and a live log per process), products, task
-// history and settings. State arrives as events; the page re-renders what changed at most once
-// per animation frame, so bursts of events never freeze it.
-
-
-
 export function paintProducts(): void {
   const list = $('#product-list');
   $('#products-api-down').hidden = status('api')?.state === 'running' || status('api')?.state === 'external';

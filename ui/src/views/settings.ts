@@ -7,12 +7,6 @@ import { DeskError, type SettingsView, type Theme } from '../ipc';
 import { refreshSnapshot, restartStack } from '../stack';
 import { redisPortOf, redisUrlFor } from '../state';
 
-// Stackdesk's UI: dashboard (Start/Stop, a card and a live log per process), products, task
-// history and settings. State arrives as events; the page re-renders what changed at most once
-// per animation frame, so bursts of events never freeze it.
-
-
-
 // ---------------------------------------------------------------- settings
 
 export const FIELDS: { key: string; label: Key; group: Key; type?: string }[] = [

@@ -7,12 +7,6 @@ import { type Task } from '../ipc';
 import { processAction } from '../stack';
 import { formatDuration, TASK_STATES, timelineWithDurations } from '../state';
 
-// Stackdesk's UI: dashboard (Start/Stop, a card and a live log per process), products, task
-// history and settings. State arrives as events; the page re-renders what changed at most once
-// per animation frame, so bursts of events never freeze it.
-
-
-
 // ---------------------------------------------------------------- painting: task history
 
 export function paintTasks(): void {
