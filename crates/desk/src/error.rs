@@ -115,3 +115,36 @@ impl Serialize for DeskError {
 pub fn next_free_port(port: u16) -> Option<u16> {
     (port.saturating_add(1)..=port.saturating_add(200)).find(|p| supervisor::ports::check(*p).is_none())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_tells_the_ui_its_ways_out() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let err = DeskError::Supervisor(SupervisorError::PortTaken {
+            process: ProcessKind::Redis,
+            port,
+            owner: PortOwner::Redis,
+        });
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(json["kind"], "port_taken");
+        assert_eq!(json["process"], "redis");
+        assert_eq!(json["port"], port);
+        assert_eq!(json["owner"], "redis");
+        assert_eq!(json["can_use_external"], true);
+        let free = json["free_port"].as_u64().unwrap();
+        assert!(free > u64::from(port), "a free port after the taken one");
+        assert!(json["message"].as_str().unwrap().contains(&port.to_string()));
+        let program = DeskError::Supervisor(SupervisorError::PortTaken {
+            process: ProcessKind::Api,
+            port,
+            owner: PortOwner::Program { name: Some("nginx".into()), pid: Some(42) },
+        });
+        let json = serde_json::to_value(&program).unwrap();
+        assert_eq!((json["owner_name"].as_str(), json["owner_pid"].as_u64()), (Some("nginx"), Some(42)));
+        assert_eq!(json["can_use_external"], false, "only a Redis can stand in for ours");
+    }
+}
