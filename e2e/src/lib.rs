@@ -20,6 +20,10 @@ use serde_json::{Value, json};
 use test_support::redis::free_port;
 use test_support::wait;
 
+/// The end-to-end tests take this in turn: each runs a whole stack and a browser engine, and
+/// two at once on two cores would race for ports and time.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// How long a UI condition may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 

@@ -6,8 +6,8 @@ import { type Key, language, t } from './i18n';
 import { Api, type Backend, DeskError, type DeskErrorBody, PROCESSES, type ProcessKind, type ProcessStatus, type Product, type SettingsView, type Snapshot } from './ipc';
 import { LogBuffer, QueueWatch, TaskStore } from './state';
 
-export type Tab = 'dashboard' | 'products' | 'tasks' | 'settings';
-export type Part = 'header' | 'cards' | 'log' | 'products' | 'tasks' | 'drawer' | 'settings';
+export type Tab = 'dashboard' | 'products' | 'tasks' | 'diagrams' | 'settings';
+export type Part = 'header' | 'cards' | 'log' | 'products' | 'tasks' | 'drawer' | 'diagrams' | 'settings';
 
 export const ROWS = 200;
 
@@ -43,6 +43,7 @@ export const ui = {
   taskFilter: null as string | null,
   taskSearch: '',
   selectedTask: null as string | null,
+  diagram: 'architecture',
   busy: null as 'starting' | 'stopping' | null,
   dirty: new Set<Part>(),
   frame: 0,

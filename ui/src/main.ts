@@ -13,6 +13,7 @@ import './views/dashboard';
 import './views/products';
 import './views/tasks';
 import './views/settings';
+import './views/diagrams';
 
 function onDeskEvent(event: DeskEvent): void {
   switch (event.kind) {
@@ -21,7 +22,7 @@ function onDeskEvent(event: DeskEvent): void {
       const i = ui.snapshot.processes.findIndex((p) => p.process === event.status.process);
       if (i >= 0) ui.snapshot.processes[i] = event.status;
       if (event.status.process === 'api' && event.status.state === 'running') connectApi(true);
-      render('cards', 'header', 'tasks');
+      render('cards', 'header', 'tasks', 'diagrams');
       break;
     }
     case 'log':

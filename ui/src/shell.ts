@@ -7,6 +7,7 @@ import { PROCESSES } from './ipc';
 import { startStack, stopStack } from './stack';
 
 import { resetDashboard } from './views/dashboard';
+import { diagramsView } from './views/diagrams';
 import { submitProduct } from './views/products';
 import { clearToken, FIELDS, saveSettingsForm, testTelegram } from './views/settings';
 import { resetTasks, retryAllFailed } from './views/tasks';
@@ -15,7 +16,7 @@ import { resetTasks, retryAllFailed } from './views/tasks';
 
 export function buildShell(): void {
   const root = $('#app');
-  const tabs: Tab[] = ['dashboard', 'products', 'tasks', 'settings'];
+  const tabs: Tab[] = ['dashboard', 'products', 'tasks', 'diagrams', 'settings'];
   const groups = [...new Set(FIELDS.map((f) => f.group))];
   fill(root,
     h('header', { class: 'top' },
@@ -82,6 +83,7 @@ export function buildShell(): void {
         ),
         h('aside', { id: 'drawer', class: 'drawer', hidden: true }),
       ),
+      diagramsView(),
       h('section', { id: 'view-settings', class: 'view' },
         h('form', { id: 'settings-form', novalidate: true, onsubmit: (e: Event) => { e.preventDefault(); void saveSettingsForm(e.target as HTMLFormElement); } },
           ...groups.map((group) => h('fieldset', {}, h('legend', {}, t(group)),
@@ -107,13 +109,14 @@ export function buildShell(): void {
   showTab(ui.tab);
   resetDashboard();
   resetTasks();
-  render('header', 'cards', 'log', 'products', 'tasks', 'drawer', 'settings');
+  render('header', 'cards', 'log', 'products', 'tasks', 'drawer', 'diagrams', 'settings');
 }
 
 export function showTab(tab: Tab): void {
   ui.tab = tab;
   for (const b of document.querySelectorAll<HTMLButtonElement>('nav button[data-tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
   for (const view of document.querySelectorAll<HTMLElement>('.view')) view.hidden = view.id !== `view-${tab}`;
+  if (tab === 'diagrams') render('diagrams');
 }
 
 export function onLogScroll(e: Event): void {

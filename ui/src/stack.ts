@@ -126,7 +126,7 @@ export function connectApi(force = false): void {
       if (ui.products.length > 200) ui.products.length = 200;
     } else if (name === 'queue') ui.queue.sample((data as { queued: number }).queued);
     else if (name === 'lagged') void load();
-    render('tasks', 'products', 'drawer');
+    render('tasks', 'products', 'drawer', 'diagrams');
   }, () => void load());
 }
 

@@ -51,9 +51,12 @@ fn dispatch() -> anyhow::Result<()> {
     }
 }
 
-/// The workspace root.
+/// The workspace root: from `CARGO_MANIFEST_DIR` as `cargo run` sets it now (a binary built for
+/// another checkout sharing the target directory must not work on that checkout), else as built.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// The cargo target directory (`$CARGO_TARGET_DIR`, else `<root>/target`).

@@ -4,6 +4,7 @@ use e2e::{Binaries, Display, Driver};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_learner_path_in_the_desktop_app() {
+    let _turn = e2e::ONE_AT_A_TIME.lock().await;
     let binaries = Binaries::from_env().unwrap();
     let Some(app) = binaries.app.clone() else {
         panic!("STACKDESK_APP is not set: `cargo xtask test` builds the app and sets it");
@@ -18,6 +19,7 @@ async fn the_learner_path_in_the_desktop_app() {
     let url = page.client.current_url().await.unwrap().to_string();
     crate::scenario::learner_path(&mut page, &url).await;
     assert_eq!(page.text("nav button[data-tab=tasks]").await, "История задач");
+    crate::scenario::every_diagram_draws(&mut page).await;
     page.close().await.unwrap();
     // Ending the session closes the app, and quitting always stops the stack.
     let api = format!("http://127.0.0.1:{api_port}/health");

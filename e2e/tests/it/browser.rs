@@ -4,11 +4,14 @@ use e2e::{Binaries, Driver, UiServer};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_learner_path_in_chromium() {
+    let _turn = e2e::ONE_AT_A_TIME.lock().await;
     let binaries = Binaries::from_env().unwrap();
     let mut server = UiServer::start(&binaries, &[]).unwrap();
     let driver = Driver::chromium().await.unwrap();
     let mut page = driver.session(&binaries.artifacts, "browser").await.unwrap();
     crate::scenario::learner_path(&mut page, &server.url).await;
+
+    crate::scenario::every_diagram_draws(&mut page).await;
 
     // A page without the token gets nothing from the control endpoint.
     let without = server.url.split('#').next().unwrap().to_string();

@@ -19,6 +19,15 @@ async fn wait_card(page: &Page, process: &str, state: &str) {
     page.wait_js(&format!("the {process} card to show {state}"), &script).await;
 }
 
+/// The live class of a process's node in the architecture diagram.
+async fn wait_node(page: &Page, node: &str, class: &str) {
+    let script = format!(
+        "const n = [...document.querySelectorAll('#diagram-stage[data-diagram=architecture] g.node')].find(g => /flowchart-{node}-\\d+$/.test(g.id));
+         return n ? n.classList.contains('{class}') : false;"
+    );
+    page.wait_js(&format!("the {node} node to be {class}"), &script).await;
+}
+
 /// The state chip of a task's row in the history.
 async fn wait_task(page: &Page, task_id: &str, state: &str) {
     let script = format!(
@@ -51,11 +60,18 @@ pub async fn learner_path(page: &mut Page, url: &str) {
     }
     page.screenshot("stopped").await.unwrap();
 
-    // Start: the three cards go green.
+    // Start: the three cards go green (or the notice says why not).
     page.click("#start-stop").await;
-    for process in ["redis", "api", "worker"] {
-        wait_card(page, process, "running").await;
-    }
+    let started = page
+        .wait_js(
+            "the stack to start",
+            "const notice = document.querySelector('#notice').textContent;
+             if (notice) return 'notice: ' + notice;
+             const cards = [...document.querySelectorAll('.card')];
+             return cards.length === 3 && cards.every(c => c.dataset.state === 'running') ? 'running' : null;",
+        )
+        .await;
+    assert_eq!(started, "running");
     assert_eq!(page.js("return document.querySelector('#start-stop').dataset.running").await.unwrap(), "true");
     page.wait_js(
         "the Redis log",
@@ -101,6 +117,12 @@ pub async fn learner_path(page: &mut Page, url: &str) {
     assert_eq!(card_state(page, "api").await, "running");
     page.screenshot("worker-stopped").await.unwrap();
 
+    // The architecture diagram shows it too: the worker's node is coloured as stopped.
+    page.click("nav button[data-tab=diagrams]").await;
+    wait_node(page, "worker", "live-off").await;
+    wait_node(page, "api", "live-on").await;
+    page.screenshot("diagram-worker-stopped").await.unwrap();
+
     // A new task stays PENDING and queued; the history warns that no worker runs.
     let second = create_product(page, "Queued", "10").await;
     page.click("nav button[data-tab=tasks]").await;
@@ -112,6 +134,8 @@ pub async fn learner_path(page: &mut Page, url: &str) {
     page.click("nav button[data-tab=dashboard]").await;
     page.click(".card[data-process=worker] button[data-action=start]").await;
     wait_card(page, "worker", "running").await;
+    page.click("nav button[data-tab=diagrams]").await;
+    wait_node(page, "worker", "live-on").await;
     page.click("nav button[data-tab=tasks]").await;
     wait_task(page, &second, "SUCCESS").await;
     page.wait_js("the warning to go", "return document.querySelector('#no-worker').hidden;").await;
@@ -140,4 +164,29 @@ pub async fn learner_path(page: &mut Page, url: &str) {
         wait_card(page, process, "running").await;
     }
     assert_ne!(page.text(".card[data-process=worker] dd").await, old_worker, "a new worker process");
+}
+
+/// Every diagram draws: Mermaid accepts its source in the page's language (the browser test runs
+/// in English, the app's in Russian).
+pub async fn every_diagram_draws(page: &mut Page) {
+    page.click("nav button[data-tab=diagrams]").await;
+    let ids = page
+        .js("return [...document.querySelectorAll('#diagram-list button')].map(b => b.dataset.diagram);")
+        .await
+        .unwrap();
+    let ids: Vec<String> = serde_json::from_value(ids).unwrap();
+    assert!(ids.len() >= 9, "{ids:?}");
+    for id in &ids {
+        page.click(&format!("#diagram-list button[data-diagram={id}]")).await;
+        // The stage shows the drawing, or the error Mermaid gave: either ends the wait.
+        let script = format!(
+            "const s = document.querySelector('#diagram-stage');
+             if (s.querySelector('.notice')) return s.textContent;
+             if (s.dataset.diagram !== '{id}' || !s.querySelector('svg')) return null;
+             return s.textContent.includes('Syntax error') ? s.textContent : 'drawn';"
+        );
+        let outcome = page.wait_js(&format!("diagram {id}"), &script).await;
+        assert_eq!(outcome, "drawn", "diagram {id}");
+    }
+    page.screenshot("diagram-last").await.unwrap();
 }
