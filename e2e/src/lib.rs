@@ -201,7 +201,8 @@ pub struct Driver {
     pub url: String,
     capabilities: serde_json::Map<String, Value>,
     _process: Owned,
-    _dirs: tempfile::TempDir,
+    /// Chromium's profile (tauri-driver needs none).
+    _profile: Option<tempfile::TempDir>,
 }
 
 async fn wait_for_driver(url: &str) -> anyhow::Result<()> {
@@ -237,7 +238,7 @@ impl Driver {
             },
         });
         let capabilities = capabilities.as_object().cloned().unwrap_or_default();
-        Ok(Self { url, capabilities, _process: process, _dirs: dirs })
+        Ok(Self { url, capabilities, _process: process, _profile: Some(dirs) })
     }
 
     /// tauri-driver (with Debian's WebKitWebDriver) launching `app` on `display`, with `env`
@@ -250,7 +251,6 @@ impl Driver {
         home: &Path,
         log: &Path,
     ) -> anyhow::Result<Self> {
-        let dirs = tempfile::tempdir()?;
         let log = std::fs::File::create(log)?;
         let port = free_port();
         let native = free_port();
@@ -271,7 +271,7 @@ impl Driver {
         wait_for_driver(&url).await?;
         let capabilities = json!({"browserName": "wry", "tauri:options": {"application": app}});
         let capabilities = capabilities.as_object().cloned().unwrap_or_default();
-        Ok(Self { url, capabilities, _process: process, _dirs: dirs })
+        Ok(Self { url, capabilities, _process: process, _profile: None })
     }
 
     /// A new session.

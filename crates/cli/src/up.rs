@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use config::Settings;
-use supervisor::{Event, ProcessKind, ProcessState, Supervisor, SupervisorConfig};
+use supervisor::{Event, Mode, ProcessKind, ProcessState, Supervisor, SupervisorConfig};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
@@ -54,18 +54,12 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
 pub fn supervisor_config(settings: &Settings, external: &[String]) -> anyhow::Result<SupervisorConfig> {
     let external = external.iter().map(|name| name.parse::<ProcessKind>()).collect::<Result<Vec<_>, _>>();
     let external = external.map_err(|err| anyhow::anyhow!("invalid --external: {err}"))?;
-    if settings.redis_url.expose().contains("://") && !is_local(settings) && !external.contains(&ProcessKind::Redis) {
+    let exe = std::env::current_exe().context("finding the stackdesk executable")?;
+    let config = desk::supervisor_config(settings, &external, exe)?;
+    if config.mode(ProcessKind::Redis) == Mode::External && !external.contains(&ProcessKind::Redis) {
         say(&format!("REDIS_URL points at {}: using that Redis as external", settings.redis_url.redacted_url()));
     }
-    let exe = std::env::current_exe().context("finding the stackdesk executable")?;
-    Ok(desk::supervisor_config(settings, &external, exe)?)
-}
-
-fn is_local(settings: &Settings) -> bool {
-    let url = settings.redis_url.expose();
-    let host = url.split("://").nth(1).unwrap_or_default();
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    ["127.0.0.1", "localhost", "[::1]"].iter().any(|local| host.starts_with(local))
+    Ok(config)
 }
 
 /// A line of `up`'s own, in the merged log.

@@ -261,18 +261,12 @@ pub struct TelegramTest {
 
 /// Runs the Telegram check with `form`'s values over the saved ones.
 pub async fn test_telegram_with(stack: &Stack, form: TelegramTest) -> crate::Result<crate::telegram::TelegramCheck> {
-    let prefs = stack.prefs();
-    let saved = |key: &str| prefs.values.get(key).cloned().unwrap_or_default();
-    let filled =
-        |typed: Option<String>, key: &str| typed.filter(|v| !v.trim().is_empty()).unwrap_or_else(|| saved(key));
+    let filled = |typed: Option<String>, key: &str| {
+        typed.filter(|v| !v.trim().is_empty()).or_else(|| stack.setting(key)).unwrap_or_default()
+    };
     let token = filled(form.token, "TELEGRAM_BOT_TOKEN");
     let chat_id = filled(form.chat_id, "TELEGRAM_CHAT_ID");
-    let api_url = prefs
-        .values
-        .get("TELEGRAM_API_URL")
-        .cloned()
-        .or_else(|| std::env::var("TELEGRAM_API_URL").ok())
-        .unwrap_or_else(|| "https://api.telegram.org".to_string());
+    let api_url = stack.setting("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".to_string());
     crate::telegram::check(&api_url, &token, &chat_id).await
 }
 

@@ -299,11 +299,6 @@ impl Stack {
         lock(&self.prefs).view(&self.options.config_dir, &self.options.env)
     }
 
-    /// The saved settings (for the app's own use: language, theme, the bot token).
-    pub fn prefs(&self) -> Prefs {
-        lock(&self.prefs).clone()
-    }
-
     /// Checks and saves a change; says which running processes must restart to see it.
     pub fn save_settings(&self, update: &SettingsUpdate) -> Result<SaveOutcome> {
         let mut prefs = lock(&self.prefs);
@@ -317,9 +312,11 @@ impl Stack {
         Ok(SaveOutcome { settings, restart })
     }
 
-    /// The configuration the stack runs with (for the Telegram check).
-    pub fn effective_settings(&self) -> Result<config::Settings> {
-        Ok(self.configs()?.0)
+    /// The text of one configuration key as the stack would use it: saved, else from the
+    /// stack's environment; `None` when neither sets it (the key's default applies).
+    pub fn setting(&self, key: &str) -> Option<String> {
+        let saved = lock(&self.prefs).values.get(key).cloned();
+        saved.or_else(|| self.options.env.get(key).cloned()).filter(|v| !v.trim().is_empty())
     }
 }
 

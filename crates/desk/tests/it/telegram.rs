@@ -59,3 +59,23 @@ async fn the_check_says_what_is_wrong_in_plain_words() {
     let empty = desk::telegram::check(&api, " ", "42").await.unwrap_err().to_string();
     assert!(empty.contains("enter the bot token"), "{empty}");
 }
+
+#[tokio::test]
+async fn the_button_uses_what_the_stack_would_use_and_typed_values_first() {
+    let api = fake_bot_api().await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut options =
+        desk::StackOptions::new(dirs.path().join("config"), dirs.path().join("data"), "/nonexistent".into());
+    options.env = [("TELEGRAM_API_URL", api.as_str()), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_CHAT_ID", "43")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let stack = desk::Stack::new(options).unwrap();
+    // From the stack's environment (the API URL and token), with the chat typed in the form.
+    let form = desk::control::TelegramTest { token: None, chat_id: Some("42".into()) };
+    let ok = desk::control::test_telegram_with(&stack, form).await.unwrap();
+    assert_eq!(ok.message_id, 7);
+    // Nothing typed: the environment's chat, which the fake does not know.
+    let err = desk::control::test_telegram_with(&stack, desk::control::TelegramTest::default()).await.unwrap_err();
+    assert!(err.to_string().contains("chat was not found"), "{err}");
+}
