@@ -15,6 +15,10 @@ fn main() {
         "subscribe",
         "browser_url",
         "close_answer",
+        "redis_glance",
+        "redis_key",
+        "save_export",
+        "set_fullscreen",
     ]);
     if let Err(err) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri-build: {err:#}");

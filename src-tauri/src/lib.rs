@@ -181,6 +181,10 @@ pub fn run() {
             commands::subscribe,
             commands::browser_url,
             commands::close_answer,
+            commands::redis_glance,
+            commands::redis_key,
+            commands::save_export,
+            commands::set_fullscreen,
         ])
         .build(tauri::generate_context!());
     let app = match app {

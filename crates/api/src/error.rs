@@ -67,6 +67,12 @@ pub enum ApiError {
     /// 503: Redis did not answer in time or refused.
     #[error("Redis is unavailable: {0}")]
     Unavailable(String),
+    /// 502: the synchronous demo's notification failed.
+    #[error("the notification failed: {0}")]
+    NotificationFailed(String),
+    /// 503: the synchronous demo was asked for, but this API has no notifier.
+    #[error("no notifier configured")]
+    NotifierMissing,
     /// 504: the request took longer than the server allows.
     #[error("the request timed out")]
     Timeout,
@@ -123,6 +129,13 @@ impl IntoResponse for ApiError {
                 tracing::warn!(%reason, "Redis unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, json!("Redis is unavailable; nothing was stored. Try again shortly."))
             }
+            ApiError::NotificationFailed(why) => {
+                (StatusCode::BAD_GATEWAY, json!(format!("The notification failed: {why}")))
+            }
+            ApiError::NotifierMissing => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!("This API was started without a notifier, so it cannot run the synchronous variant"),
+            ),
             ApiError::Timeout => (StatusCode::GATEWAY_TIMEOUT, json!("The request timed out")),
             ApiError::Internal(reason) => {
                 tracing::error!(%reason, "internal error");

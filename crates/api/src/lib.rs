@@ -63,6 +63,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .route("/events", get(live::events))
+        // Outside the request timeout: it waits for the whole notification on purpose.
+        .route("/demo/products/sync", axum::routing::post(products::create_sync))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -79,7 +81,7 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::CONTENT_TYPE])
-        .expose_headers([header::LOCATION])
+        .expose_headers([header::LOCATION, products::SERVER_TIMING.clone()])
         .max_age(std::time::Duration::from_secs(600))
 }
 

@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header::LOCATION};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -192,16 +194,32 @@ fn field_description(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> 
     }
 }
 
+/// The `Server-Timing` header: how long each step of a request took on the server.
+pub static SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+/// A `Server-Timing` value (`validate;dur=0.041, store;dur=0.530`, in milliseconds).
+pub fn server_timing(steps: &[(&str, Duration)]) -> HeaderValue {
+    let text = steps
+        .iter()
+        .map(|(name, took)| format!("{name};dur={:.3}", took.as_secs_f64() * 1000.0))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Step names are ASCII tokens and numbers: always a valid header value.
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// Creates a product and enqueues its notification.
 ///
 /// The product and its task message are written in one atomic Redis step: never one without the
-/// other. Answers at once; the notification runs in the background.
+/// other. Answers at once; the notification runs in the background. `Server-Timing` says how long
+/// validation and the store-and-enqueue step took.
 #[utoipa::path(
     post, path = "/products/", tag = "products",
     request_body = ProductIn,
     responses(
         (status = 201, description = "Created; the notification task is queued", body = Product,
-            headers(("Location" = String, description = "/products/{id}"))),
+            headers(("Location" = String, description = "/products/{id}"),
+                ("Server-Timing" = String, description = "`validate;dur=<ms>, store;dur=<ms>`"))),
         (status = 413, description = "Body too large", body = HttpError),
         (status = 415, description = "Body is not JSON", body = HttpError),
         (status = 422, description = "Invalid product or malformed JSON", body = ValidationErrorBody),
@@ -212,14 +230,96 @@ pub async fn create(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Product>)> {
+    let began = Instant::now();
     let input = validate(&body).map_err(ApiError::Validation)?;
+    let validated = Instant::now();
     let product = state.store().create(input).await?;
+    let stored = Instant::now();
     state.live().product_created(&product);
     let mut headers = HeaderMap::new();
     let location =
         HeaderValue::from_str(&format!("/products/{}", product.id)).map_err(|e| ApiError::Internal(e.to_string()))?;
     headers.insert(LOCATION, location);
+    headers.insert(
+        SERVER_TIMING.clone(),
+        server_timing(&[("validate", validated - began), ("store", stored - validated)]),
+    );
     Ok((StatusCode::CREATED, headers, Json(product)))
+}
+
+/// What the synchronous variant answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SyncOutcome {
+    /// The product as it was checked (not stored).
+    pub name: String,
+    /// Its price.
+    pub price: f64,
+    /// The notification's result, as the task would have stored it.
+    #[schema(value_type = Object)]
+    pub notification: Value,
+    /// How long the client waited for the notification, in seconds.
+    pub notify_secs: f64,
+}
+
+/// The course's variant **without** a background worker, for comparison: validates the product
+/// and sends its notification inside the request, exactly as the worker would, then answers.
+///
+/// The client waits for the whole send (`NOTIFY_SIMULATED_SECS`, or the real Telegram call).
+/// Nothing is stored and no task is queued: it exists to be measured beside `POST /products/`.
+#[utoipa::path(
+    post, path = "/demo/products/sync", tag = "demo",
+    request_body = ProductIn,
+    responses(
+        (status = 200, description = "Checked and notified; nothing stored", body = SyncOutcome,
+            headers(("Server-Timing" = String, description = "`validate;dur=<ms>, notify;dur=<ms>`"))),
+        (status = 422, description = "Invalid product or malformed JSON", body = ValidationErrorBody),
+        (status = 502, description = "The notification failed (the worker would retry or fail the task)", body = HttpError),
+        (status = 503, description = "This API was started without a notifier", body = HttpError),
+    )
+)]
+pub async fn create_sync(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, HeaderMap, Json<SyncOutcome>)> {
+    let began = Instant::now();
+    let input = validate(&body).map_err(ApiError::Validation)?;
+    let validated = Instant::now();
+    let Some(notifier) = state.notifier() else {
+        return Err(ApiError::NotifierMissing);
+    };
+    let product = json!({"id": null, "name": input.name, "price": input.price, "description": input.description,
+        "created_at": taskq::time::isoformat(chrono::Utc::now())});
+    let ctx = taskq::TaskContext {
+        id: String::new(),
+        name: worker::TASK_NAME.into(),
+        args: vec![product],
+        kwargs: Map::new(),
+        retries: 0,
+        hostname: "api (synchronous demo)".into(),
+        max_retries: Some(0),
+        cancel: state.shutdown().child_token(),
+    };
+    let result = notifier.run(ctx).await;
+    let notified = Instant::now();
+    let notification = match result {
+        Ok(value) => value,
+        Err(taskq::TaskError::Fail(error) | taskq::TaskError::Retry { error, .. }) => {
+            let why = error.exc_message.first().map_or_else(String::new, taskq::repr::repr);
+            return Err(ApiError::NotificationFailed(format!("{}: {why}", error.exc_type)));
+        }
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        SERVER_TIMING.clone(),
+        server_timing(&[("validate", validated - began), ("notify", notified - validated)]),
+    );
+    let outcome = SyncOutcome {
+        name: input.name,
+        price: input.price,
+        notification,
+        notify_secs: (notified - validated).as_secs_f64(),
+    };
+    Ok((StatusCode::OK, headers, Json(outcome)))
 }
 
 /// Products, newest first.

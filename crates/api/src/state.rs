@@ -22,6 +22,9 @@ pub struct ApiOptions {
     pub history_max: usize,
     /// Origins whose pages may call the API from a browser (CORS); empty: no CORS headers.
     pub cors_origins: Vec<String>,
+    /// The notification as the worker sends it, for the synchronous variant
+    /// (`POST /demo/products/sync`); `None` turns that endpoint off (503).
+    pub notifier: Option<worker::notify::Notifier>,
 }
 
 impl Default for ApiOptions {
@@ -32,6 +35,7 @@ impl Default for ApiOptions {
             request_timeout: Duration::from_secs(10),
             history_max: 10_000,
             cors_origins: Vec::new(),
+            notifier: None,
         }
     }
 }
@@ -87,6 +91,11 @@ impl AppState {
     /// The options it was built with.
     pub fn options(&self) -> &ApiOptions {
         &self.inner.options
+    }
+
+    /// The notifier of the synchronous variant, if any.
+    pub fn notifier(&self) -> Option<&worker::notify::Notifier> {
+        self.inner.options.notifier.as_ref()
     }
 
     /// How long a request may take in all.

@@ -173,6 +173,10 @@ async fn run_api(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
     let options = api::ApiOptions {
         history_max: settings.task_history_max,
         cors_origins: settings.api_cors_origins.clone(),
+        notifier: Some(
+            worker::notify::Notifier::from_settings(settings)
+                .context("setting up the notifier of the synchronous variant")?,
+        ),
         ..api::ApiOptions::default()
     };
     let state = api::AppState::new(&broker, options, shutdown.clone());

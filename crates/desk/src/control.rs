@@ -10,11 +10,14 @@
 //! |---|---|
 //! | `GET /api/snapshot` | the dashboard's facts |
 //! | `POST /api/stack/{start,stop,restart}` | the whole stack |
-//! | `POST /api/processes/{process}/{start,stop,restart}` | one process |
+//! | `POST /api/processes/{process}/{start,stop,restart,kill}` | one process (`kill`: as a crash) |
 //! | `GET /api/processes/{process}/logs?lines=N` | its last lines |
 //! | `GET`, `PUT /api/settings` | the settings (422 names every wrong key) |
 //! | `POST /api/telegram/test` | `getMe`, then a test message |
 //! | `POST /api/open/{swagger,data-dir,logs}` | opens it on this machine |
+//! | `GET /api/redis` | what Redis holds now (sampled by the diagrams) |
+//! | `GET /api/redis/key?name=` | one key's contents |
+//! | `PUT /api/exports/{name}` | saves an exported diagram (`.svg`, `.png`) under the data folder |
 //! | `GET /api/events?token=` | Server-Sent Events: states, log lines, settings |
 
 use std::convert::Infallible;
@@ -98,6 +101,12 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/settings", get(settings).put(save_settings))
         .route("/api/telegram/test", post(test_telegram))
         .route("/api/open/{target}", post(open))
+        .route("/api/redis", get(redis_glance))
+        .route("/api/redis/key", get(redis_key))
+        .route(
+            "/api/exports/{name}",
+            axum::routing::put(save_export).layer(axum::extract::DefaultBodyLimit::max(crate::exports::MAX_BYTES)),
+        )
         .route("/api/events", get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
@@ -188,7 +197,9 @@ impl IntoResponse for ControlError {
                     .into_response();
             }
             "bad_request" => StatusCode::NOT_FOUND,
+            "bad_export_name" => StatusCode::UNPROCESSABLE_ENTITY,
             "telegram" => StatusCode::BAD_GATEWAY,
+            "redis_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
             "io" | "supervisor" => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::CONFLICT,
         };
@@ -292,6 +303,31 @@ pub fn open_target(stack: &Stack, target: &str) -> crate::Result<()> {
 async fn open(State(state): State<ControlState>, Path(target): Path<String>) -> ControlResult<Value> {
     open_target(&state.stack, &target)?;
     Ok(Json(json!({"opened": target})))
+}
+
+async fn redis_glance(State(state): State<ControlState>) -> ControlResult<crate::glance::RedisGlance> {
+    Ok(Json(state.stack.redis_glance().await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyQuery {
+    name: String,
+}
+
+async fn redis_key(
+    State(state): State<ControlState>,
+    Query(query): Query<KeyQuery>,
+) -> ControlResult<crate::glance::KeyContents> {
+    Ok(Json(state.stack.redis_key(&query.name).await?))
+}
+
+async fn save_export(
+    State(state): State<ControlState>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> ControlResult<Value> {
+    let path = state.stack.save_export(&name, &body)?;
+    Ok(Json(json!({"path": path})))
 }
 
 async fn events(State(state): State<ControlState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {

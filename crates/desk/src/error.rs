@@ -31,7 +31,7 @@ pub enum DeskError {
     #[error("unknown process {0:?}: expected redis, api or worker")]
     UnknownProcess(String),
     /// An action that is not start, stop or restart.
-    #[error("unknown action {0:?}: expected start, stop or restart")]
+    #[error("unknown action {0:?}: expected start, stop, restart or kill")]
     UnknownAction(String),
     /// The Telegram check failed; the message says why in plain words.
     #[error("{0}")]
@@ -39,6 +39,12 @@ pub enum DeskError {
     /// Something to open that is not known.
     #[error("unknown target {0:?}: expected swagger, data-dir or logs")]
     UnknownTarget(String),
+    /// Redis did not answer a look at its keys.
+    #[error("Redis is unavailable: {0}")]
+    RedisUnavailable(String),
+    /// An export name that is not a plain file name ending in `.svg` or `.png`.
+    #[error("cannot export as {0:?}: expected a plain file name ending in .svg or .png")]
+    BadExportName(String),
     /// A file or program operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -69,8 +75,11 @@ impl DeskError {
             DeskError::Supervisor(SupervisorError::StartFailed { .. }) => "start_failed",
             DeskError::Supervisor(SupervisorError::Busy(_)) => "busy",
             DeskError::Supervisor(SupervisorError::NotUp) => "not_running",
+            DeskError::Supervisor(SupervisorError::NotRunning(_)) => "process_not_running",
             DeskError::Supervisor(_) => "supervisor",
             DeskError::UnknownProcess(_) | DeskError::UnknownAction(_) | DeskError::UnknownTarget(_) => "bad_request",
+            DeskError::BadExportName(_) => "bad_export_name",
+            DeskError::RedisUnavailable(_) => "redis_unavailable",
             DeskError::Telegram(_) => "telegram",
             DeskError::Io { .. } => "io",
         }

@@ -14,12 +14,16 @@
 //!   and an Origin/Host check.
 //! - [`assets`]: where the control endpoint finds the UI's files.
 //! - [`telegram`]: the "Test Telegram" button: `getMe`, then a test message.
+//! - [`glance`]: what Redis holds right now (sampled for the diagrams), and one key's contents.
+//! - [`exports`]: exported diagrams, saved under the data folder.
 //! - [`open`]: opening a folder or a URL with the desktop's own program.
 //! - [`error`]: one error type, serializable for the UI.
 
 pub mod assets;
 pub mod control;
 pub mod error;
+pub mod exports;
+pub mod glance;
 pub mod open;
 pub mod prefs;
 mod stack;

@@ -116,6 +116,9 @@ pub struct Stack {
     lifecycle: tokio::sync::Mutex<()>,
     /// The supervisor of the last Start: kept after Stop so its logs and states stay readable.
     current: Mutex<Option<Arc<Supervisor>>>,
+    /// What the last Start ran with: a single process picks up newer settings only while these
+    /// stay the same (ports, Redis URL, modes, masked secrets).
+    started_with: Mutex<Option<SupervisorConfig>>,
     running: AtomicBool,
     events: broadcast::Sender<DeskEvent>,
 }
@@ -134,6 +137,7 @@ impl Stack {
             prefs: Mutex::new(prefs),
             lifecycle: tokio::sync::Mutex::new(()),
             current: Mutex::new(None),
+            started_with: Mutex::new(None),
             running: AtomicBool::new(false),
             events: broadcast::channel(EVENT_CAPACITY).0,
         })
@@ -190,6 +194,7 @@ impl Stack {
             return Err(SupervisorError::Busy("running").into());
         }
         let (_, config) = self.configs()?;
+        *lock(&self.started_with) = Some(config.clone());
         let supervisor = Arc::new(Supervisor::new(config)?);
         tokio::spawn(forward(supervisor.subscribe(), self.events.clone()));
         let previous = lock(&self.current).replace(supervisor.clone());
@@ -229,16 +234,62 @@ impl Stack {
         self.start_locked().await
     }
 
-    /// Starts, stops or restarts one process of the running stack.
+    /// Starts, stops, restarts or kills (as a crash would) one process of the running stack.
+    ///
+    /// A process started or restarted on its own gets the settings saved now, as long as they
+    /// do not change what the rest of the stack was started with (ports, Redis URL, which
+    /// processes are external, the secrets masked in logs); otherwise it keeps the last Start's
+    /// and the whole stack must be restarted to see them.
     pub async fn process_action(&self, process: ProcessKind, action: &str) -> Result<Snapshot> {
         let supervisor = self.running_supervisor()?;
+        if matches!(action, "start" | "restart") {
+            self.refresh_child_env(&supervisor).await?;
+        }
         match action {
             "start" => supervisor.start_process(process).await?,
             "stop" => supervisor.stop_process(process).await?,
             "restart" => supervisor.restart_process(process).await?,
+            "kill" => supervisor.kill_process(process).await?,
             other => return Err(DeskError::UnknownAction(other.to_string())),
         }
         Ok(self.snapshot())
+    }
+
+    /// Hands the supervisor the environment of the settings saved now, if they fit the running
+    /// stack (see [`Stack::process_action`]).
+    async fn refresh_child_env(&self, supervisor: &Supervisor) -> Result<()> {
+        let Ok((_, next)) = self.configs() else { return Ok(()) };
+        let fits = lock(&self.started_with).as_ref().is_some_and(|was| {
+            was.redis_port == next.redis_port
+                && was.redis_url == next.redis_url
+                && was.api_port == next.api_port
+                && was.modes == next.modes
+                && was.secrets == next.secrets
+        });
+        if fits {
+            supervisor.set_child_env(next.child_env.clone()).await?;
+            if let Some(was) = lock(&self.started_with).as_mut() {
+                was.child_env = next.child_env;
+            }
+        }
+        Ok(())
+    }
+
+    /// What Redis holds now (queue, in flight, results, our keys), sampled.
+    pub async fn redis_glance(&self) -> Result<crate::glance::RedisGlance> {
+        let (settings, _) = self.configs()?;
+        crate::glance::glance(settings.redis_url.expose()).await
+    }
+
+    /// The contents of one Redis key.
+    pub async fn redis_key(&self, key: &str) -> Result<crate::glance::KeyContents> {
+        let (settings, _) = self.configs()?;
+        crate::glance::contents(settings.redis_url.expose(), key).await
+    }
+
+    /// Saves an exported diagram under the data folder's `exports/`; returns its path.
+    pub fn save_export(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        crate::exports::save(&self.snapshot().data_dir, name, bytes)
     }
 
     /// Stops the stack for good (the app is quitting).

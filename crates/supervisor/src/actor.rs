@@ -27,6 +27,8 @@ pub(crate) enum Command {
     Stop(oneshot::Sender<()>),
     StartProcess(ProcessKind, oneshot::Sender<Result<()>>),
     StopProcess(ProcessKind, oneshot::Sender<Result<()>>),
+    KillProcess(ProcessKind, oneshot::Sender<Result<()>>),
+    SetChildEnv(Vec<(String, String)>, oneshot::Sender<()>),
 }
 
 struct Proc {
@@ -113,6 +115,8 @@ impl Actor {
                     Some(Command::Stop(reply)) => { self.stop().await; let _ = reply.send(()); }
                     Some(Command::StartProcess(kind, reply)) => { let _ = reply.send(self.start_process(kind).await); }
                     Some(Command::StopProcess(kind, reply)) => { let _ = reply.send(self.stop_process(kind).await); }
+                    Some(Command::KillProcess(kind, reply)) => { let _ = reply.send(self.kill_process(kind)); }
+                    Some(Command::SetChildEnv(env, reply)) => { self.config.child_env = env; let _ = reply.send(()); }
                     None => { self.stop().await; return; }
                 },
                 Some(exit) = self.exits.recv() => self.on_exit(exit).await,
@@ -257,6 +261,19 @@ impl Actor {
         }
         self.note(kind, "start asked for");
         self.start_one(kind).await
+    }
+
+    /// Kills one managed process at once, as a crash would: what follows is the crash path
+    /// (its tasks restored if it is the worker, then a restart after the back-off).
+    fn kill_process(&mut self, kind: ProcessKind) -> Result<()> {
+        if !self.up {
+            return Err(SupervisorError::NotUp);
+        }
+        let Some(pid) = self.procs[kind.index()].child.as_ref().filter(|c| !c.has_exited()).map(|c| c.pid) else {
+            return Err(SupervisorError::NotRunning(kind));
+        };
+        self.note(kind, &format!("killing pid {pid} on request, as a crash would"));
+        sys::kill_now(pid).map_err(|e| SupervisorError::io(format!("killing {kind} (pid {pid})"), e))
     }
 
     /// Stops one process of a running stack and keeps it stopped (no restart) until

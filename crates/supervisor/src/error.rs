@@ -53,6 +53,10 @@ pub enum SupervisorError {
     /// A single process was asked to start or stop while the stack is not running.
     #[error("the stack is not running: press Start first")]
     NotUp,
+    /// A process that is not running (or not ours to run) was asked to do something only a
+    /// running managed process can.
+    #[error("{0} is not running here, so there is nothing to kill")]
+    NotRunning(ProcessKind),
     /// The stack is already running (or starting).
     #[error("the stack is already {0}")]
     Busy(&'static str),

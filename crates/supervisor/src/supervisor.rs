@@ -141,6 +141,19 @@ impl Supervisor {
         self.start_process(kind).await
     }
 
+    /// Kills one process at once, as a crash would (the demo of a dying worker): the supervisor
+    /// then does what it does after any crash — restores the worker's unfinished tasks to the
+    /// queue and restarts the process after the back-off.
+    pub async fn kill_process(&self, kind: ProcessKind) -> Result<()> {
+        self.ask(|reply| Command::KillProcess(kind, reply)).await?
+    }
+
+    /// Replaces the environment given to the API and the worker from their next start on
+    /// (running processes keep theirs until they are restarted).
+    pub async fn set_child_env(&self, env: Vec<(String, String)>) -> Result<()> {
+        self.ask(|reply| Command::SetChildEnv(env, reply)).await
+    }
+
     /// Stops everything and ends the supervisor.
     pub async fn shutdown(self) {
         let _ = self.ask(Command::Stop).await;

@@ -31,7 +31,7 @@ pub async fn restart(state: State<'_, AppState>) -> Result<Snapshot> {
     Ok(state.stack.restart().await?)
 }
 
-/// Starts, stops or restarts one process.
+/// Starts, stops, restarts or kills (as a crash would) one process.
 #[tauri::command]
 pub async fn process_action(state: State<'_, AppState>, process: ProcessKind, action: String) -> Result<Snapshot> {
     Ok(state.stack.process_action(process, &action).await?)
@@ -64,4 +64,22 @@ pub async fn test_telegram(
 ) -> Result<desk::telegram::TelegramCheck> {
     let form = desk::control::TelegramTest { token, chat_id };
     Ok(desk::control::test_telegram_with(&state.stack, form).await?)
+}
+
+/// What Redis holds now, sampled for the diagrams.
+#[tauri::command]
+pub async fn redis_glance(state: State<'_, AppState>) -> Result<desk::glance::RedisGlance> {
+    Ok(state.stack.redis_glance().await?)
+}
+
+/// One Redis key's contents.
+#[tauri::command]
+pub async fn redis_key(state: State<'_, AppState>, name: String) -> Result<desk::glance::KeyContents> {
+    Ok(state.stack.redis_key(&name).await?)
+}
+
+/// Saves an exported diagram under the data folder; returns where.
+#[tauri::command]
+pub fn save_export(state: State<'_, AppState>, name: String, bytes: Vec<u8>) -> Result<std::path::PathBuf> {
+    Ok(state.stack.save_export(&name, &bytes)?)
 }

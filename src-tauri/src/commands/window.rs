@@ -65,3 +65,12 @@ pub fn close_answer(app: AppHandle, state: State<'_, AppState>, action: String) 
     }
     Ok(())
 }
+
+/// Puts the window in or out of full screen (presentation mode).
+#[tauri::command]
+pub fn set_fullscreen(app: AppHandle, on: bool) -> Result<()> {
+    if let Some(window) = app.get_webview_window("main") {
+        window.set_fullscreen(on)?;
+    }
+    Ok(())
+}

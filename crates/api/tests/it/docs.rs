@@ -10,7 +10,15 @@ async fn openapi_describes_every_endpoint() {
     let doc = app.get("/openapi.json").await;
     assert_eq!(doc.status, 200);
     let paths = doc.json["paths"].as_object().unwrap();
-    for path in ["/products/", "/products/{product_id}", "/tasks/{task_id}", "/tasks", "/health", "/events"] {
+    for path in [
+        "/products/",
+        "/products/{product_id}",
+        "/tasks/{task_id}",
+        "/tasks",
+        "/health",
+        "/events",
+        "/demo/products/sync",
+    ] {
         assert!(paths.contains_key(path), "{path} missing from {:?}", paths.keys().collect::<Vec<_>>());
     }
     let create = &doc.json["paths"]["/products/"]["post"];

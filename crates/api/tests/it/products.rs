@@ -142,3 +142,76 @@ async fn cors_answers_only_the_listed_origins() {
     assert_eq!(created.headers()["access-control-allow-origin"], "http://127.0.0.1:4321");
     assert!(created.headers()["access-control-expose-headers"].to_str().unwrap().contains("location"));
 }
+
+/// Milliseconds of each step in a `Server-Timing` header.
+fn timings(header: &str) -> Vec<(String, f64)> {
+    header
+        .split(',')
+        .map(|step| {
+            let (name, dur) = step.trim().split_once(";dur=").unwrap_or_else(|| panic!("bad step {step:?}"));
+            (name.to_string(), dur.parse().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn create_says_how_long_validation_and_the_store_step_took() {
+    let app = TestApp::start().await;
+    let answer = app.post_json("/products/", &json!({"name": "Cup", "price": 3})).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let steps = timings(answer.headers["server-timing"].to_str().unwrap());
+    assert_eq!(steps.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["validate", "store"]);
+    assert!(steps.iter().all(|(_, ms)| ms.is_finite() && *ms >= 0.0), "{steps:?}");
+}
+
+fn simulated_notifier(secs: &str, fail_first: &str) -> worker::notify::Notifier {
+    let env = [("NOTIFY_SIMULATED_SECS", secs), ("NOTIFY_FAIL_FIRST_ATTEMPTS", fail_first)];
+    let sources = config::Sources {
+        env: env.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+        ..config::Sources::default()
+    };
+    worker::notify::Notifier::from_settings(&config::Settings::from_sources(&sources).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_synchronous_variant_waits_for_the_notification_and_stores_nothing() {
+    let app = TestApp::start_with(api::ApiOptions {
+        notifier: Some(simulated_notifier("0.2", "0")),
+        ..api::ApiOptions::default()
+    })
+    .await;
+    let answer = app.post_json("/demo/products/sync", &json!({"name": "Cup", "price": 3})).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json["notification"]["status"], "simulated");
+    assert_eq!(answer.json["notification"]["text"], "New product #null: Cup \u{2014} 3.0");
+    // The client really waited for the simulated send (0.2 s), and the header says so.
+    assert!(answer.json["notify_secs"].as_f64().unwrap() >= 0.2, "{}", answer.json);
+    let steps = timings(answer.headers["server-timing"].to_str().unwrap());
+    assert_eq!(steps[1].0, "notify");
+    assert!(steps[1].1 >= 200.0, "{steps:?}");
+
+    let mut conn = app.conn.clone();
+    let queued: i64 = conn.llen("celery").await.unwrap();
+    let products: i64 = conn.zcard("stackdesk:products").await.unwrap();
+    assert_eq!((queued, products), (0, 0), "the synchronous variant stores nothing");
+
+    let invalid = app.post_json("/demo/products/sync", &json!({"price": 0})).await;
+    assert_eq!(invalid.status, 422);
+    assert_eq!(invalid.json["detail"][0]["loc"], json!(["body", "name"]));
+}
+
+#[tokio::test]
+async fn the_synchronous_variant_reports_a_failed_notification() {
+    let app = TestApp::start_with(api::ApiOptions {
+        notifier: Some(simulated_notifier("0", "1")),
+        ..api::ApiOptions::default()
+    })
+    .await;
+    let answer = app.post_json("/demo/products/sync", &json!({"name": "Cup", "price": 3})).await;
+    assert_eq!(answer.status, 502, "{}", answer.text);
+    assert!(answer.json["detail"].as_str().unwrap().contains("NOTIFY_FAIL_FIRST_ATTEMPTS"), "{}", answer.json);
+
+    let off = TestApp::start().await;
+    let answer = off.post_json("/demo/products/sync", &json!({"name": "Cup", "price": 3})).await;
+    assert_eq!(answer.status, 503, "{}", answer.text);
+}

@@ -41,6 +41,14 @@ pub fn alive(pid: u32) -> bool {
         .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
 }
 
+/// Creates a product through the API; its JSON.
+async fn post_product(client: &reqwest::Client, base: &str, name: &str) -> Value {
+    let answer =
+        client.post(format!("{base}/products/")).json(&json!({"name": name, "price": 1})).send().await.unwrap();
+    assert_eq!(answer.status(), 201);
+    answer.json().await.unwrap()
+}
+
 fn state(supervisor: &Supervisor, kind: ProcessKind) -> supervisor::ProcessStatus {
     supervisor.status().into_iter().find(|s| s.process == kind).unwrap()
 }
@@ -341,15 +349,7 @@ async fn one_process_stops_and_starts_while_the_rest_runs_on() {
     assert_eq!(state(&supervisor, ProcessKind::Api).state, ProcessState::Running, "the API runs on");
 
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/products/"))
-        .json(&json!({"name": "queued", "price": 2}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = post_product(&client, &base, "queued").await;
     let task = format!("{base}/tasks/{}", created["task_id"].as_str().unwrap());
     let state_of = |task: String| {
         let client = client.clone();
@@ -371,5 +371,61 @@ async fn one_process_stops_and_starts_while_the_rest_runs_on() {
     supervisor.restart_process(ProcessKind::Api).await.unwrap();
     assert_eq!(state(&supervisor, ProcessKind::Api).state, ProcessState::Running);
     assert_eq!(client.get(format!("{base}/health")).send().await.unwrap().status(), 200);
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_worker_is_restarted_with_the_new_environment_and_its_task_redelivered() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    // Long enough to kill the worker while it runs the task.
+    config.child_env.push(("NOTIFY_SIMULATED_SECS".into(), "30".into()));
+    let base = format!("http://127.0.0.1:{}", config.api_port);
+    let mut env = config.child_env.clone();
+    let supervisor = Supervisor::new(config).unwrap();
+    assert!(matches!(supervisor.kill_process(ProcessKind::Worker).await, Err(SupervisorError::NotUp)));
+    supervisor.start().await.unwrap();
+    let worker_pid = state(&supervisor, ProcessKind::Worker).pid.unwrap();
+
+    let client = reqwest::Client::new();
+    let created = post_product(&client, &base, "doomed").await;
+    let task_url = format!("{base}/tasks/{}", created["task_id"].as_str().unwrap());
+    let task = |client: reqwest::Client, url: String| async move {
+        client.get(url).send().await.unwrap().json::<Value>().await.unwrap()
+    };
+    test_support::wait::until("the task to start", Duration::from_secs(20), || {
+        let fetch = task(client.clone(), task_url.clone());
+        async move { (fetch.await["state"] == "STARTED").then_some(()) }
+    })
+    .await;
+
+    // From now on the worker starts with the first attempt of each task failing.
+    env.push(("NOTIFY_SIMULATED_SECS".into(), "0.02".into()));
+    env.push(("NOTIFY_FAIL_FIRST_ATTEMPTS".into(), "1".into()));
+    supervisor.set_child_env(env).await.unwrap();
+    supervisor.kill_process(ProcessKind::Worker).await.unwrap();
+
+    let done = test_support::wait::until("the redelivered task to finish", Duration::from_secs(30), || {
+        let fetch = task(client.clone(), task_url.clone());
+        async move { Some(fetch.await).filter(|t| t["state"] == "SUCCESS") }
+    })
+    .await;
+    let worker = state(&supervisor, ProcessKind::Worker);
+    assert_eq!(worker.state, ProcessState::Running);
+    assert_ne!(worker.pid, Some(worker_pid), "a new worker process");
+    assert!(!alive(worker_pid));
+    assert_eq!(worker.restarts, 1, "{worker:?}");
+    let states: Vec<&str> = done["timeline"].as_array().unwrap().iter().filter_map(|s| s["state"].as_str()).collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "STARTED").count(),
+        3,
+        "started, killed, started, retried, started: {states:?}"
+    );
+    assert!(states.contains(&"RETRY"), "the restarted worker had the new environment: {states:?}");
+    let log = supervisor.logs().tail(ProcessKind::Worker, 200).join("\n");
+    assert!(log.contains("back on the queue"), "{log}");
+
+    supervisor.stop_process(ProcessKind::Worker).await.unwrap();
+    assert!(matches!(supervisor.kill_process(ProcessKind::Worker).await, Err(SupervisorError::NotRunning(_))));
     supervisor.shutdown().await;
 }

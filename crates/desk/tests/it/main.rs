@@ -3,5 +3,7 @@
 
 /// The control endpoint's guards and JSON API, called without a socket.
 mod control;
+/// The Redis glance of the diagrams, and exports, against a real redis-server.
+mod glance;
 /// The Test Telegram button against a fake Bot API.
 mod telegram;

@@ -45,3 +45,9 @@ pub fn request_stop(pid: u32) -> std::io::Result<()> {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)
 }
+
+/// Kills process `pid` at once (SIGKILL): no chance to clean up, as in a crash.
+pub fn kill_now(pid: u32) -> std::io::Result<()> {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
+}

@@ -8,7 +8,9 @@ use windows_sys::Win32::System::JobObjects::{
     AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation, SetInformationJobObject,
 };
-use windows_sys::Win32::System::Threading::{CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW};
+use windows_sys::Win32::System::Threading::{
+    CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, OpenProcess, PROCESS_TERMINATE, TerminateProcess,
+};
 
 /// Starts the child in its own process group (for Ctrl+Break) and without a console window.
 pub fn prepare(command: &mut tokio::process::Command) {
@@ -80,4 +82,19 @@ pub fn request_stop(pid: u32) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Kills process `pid` at once (`TerminateProcess`): no chance to clean up, as in a crash.
+pub fn kill_now(pid: u32) -> std::io::Result<()> {
+    // SAFETY: plain FFI call; a null handle is checked before use.
+    let process = unsafe { OpenProcess(PROCESS_TERMINATE, 0, pid) };
+    if process.is_null() {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `process` is a live handle we opened with PROCESS_TERMINATE; closed once below.
+    let killed = unsafe { TerminateProcess(process, 1) };
+    let error = std::io::Error::last_os_error();
+    // SAFETY: we own the handle and close it once.
+    unsafe { CloseHandle(process) };
+    if killed == 0 { Err(error) } else { Ok(()) }
 }
