@@ -156,7 +156,8 @@ pub fn stack_env(dirs: &Path, extra: &[(&str, &str)]) -> (Vec<(String, String)>,
     let mut env: Vec<(String, String)> = vec![
         ("REDIS_URL".into(), format!("redis://127.0.0.1:{}/0", free_port())),
         ("API_PORT".into(), api_port.to_string()),
-        ("NOTIFY_SIMULATED_SECS".into(), "0.5".into()),
+        // Long enough for a task to be seen mid-way (STARTED) on a diagram.
+        ("NOTIFY_SIMULATED_SECS".into(), "2".into()),
         ("TASK_RETRY_COUNTDOWN_SECS".into(), "0".into()),
         ("STACKDESK_DATA_DIR".into(), dirs.join("data").display().to_string()),
         ("TELEGRAM_BOT_TOKEN".into(), String::new()),

@@ -3,7 +3,8 @@
 
 import { $, fill, h } from './dom';
 import { type Key, language, t } from './i18n';
-import { Api, type Backend, DeskError, type DeskErrorBody, PROCESSES, type ProcessKind, type ProcessStatus, type Product, type SettingsView, type Snapshot } from './ipc';
+import type { LastRequest } from './diagrams/live';
+import { Api, type Backend, DeskError, type DeskErrorBody, PROCESSES, type ProcessKind, type ProcessStatus, type Product, type RedisGlance, type SettingsView, type Snapshot, type SyncOutcome, type Timed } from './ipc';
 import { LogBuffer, QueueWatch, TaskStore } from './state';
 
 export type Tab = 'dashboard' | 'products' | 'tasks' | 'diagrams' | 'settings';
@@ -24,7 +25,17 @@ export const hooks = {
   rebuild: (): void => {},
   /** Offers a way out of a taken port; set by `stack.ts`. */
   portPrompt: (_body: DeskErrorBody): void => {},
+  /** Shows a tab; set by `shell.ts`. */
+  showTab: (_tab: Tab): void => {},
 };
+
+/** A with/without-a-worker measurement in progress or done. */
+export interface Measurement {
+  began: number;
+  withWorker: Timed<Product> | null;
+  withoutWorker: Timed<SyncOutcome> | null;
+  error: string | null;
+}
 
 export const ui = {
   backend: null as unknown as Backend,
@@ -44,6 +55,14 @@ export const ui = {
   taskSearch: '',
   selectedTask: null as string | null,
   diagram: 'architecture',
+  /** The last glance at Redis (sampled while a diagram needs it). */
+  redis: null as RedisGlance | null,
+  /** Architecture edges (`from>to`) a message crossed since the last paint. */
+  pulses: new Set<string>(),
+  /** The last product request, as measured. */
+  lastRequest: null as LastRequest | null,
+  measurement: null as Measurement | null,
+  presenting: false,
   busy: null as 'starting' | 'stopping' | null,
   dirty: new Set<Part>(),
   frame: 0,

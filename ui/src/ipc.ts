@@ -89,7 +89,36 @@ export class DeskError extends Error {
 }
 
 export type OpenTarget = 'swagger' | 'data-dir' | 'logs' | 'browser';
-export type Action = 'start' | 'stop' | 'restart';
+export type Action = 'start' | 'stop' | 'restart' | 'kill';
+
+/** One Redis key at a glance. */
+export interface KeyGlance {
+  key: string;
+  kind: string;
+  size: number;
+  ttl_ms: number | null;
+  note: string | null;
+}
+
+/** What Redis holds now (sampled by the desk). */
+export interface RedisGlance {
+  queued: number;
+  in_flight: number;
+  results: number;
+  queue_head: string[];
+  in_flight_ids: string[];
+  celery_keys: KeyGlance[];
+  groups: { pattern: string; count: number; samples: KeyGlance[] }[];
+  our_keys: KeyGlance[];
+  scanned: number;
+  truncated: boolean;
+}
+
+/** A key's contents. */
+export interface KeyContents extends KeyGlance {
+  preview: string;
+  truncated: boolean;
+}
 
 export interface Backend {
   /** 'app' inside the desktop app, 'browser' against the control endpoint. */
@@ -106,6 +135,14 @@ export interface Backend {
   browserUrl(): Promise<string | null>;
   /** Answers the window's close prompt (the app only). */
   closeAnswer(action: 'quit' | 'hide' | 'cancel'): Promise<void>;
+  /** What Redis holds now. */
+  redisGlance(): Promise<RedisGlance>;
+  /** One key's contents. */
+  redisKey(name: string): Promise<KeyContents>;
+  /** Saves an exported diagram; returns the file's path. */
+  saveExport(name: string, bytes: Uint8Array): Promise<string>;
+  /** Full screen for presenting (the app's window; a browser uses its own API). */
+  setFullscreen(on: boolean): Promise<void>;
   /** Calls `onEvent` for every event until the returned function is called. */
   subscribe(onEvent: (event: DeskEvent) => void): () => void;
 }
@@ -138,6 +175,10 @@ class TauriBackend implements Backend {
   open(target: OpenTarget) { return this.call<void>('open_target', { target }); }
   browserUrl() { return this.call<string | null>('browser_url'); }
   closeAnswer(action: 'quit' | 'hide' | 'cancel') { return this.call<void>('close_answer', { action }); }
+  redisGlance() { return this.call<RedisGlance>('redis_glance'); }
+  redisKey(name: string) { return this.call<KeyContents>('redis_key', { name }); }
+  saveExport(name: string, bytes: Uint8Array) { return this.call<string>('save_export', { name, bytes: Array.from(bytes) }); }
+  setFullscreen(on: boolean) { return this.call<void>('set_fullscreen', { on }); }
 
   subscribe(onEvent: (event: DeskEvent) => void): () => void {
     const channel = new Channel<DeskEvent>();
@@ -156,7 +197,10 @@ class HttpBackend implements Backend {
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const init: RequestInit = { method, headers: { Authorization: `Bearer ${this.token}` } };
-    if (body !== undefined) {
+    if (body instanceof Uint8Array) {
+      init.body = body as BodyInit;
+      (init.headers as Record<string, string>)['Content-Type'] = 'application/octet-stream';
+    } else if (body !== undefined) {
       init.body = JSON.stringify(body);
       (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
     }
@@ -183,6 +227,15 @@ class HttpBackend implements Backend {
   async open(target: OpenTarget) { await this.call('POST', `/api/open/${target}`); }
   async browserUrl() { return null; }
   async closeAnswer() {}
+  redisGlance() { return this.call<RedisGlance>('GET', '/api/redis'); }
+  redisKey(name: string) { return this.call<KeyContents>('GET', `/api/redis/key?name=${encodeURIComponent(name)}`); }
+  async saveExport(name: string, bytes: Uint8Array) {
+    return (await this.call<{ path: string }>('PUT', `/api/exports/${encodeURIComponent(name)}`, bytes)).path;
+  }
+  async setFullscreen(on: boolean) {
+    if (on && !document.fullscreenElement) await document.documentElement.requestFullscreen().catch(() => {});
+    if (!on && document.fullscreenElement) await document.exitFullscreen().catch(() => {});
+  }
 
   subscribe(onEvent: (event: DeskEvent) => void): () => void {
     const source = new EventSource(`/api/events?token=${encodeURIComponent(this.token)}`);
@@ -264,15 +317,44 @@ export class ApiError extends Error {
   }
 }
 
+/** A request's own measurements: the server's steps (`Server-Timing`) and the round trip. */
+export interface Timed<T> {
+  value: T;
+  /** Milliseconds per server step (`validate`, `store`, `notify`). */
+  steps: Record<string, number>;
+  /** Milliseconds from sending to the whole answer. */
+  totalMs: number;
+}
+
+/** The steps of a `Server-Timing` header (`validate;dur=0.04, store;dur=0.5`), in milliseconds. */
+export function parseServerTiming(header: string | null): Record<string, number> {
+  const steps: Record<string, number> = {};
+  for (const part of (header ?? '').split(',')) {
+    const match = /^\s*([\w-]+)\s*;\s*dur=([\d.]+)/.exec(part);
+    if (match) steps[match[1]!] = Number(match[2]);
+  }
+  return steps;
+}
+
+export type ProductInput = { name: string; price: number | string; description?: string };
+
+export interface SyncOutcome {
+  name: string;
+  price: number;
+  notification: unknown;
+  notify_secs: number;
+}
+
 export class Api {
   constructor(readonly base: string) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async timed<T>(method: string, path: string, body?: unknown): Promise<Timed<T>> {
     const init: RequestInit = { method };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers = { 'Content-Type': 'application/json' };
     }
+    const began = performance.now();
     let response: Response;
     try {
       response = await fetch(this.base + path, init);
@@ -280,12 +362,25 @@ export class Api {
       throw new ApiError(0, 'the API does not answer');
     }
     const json = await response.json().catch(() => null);
+    const totalMs = performance.now() - began;
     if (!response.ok) throw new ApiError(response.status, json?.detail ?? `HTTP ${response.status}`);
-    return json as T;
+    return { value: json as T, steps: parseServerTiming(response.headers.get('Server-Timing')), totalMs };
   }
 
-  createProduct(product: { name: string; price: number | string; description?: string }) {
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await this.timed<T>(method, path, body)).value;
+  }
+
+  createProduct(product: ProductInput) {
     return this.call<Product>('POST', '/products/', product);
+  }
+  /** Creates a product, with how long each step took. */
+  createProductTimed(product: ProductInput) {
+    return this.timed<Product>('POST', '/products/', product);
+  }
+  /** The variant without a worker: the answer waits for the notification; nothing is stored. */
+  createSync(product: ProductInput) {
+    return this.timed<SyncOutcome>('POST', '/demo/products/sync', product);
   }
   products(limit = 50) { return this.call<Product[]>('GET', `/products/?limit=${limit}`); }
   tasks(limit = 200) { return this.call<{ tasks: Task[] }>('GET', `/tasks?limit=${limit}`); }

@@ -1,6 +1,6 @@
 // The page's frame: header, tabs and every view's fixed elements, built once per language.
 
-import { field, notice, render, showError, type Tab, ui } from './app';
+import { field, hooks, notice, render, showError, type Tab, ui } from './app';
 import { $, copyText, fill, h } from './dom';
 import { type Key, t } from './i18n';
 import { PROCESSES } from './ipc';
@@ -72,7 +72,7 @@ export function buildShell(): void {
           h('div', { id: 'task-filters', class: 'filters' }),
           h('input', { id: 'task-search', type: 'search', placeholder: t('tasks.search'), value: ui.taskSearch, oninput: (e: Event) => { ui.taskSearch = (e.target as HTMLInputElement).value; render('tasks'); } }),
           h('button', { id: 'retry-all', onclick: () => void retryAllFailed() }, ''),
-          h('button', { id: 'purge', onclick: () => { if (confirm(t('tasks.purge_confirm'))) void ui.api?.purge().catch(showError); } }, t('tasks.purge')),
+          h('button', { id: 'purge', 'data-destructive': true, onclick: () => { if (confirm(t('tasks.purge_confirm'))) void ui.api?.purge().catch(showError); } }, t('tasks.purge')),
         ),
         h('div', { class: 'table' },
           h('table', { id: 'task-table' },
@@ -111,6 +111,8 @@ export function buildShell(): void {
   resetTasks();
   render('header', 'cards', 'log', 'products', 'tasks', 'drawer', 'diagrams', 'settings');
 }
+
+hooks.showTab = (tab) => showTab(tab);
 
 export function showTab(tab: Tab): void {
   ui.tab = tab;

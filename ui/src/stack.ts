@@ -4,6 +4,7 @@
 import { dialog, hooks, render, ROWS, showError, ui } from './app';
 import { $, fill, h } from './dom';
 import { t } from './i18n';
+import { pulsesFor } from './diagrams/live';
 import { Api, type Backend, type DeskErrorBody, PROCESSES, type ProcessKind, type Product, type Task } from './ipc';
 import { redisUrlFor } from './state';
 
@@ -118,9 +119,12 @@ export function connectApi(force = false): void {
     }
   };
   ui.stopLive = api.live((name, data) => {
-    if (name === 'task') ui.tasks.upsert(data as Task);
-    else if (name === 'product') {
+    if (name === 'task') {
+      ui.tasks.upsert(data as Task);
+      for (const edge of pulsesFor('task', data as Task)) ui.pulses.add(edge);
+    } else if (name === 'product') {
       const product = data as Product;
+      for (const edge of pulsesFor('product')) ui.pulses.add(edge);
       ui.tasks.queued(product);
       if (!ui.products.some((p) => p.id === product.id)) ui.products.unshift(product);
       if (ui.products.length > 200) ui.products.length = 200;

@@ -110,18 +110,40 @@ pub async fn learner_path(page: &mut Page, url: &str) {
     page.screenshot("task-detail").await.unwrap();
     page.click("#drawer header button").await;
 
-    // Stop the worker from its card: the card says stopped, the rest runs on.
+    // Stop the worker from its card while the architecture diagram is shown: the page notes when
+    // the card turns stopped and when the worker's node does; the node follows within a second.
+    page.click("nav button[data-tab=diagrams]").await;
+    page.click("#diagram-list button[data-diagram=architecture]").await;
+    wait_node(page, "worker", "live-on").await;
+    page.js(
+        "const card = document.querySelector('.card[data-process=worker]');
+         const node = [...document.querySelectorAll('#diagram-stage g.node')].find(g => /flowchart-worker-\\d+$/.test(g.id));
+         window.__cardAt = null; window.__nodeAt = null;
+         const seen = () => {
+           if (!window.__cardAt && card.dataset.state === 'stopped') window.__cardAt = performance.now();
+           if (!window.__nodeAt && node.classList.contains('live-off')) window.__nodeAt = performance.now();
+         };
+         new MutationObserver(seen).observe(card, { attributes: true });
+         new MutationObserver(seen).observe(node, { attributes: true });
+         card.querySelector('button[data-action=stop]').click();
+         return true;",
+    )
+    .await
+    .unwrap();
+    wait_node(page, "worker", "live-off").await;
+    let lag = page
+        .wait_js(
+            "the card and the node to change",
+            "return window.__cardAt && window.__nodeAt ? window.__nodeAt - window.__cardAt : null;",
+        )
+        .await;
+    assert!(lag.as_f64().unwrap() < 1000.0, "the node changed {lag} ms after the card");
+    wait_node(page, "api", "live-on").await;
+    page.screenshot("diagram-worker-stopped").await.unwrap();
     page.click("nav button[data-tab=dashboard]").await;
-    page.click(".card[data-process=worker] button[data-action=stop]").await;
     wait_card(page, "worker", "stopped").await;
     assert_eq!(card_state(page, "api").await, "running");
     page.screenshot("worker-stopped").await.unwrap();
-
-    // The architecture diagram shows it too: the worker's node is coloured as stopped.
-    page.click("nav button[data-tab=diagrams]").await;
-    wait_node(page, "worker", "live-off").await;
-    wait_node(page, "api", "live-on").await;
-    page.screenshot("diagram-worker-stopped").await.unwrap();
 
     // A new task stays PENDING and queued; the history warns that no worker runs.
     let second = create_product(page, "Queued", "10").await;
@@ -140,6 +162,9 @@ pub async fn learner_path(page: &mut Page, url: &str) {
     wait_task(page, &second, "SUCCESS").await;
     page.wait_js("the warning to go", "return document.querySelector('#no-worker').hidden;").await;
     page.screenshot("queued-task-done").await.unwrap();
+
+    lifecycle_moves_to_success(page).await;
+    export_is_valid_svg(page).await;
 
     // Settings: a wrong value is named under its field and nothing is saved; a right one that the
     // worker reads at start offers the restart, which brings the stack back.
@@ -189,4 +214,88 @@ pub async fn every_diagram_draws(page: &mut Page) {
         assert_eq!(outcome, "drawn", "diagram {id}");
     }
     page.screenshot("diagram-last").await.unwrap();
+}
+
+/// The count on a lifecycle state's node.
+const LIFECYCLE_COUNT: &str =
+    "const count = (state) => Number([...document.querySelectorAll('#diagram-stage[data-diagram=lifecycle] g.node')]
+       .find(g => new RegExp(`state-${state}-\\\\d+$`).test(g.id))?.dataset.count ?? -1);";
+
+/// A product sent from the demo bar moves the lifecycle's counts: STARTED, then SUCCESS one up.
+/// The page records every count it shows, so no paint in between is missed.
+async fn lifecycle_moves_to_success(page: &mut Page) {
+    page.click("nav button[data-tab=diagrams]").await;
+    page.click("#diagram-list button[data-diagram=lifecycle]").await;
+    let before = page
+        .wait_js(
+            "the lifecycle's counts",
+            &format!("{LIFECYCLE_COUNT} const n = count('SUCCESS'); return n >= 0 ? n : null;"),
+        )
+        .await;
+    let before = before.as_i64().unwrap();
+    page.js(&format!(
+        "{LIFECYCLE_COUNT}
+         window.__counts = [];
+         const note = () => window.__counts.push([count('PENDING'), count('RECEIVED'), count('STARTED'), count('SUCCESS')]);
+         new MutationObserver(note).observe(document.querySelector('#diagram-stage'), {{ attributes: true, subtree: true, attributeFilter: ['data-count'] }});
+         document.querySelector('#demo-count').value = '1';
+         document.querySelector('#demo-send').click();
+         return true;"
+    ))
+    .await
+    .unwrap();
+    // Mid-task: the task is running; the path of the selected task is highlighted.
+    page.wait_js("a task to show as STARTED", &format!("{LIFECYCLE_COUNT} return count('STARTED') >= 1;")).await;
+    page.js("const select = document.querySelector('#path-task');
+         select.selectedIndex = 1; select.dispatchEvent(new Event('change'));
+         return true;")
+        .await
+        .unwrap();
+    page.wait_js("the path", "return document.querySelectorAll('#diagram-stage g.node.live-path').length >= 2;").await;
+    page.screenshot("diagram-lifecycle-mid-task").await.unwrap();
+    let counts = page
+        .wait_js(
+            "the SUCCESS count to go up",
+            &format!("{LIFECYCLE_COUNT} return count('SUCCESS') === {} ? window.__counts : null;", before + 1),
+        )
+        .await;
+    let counts: Vec<[i64; 4]> = serde_json::from_value(counts).unwrap();
+    let started_at = counts.iter().position(|c| c[2] >= 1).expect("STARTED was shown");
+    let done_at = counts.iter().position(|c| c[3] == before + 1).expect("SUCCESS went up");
+    assert!(started_at < done_at, "STARTED before SUCCESS: {counts:?}");
+    page.screenshot("diagram-lifecycle-success").await.unwrap();
+}
+
+/// Export SVG writes a file that is a well-formed SVG document with the diagram's nodes.
+async fn export_is_valid_svg(page: &mut Page) {
+    page.click("#export-svg").await;
+    let path = page
+        .wait_js(
+            "the export's notice",
+            "return document.querySelector('#notice [data-export-path]')?.dataset.exportPath ?? null;",
+        )
+        .await;
+    let text = std::fs::read_to_string(path.as_str().unwrap()).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let (mut root, mut nodes, mut depth) = (None, 0, 0i32);
+    loop {
+        match reader.read_event().unwrap_or_else(|e| panic!("not well-formed XML: {e}")) {
+            quick_xml::events::Event::Start(tag) => {
+                depth += 1;
+                let name = tag.name().as_ref().to_string();
+                root.get_or_insert(name);
+                let class = tag.try_get_attribute("class").unwrap().map(|a| a.value.to_string());
+                if class.is_some_and(|c| c.split(' ').any(|c| c == "node")) {
+                    nodes += 1;
+                }
+            }
+            quick_xml::events::Event::End(_) => depth -= 1,
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(depth, 0, "every element closed");
+    assert_eq!(root.as_deref(), Some("svg"));
+    assert!(text.contains("xmlns=\"http://www.w3.org/2000/svg\""), "a standalone SVG");
+    assert!(nodes >= 5, "the lifecycle's states are in the export ({nodes} nodes)");
 }

@@ -1,9 +1,10 @@
 // What the live layer paints on a rendered diagram, as pure functions of the UI's state (unit
-// tested): a class per process node, a count per lifecycle state. The SVG is never re-rendered
+// tested): a class per process node, counts and a selected task's path on the lifecycle, facts
+// from Redis, measured durations, which edges a message crosses. The SVG is never re-rendered
 // for these: only classes and text change.
 
-import type { ProcessKind, ProcessState } from '../ipc';
-import { light } from '../state';
+import type { Language, ProcessKind, ProcessState, RedisGlance, Step, Task } from '../ipc';
+import { formatDuration, light } from '../state';
 
 /** Every class the live layer may put on a node (removed before the current one is added). */
 export const LIVE_CLASSES = ['live-on', 'live-busy', 'live-bad', 'live-off', 'live-ext'] as const;
@@ -22,6 +23,18 @@ export function nodeIdOf(elementId: string): string | null {
   return match?.[1] ?? null;
 }
 
+/** A flowchart edge's `from>to` inside its element id (`…-L_api_redis_0` → `api>redis`). */
+export function flowEdgeOf(elementId: string): string | null {
+  const match = /(?:^|-)L_([A-Za-z0-9]+)_([A-Za-z0-9]+)_\d+$/.exec(elementId);
+  return match ? `${match[1]}>${match[2]}` : null;
+}
+
+/** A state diagram edge's number inside its element id (`…-edge4` → 4): the transition's index. */
+export function stateEdgeOf(elementId: string): number | null {
+  const match = /(?:^|-)edge(\d+)$/.exec(elementId);
+  return match ? Number(match[1]) : null;
+}
+
 /** A lifecycle state's label with its count (`STARTED · 3`). */
 export function stateLabel(state: string, counts: Record<string, number>): string {
   const n = counts[state] ?? 0;
@@ -31,4 +44,176 @@ export function stateLabel(state: string, counts: Record<string, number>): strin
 /** Spaces paints at least `interval` ms apart: returns how long to wait before the next one. */
 export function paintDelay(lastPaint: number, now: number, interval = 100): number {
   return Math.max(0, lastPaint + interval - now);
+}
+
+// ---------------------------------------------------------------- the task lifecycle
+
+/** The lifecycle's transitions, in the order the diagram declares them (Mermaid numbers its
+ * edges in that order: `edge0`, `edge1`, …). `[*]` is the start or the end. */
+export const LIFECYCLE: { from: string; to: string; label?: Record<Language, string> }[] = [
+  { from: '[*]', to: 'PENDING', label: { ru: 'POST /products/', en: 'POST /products/' } },
+  { from: 'PENDING', to: 'RECEIVED', label: { ru: 'воркер взял', en: 'a worker took it' } },
+  { from: 'RECEIVED', to: 'STARTED' },
+  { from: 'STARTED', to: 'SUCCESS' },
+  { from: 'STARTED', to: 'RETRY', label: { ru: 'сеть, 5xx, 429', en: 'network, 5xx, 429' } },
+  { from: 'RETRY', to: 'RECEIVED', label: { ru: 'через TASK_RETRY_COUNTDOWN_SECS', en: 'after TASK_RETRY_COUNTDOWN_SECS' } },
+  { from: 'STARTED', to: 'RECEIVED', label: { ru: 'воркер умер: снова из очереди (acks late)', en: 'worker died: delivered again (acks late)' } },
+  { from: 'STARTED', to: 'FAILURE', label: { ru: '400/401/403 или повторы кончились', en: '400/401/403 or no retries left' } },
+  { from: 'PENDING', to: 'REVOKED', label: { ru: 'revoke', en: 'revoke' } },
+  { from: 'SUCCESS', to: '[*]' },
+  { from: 'FAILURE', to: '[*]' },
+  { from: 'REVOKED', to: '[*]' },
+];
+
+const FINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+
+/** A task's way through the lifecycle: per state how often it was entered and how long it
+ * stayed (the current state counts until `now`), and the transitions it took. */
+export interface TaskPath {
+  visits: Record<string, { times: number; secs: number }>;
+  transitions: Set<string>;
+}
+
+/** The path of a task with `timeline` (steps in order), as of `now` (ms since the epoch). */
+export function lifecyclePath(timeline: Step[], now: number): TaskPath {
+  const visits: TaskPath['visits'] = {};
+  const transitions = new Set<string>();
+  let previous = '[*]';
+  timeline.forEach((step, i) => {
+    if (step.state === previous) return;
+    transitions.add(`${previous}>${step.state}`);
+    const next = timeline[i + 1];
+    const until = next ? Date.parse(next.at) : FINAL.has(step.state) ? Date.parse(step.at) : now;
+    const secs = Math.max(0, (until - Date.parse(step.at)) / 1000);
+    const visit = (visits[step.state] ??= { times: 0, secs: 0 });
+    visit.times += 1;
+    visit.secs += Number.isFinite(secs) ? secs : 0;
+    previous = step.state;
+  });
+  if (FINAL.has(previous)) transitions.add(`${previous}>[*]`);
+  return { visits, transitions };
+}
+
+/** A state's label on the path: `RETRY ×2 · 10.3 s`, `SUCCESS`. */
+export function pathLabel(state: string, path: TaskPath, counts: Record<string, number>): string {
+  const visit = path.visits[state];
+  const base = stateLabel(state, counts);
+  if (!visit) return base;
+  const times = visit.times > 1 ? ` ×${visit.times}` : '';
+  return FINAL.has(state) ? `${base}${times} ✓` : `${base}${times} · ${formatDuration(visit.secs)}`;
+}
+
+// ---------------------------------------------------------------- the architecture
+
+/** The architecture's edges a message crosses when the system reports `event`. */
+export function pulsesFor(event: 'product' | 'task', task?: Pick<Task, 'state' | 'result'>): string[] {
+  if (event === 'product') return ['client>api', 'api>redis', 'api>client'];
+  switch (task?.state) {
+    case 'RECEIVED':
+      return ['redis>worker'];
+    case 'SUCCESS': {
+      const sent = (task.result as { status?: string } | null)?.status === 'sent';
+      return sent ? ['worker>tg', 'worker>redis'] : ['worker>redis'];
+    }
+    case 'RETRY':
+    case 'FAILURE':
+      return ['worker>redis'];
+    default:
+      return [];
+  }
+}
+
+const WORDS = {
+  ru: { queue: 'очередь', flight: 'в работе', results: 'результатов', idle: 'ждёт задач', tasks: 'задач' },
+  en: { queue: 'queue', flight: 'in flight', results: 'results', idle: 'waiting for tasks', tasks: 'tasks' },
+};
+
+/** The Redis node's live line: `queue 3 · in flight 1 · results 42`. */
+export function redisLine(glance: Pick<RedisGlance, 'queued' | 'in_flight' | 'results' | 'truncated'> | null, lang: Language): string {
+  const w = WORDS[lang];
+  if (!glance) return `${w.queue} — · ${w.flight} — · ${w.results} —`;
+  const more = glance.truncated ? '+' : '';
+  return `${w.queue} ${glance.queued} · ${w.flight} ${glance.in_flight} · ${w.results} ${glance.results}${more}`;
+}
+
+/** The worker node's live line: the task it runs (`▶ #12 Phone`), or that it waits. */
+export function workerLine(tasks: Task[], lang: Language): string {
+  const running = tasks.filter((t) => t.state === 'STARTED');
+  if (running.length === 0) return WORDS[lang].idle;
+  if (running.length > 1) return `▶ ${running.length} ${WORDS[lang].tasks}`;
+  const product = Array.isArray(running[0]!.args) ? (running[0]!.args[0] as { id?: number; name?: string } | undefined) : undefined;
+  const name = (product?.name ?? '').slice(0, 14);
+  return `▶ #${product?.id ?? '?'} ${name}`.trim();
+}
+
+// ---------------------------------------------------------------- the Redis keys
+
+/** The Redis diagram's live line per node, from a glance. */
+export function redisKeyLines(glance: RedisGlance, lang: Language): Record<string, string> {
+  const single = (key: string) => [...glance.celery_keys, ...glance.our_keys].find((k) => k.key === key);
+  const group = (pattern: string) => glance.groups.find((g) => g.pattern === pattern);
+  const meta = group('celery-task-meta-*');
+  const ttl = meta?.samples.map((s) => s.ttl_ms).filter((t): t is number => t !== null);
+  const ru = lang === 'ru';
+  const now = ru ? 'сейчас' : 'now';
+  return {
+    queue: `${now}: ${glance.queued}${glance.queue_head[0] ? ` · ${ru ? 'следующая' : 'next'} ${glance.queue_head[0].slice(0, 8)}` : ''}`,
+    unacked: `${now}: ${glance.in_flight}${glance.in_flight_ids[0] ? ` · ${glance.in_flight_ids[0].slice(0, 8)}` : ''}`,
+    meta: `${now}: ${meta?.count ?? 0}${ttl?.length ? ` · TTL ${formatDuration(Math.min(...ttl) / 1000)}` : ''}`,
+    products: `${now}: ${single('stackdesk:products')?.size ?? 0} · product:* ${group('stackdesk:product:*')?.count ?? 0}`,
+    tasks: `${now}: ${single('stackdesk:tasks')?.size ?? 0} · task:* ${group('stackdesk:task:*')?.count ?? 0}`,
+    misc: `workers ${single('stackdesk:workers')?.size ?? 0} · revoked ${single('stackdesk:revoked')?.size ?? 0} · dead ${single('stackdesk:dead_letter')?.size ?? 0}`,
+  };
+}
+
+/** The key a Redis diagram node opens when clicked. */
+export function keyOfNode(node: string, glance: RedisGlance | null): string | null {
+  switch (node) {
+    case 'queue':
+      return 'celery';
+    case 'unacked':
+      return 'unacked';
+    case 'meta':
+      return glance?.groups.find((g) => g.pattern === 'celery-task-meta-*')?.samples[0]?.key ?? null;
+    case 'products':
+      return 'stackdesk:products';
+    case 'tasks':
+      return 'stackdesk:tasks';
+    case 'misc':
+      return 'stackdesk:workers';
+    default:
+      return null;
+  }
+}
+
+// ---------------------------------------------------------------- the product flow
+
+/** The last product request, as measured. */
+export interface LastRequest {
+  /** Server steps, ms (`validate`, `store`). */
+  steps: Record<string, number>;
+  /** Round trip to the 201, ms. */
+  totalMs: number;
+  taskId: string;
+}
+
+/** Milliseconds as the flow shows them (`0.04 ms`, `3.2 ms`, `1.2 s`). */
+export function ms(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '—';
+  if (value < 1) return `${value.toFixed(2)} ms`;
+  if (value < 1000) return `${value.toFixed(1)} ms`;
+  return formatDuration(value / 1000);
+}
+
+/** What the product flow's messages (numbered from 1, as drawn) gain: measured durations. */
+export function flowNotes(last: LastRequest | null, task: Task | undefined): Record<number, string> {
+  if (!last) return {};
+  const notes: Record<number, string> = {
+    2: ms(last.steps.validate),
+    3: ms(last.steps.store),
+    4: ms(last.totalMs),
+  };
+  if (task?.runtime !== null && task?.runtime !== undefined) notes[7] = formatDuration(task.runtime);
+  else if (task) notes[7] = task.state;
+  return notes;
 }

@@ -3,6 +3,7 @@
 // Node ids are the same in both languages: the live layer finds nodes by id.
 
 import type { Language } from '../ipc';
+import { LIFECYCLE, redisLine } from './live';
 
 export interface Diagram {
   id: string;
@@ -12,21 +13,23 @@ export interface Diagram {
 }
 
 const tr = (lang: Language, ru: string, en: string) => (lang === 'ru' ? ru : en);
+/** The placeholder of a live line, as wide as its usual text (the node is sized by it). */
+const now = (lang: Language) => tr(lang, 'сейчас: — · —————', 'now: — · ——————');
 
 export const DIAGRAMS: Diagram[] = [
   {
     id: 'architecture',
     title: { ru: 'Архитектура', en: 'Architecture' },
     caption: {
-      ru: 'Три процесса под одним супервизором. Цвет узла — состояние процесса прямо сейчас.',
-      en: 'Three processes under one supervisor. A node’s colour is its process’s state right now.',
+      ru: 'Три процесса под одним супервизором. Цвет узла — состояние процесса сейчас; стрелка вспыхивает, когда по ней проходит сообщение. Щелчок по процессу открывает его карточку и журнал.',
+      en: 'Three processes under one supervisor. A node’s colour is its process’s state now; an arrow flashes when a message crosses it. Click a process for its card and log.',
     },
     source: (l) => `flowchart LR
   client["${tr(l, 'Клиент: браузер, curl, Swagger UI', 'Client: browser, curl, Swagger UI')}"]
   app["${tr(l, 'Приложение Stackdesk (супервизор)', 'Stackdesk app (supervisor)')}"]
   api["stackdesk api<br/>axum :API_PORT"]
-  redis[("redis-server<br/>${tr(l, 'брокер · результаты · хранилище', 'broker · results · store')}")]
-  worker["stackdesk worker<br/>send_tg_notification"]
+  redis[("redis-server<br/>${tr(l, 'брокер · результаты · хранилище', 'broker · results · store')}<br/>${redisLine(null, l)}")]
+  worker["stackdesk worker<br/>send_tg_notification<br/>${tr(l, 'ждёт задач', 'waiting for tasks')}"]
   tg["Telegram Bot API"]
   client -- "POST /products/" --> api
   api -- "${tr(l, 'Lua: товар + сообщение задачи', 'Lua: product + task message')}" --> redis
@@ -42,8 +45,8 @@ export const DIAGRAMS: Diagram[] = [
     id: 'product-flow',
     title: { ru: 'Создание товара', en: 'Creating a product' },
     caption: {
-      ru: 'API отвечает сразу; медленная работа уходит воркеру через Redis.',
-      en: 'The API answers at once; the slow work goes to the worker through Redis.',
+      ru: 'API отвечает сразу; медленная работа уходит воркеру через Redis. После шагов — замеры последнего запроса.',
+      en: 'The API answers at once; the slow work goes to the worker through Redis. After the steps: the last request’s measurements.',
     },
     source: (l) => `sequenceDiagram
   autonumber
@@ -67,21 +70,10 @@ export const DIAGRAMS: Diagram[] = [
     id: 'lifecycle',
     title: { ru: 'Жизненный цикл задачи', en: 'Task lifecycle' },
     caption: {
-      ru: 'Состояния Celery. Числа — сколько задач в каждом состоянии сейчас.',
-      en: 'Celery’s states. The numbers: how many tasks are in each state now.',
+      ru: 'Состояния Celery. Числа — сколько задач в каждом состоянии сейчас; у выбранной задачи — её путь и время в каждом состоянии.',
+      en: 'Celery’s states. The numbers: how many tasks are in each state now; a selected task shows its path and the time in each state.',
     },
-    source: (l) => `stateDiagram-v2
-  [*] --> PENDING: POST /products/
-  PENDING --> RECEIVED: ${tr(l, 'воркер взял', 'a worker took it')}
-  RECEIVED --> STARTED
-  STARTED --> SUCCESS
-  STARTED --> RETRY: ${tr(l, 'сеть, 5xx, 429', 'network, 5xx, 429')}
-  RETRY --> RECEIVED: ${tr(l, 'через TASK_RETRY_COUNTDOWN_SECS', 'after TASK_RETRY_COUNTDOWN_SECS')}
-  STARTED --> FAILURE: ${tr(l, '400/401/403 или повторы кончились', '400/401/403 or no retries left')}
-  PENDING --> REVOKED: revoke
-  SUCCESS --> [*]
-  FAILURE --> [*]
-  REVOKED --> [*]`,
+    source: (l) => ['stateDiagram-v2', ...LIFECYCLE.map((t) => `  ${t.from} --> ${t.to}${t.label ? `: ${t.label[l]}` : ''}`)].join('\n'),
   },
   {
     id: 'components',
@@ -192,20 +184,20 @@ export const DIAGRAMS: Diagram[] = [
     id: 'redis',
     title: { ru: 'Ключи Redis', en: 'Redis keys' },
     caption: {
-      ru: 'Раскладка Celery как есть, плюс наши ключи с префиксом stackdesk:.',
-      en: 'Celery’s layout exactly, plus our keys under stackdesk:.',
+      ru: 'Раскладка Celery как есть, плюс наши ключи с префиксом stackdesk:. Нижние строки — что в Redis сейчас (опрос раз в 2 с); щелчок по узлу показывает ключ.',
+      en: 'Celery’s layout exactly, plus our keys under stackdesk:. The bottom lines: what Redis holds now (sampled every 2 s); click a node to see its key.',
     },
     source: (l) => `flowchart LR
   subgraph celery["${tr(l, 'Celery / kombu', 'Celery / kombu')}"]
-    queue[("celery<br/>list: ${tr(l, 'сообщения', 'messages')}")]
-    unacked[("unacked + unacked_index<br/>hash + zset: ${tr(l, 'в работе', 'in flight')}")]
-    meta[("celery-task-meta-{id}<br/>string, TTL 86400 s")]
+    queue[("celery<br/>list: ${tr(l, 'сообщения', 'messages')}<br/>${now(l)}")]
+    unacked[("unacked + unacked_index<br/>hash + zset: ${tr(l, 'в работе', 'in flight')}<br/>${now(l)}")]
+    meta[("celery-task-meta-{id}<br/>string, TTL 86400 s<br/>${now(l)}")]
     events(["/0.celeryev<br/>${tr(l, 'события (pub/sub)', 'events (pub/sub)')}"])
   end
   subgraph ours["stackdesk:"]
-    products[("stackdesk:product:{id}<br/>stackdesk:products")]
-    tasks[("stackdesk:task:{id}<br/>stackdesk:tasks")]
-    misc[("stackdesk:workers, :revoked,<br/>:dead_letter")]
+    products[("stackdesk:product:{id}<br/>stackdesk:products<br/>${now(l)}")]
+    tasks[("stackdesk:task:{id}<br/>stackdesk:tasks<br/>${now(l)}")]
+    misc[("stackdesk:workers, :revoked,<br/>:dead_letter<br/>workers — · revoked — · dead —")]
   end
   queue -- "${tr(l, 'взята воркером', 'taken by a worker')}" --> unacked
   unacked -- "ack" --> meta`,
@@ -214,8 +206,8 @@ export const DIAGRAMS: Diagram[] = [
     id: 'with-without',
     title: { ru: 'С воркером и без', en: 'With and without a worker' },
     caption: {
-      ru: 'Без фоновой задачи клиент ждёт отправку; с ней — получает 201 сразу.',
-      en: 'Without a background task the client waits for the send; with one it gets its 201 at once.',
+      ru: 'Без фоновой задачи клиент ждёт отправку; с ней — получает 201 сразу. «Измерить» запускает оба варианта по-настоящему.',
+      en: 'Without a background task the client waits for the send; with one it gets its 201 at once. “Measure” runs both for real.',
     },
     source: (l) => `flowchart LR
   subgraph without["${tr(l, 'Без воркера', 'Without a worker')}"]

@@ -1,6 +1,6 @@
 // Task history: filters with counts, search, the live table, the detail drawer, retries.
 
-import { chip, clock, painter, render, ROWS, shortName, showError, status, ui } from '../app';
+import { chip, clock, hooks, painter, render, ROWS, shortName, showError, status, ui } from '../app';
 import { $, fill, h } from '../dom';
 import { language, t } from '../i18n';
 import { type Task } from '../ipc';
@@ -99,6 +99,7 @@ export function paintDrawer(): void {
     h('div', { class: 'buttons' },
       task.state === 'FAILURE' && !task.retried_as ? h('button', { class: 'primary', 'data-action': 'retry', onclick: () => void retryTask(task.task_id) }, t('drawer.retry')) : null,
       canRevoke ? h('button', { 'data-action': 'revoke', onclick: () => void ui.api?.revoke(task.task_id).catch(showError) }, t('drawer.revoke')) : null,
+      h('button', { 'data-action': 'lifecycle', onclick: () => { ui.diagram = 'lifecycle'; hooks.showTab('diagrams'); } }, t('diagram.on_lifecycle')),
     ),
     h('h3', {}, t('drawer.timeline')),
     h('ol', { class: 'timeline' }, ...timelineWithDurations(task.timeline).map((step) =>
