@@ -118,13 +118,17 @@ export function connectApi(force = false): void {
       // The API is not up (yet): the feed's reconnect will load again.
     }
   };
+  // Edges flash only while the architecture is on screen (a flash seen later would be stale).
+  const pulse = (edges: string[]) => {
+    if (ui.tab === 'diagrams' && ui.diagram === 'architecture') for (const edge of edges) ui.pulses.add(edge);
+  };
   ui.stopLive = api.live((name, data) => {
     if (name === 'task') {
       ui.tasks.upsert(data as Task);
-      for (const edge of pulsesFor('task', data as Task)) ui.pulses.add(edge);
+      pulse(pulsesFor('task', data as Task));
     } else if (name === 'product') {
       const product = data as Product;
-      for (const edge of pulsesFor('product')) ui.pulses.add(edge);
+      pulse(pulsesFor('product'));
       ui.tasks.queued(product);
       if (!ui.products.some((p) => p.id === product.id)) ui.products.unshift(product);
       if (ui.products.length > 200) ui.products.length = 200;

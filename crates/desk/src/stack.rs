@@ -268,9 +268,7 @@ impl Stack {
         });
         if fits {
             supervisor.set_child_env(next.child_env.clone()).await?;
-            if let Some(was) = lock(&self.started_with).as_mut() {
-                was.child_env = next.child_env;
-            }
+            *lock(&self.started_with) = Some(next);
         }
         Ok(())
     }

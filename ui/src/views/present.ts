@@ -188,8 +188,14 @@ export function measurePanel(): HTMLElement {
     h('div', { id: 'measure-result', role: 'status' }));
 }
 
+/** Whether a comparison is still waiting for one of its two answers. */
+function measuring(): boolean {
+  const m = ui.measurement;
+  return Boolean(m && !m.error && (!m.withWorker || !m.withoutWorker));
+}
+
 async function measure(): Promise<void> {
-  if (!ui.api || ui.measurement?.withoutWorker === null && ui.measurement?.error === null) return;
+  if (!ui.api || measuring()) return;
   const api = ui.api;
   const measurement = { began: performance.now(), withWorker: null, withoutWorker: null, error: null } as NonNullable<typeof ui.measurement>;
   ui.measurement = measurement;
@@ -217,7 +223,7 @@ export function paintMeasure(): void {
   const m = ui.measurement;
   if (!out) return;
   const button = document.querySelector<HTMLButtonElement>('#measure');
-  const running = Boolean(m && !m.error && (!m.withWorker || !m.withoutWorker));
+  const running = measuring();
   if (button) button.disabled = running || !ui.snapshot?.running;
   if (!m) return void fill(out);
   const lines: HTMLElement[] = [];
