@@ -116,6 +116,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         shutdown::on_signal(shutdown.clone());
+        shutdown::on_stop_pipe(shutdown.clone());
         match cli.command {
             Command::Api { .. } => run_api(&settings, shutdown).await,
             Command::Worker { .. } => run_worker(&settings, hostname, shutdown).await,

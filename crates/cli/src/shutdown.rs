@@ -1,5 +1,6 @@
-//! Turning the operating system's stop requests into a cancellation: Ctrl+C and SIGTERM on Unix;
-//! Ctrl+C, Ctrl+Break and closing the console on Windows. A second request exits at once.
+//! Turning stop requests into a cancellation: Ctrl+C and SIGTERM on Unix; Ctrl+C, Ctrl+Break and
+//! closing the console on Windows (a second one exits at once); and, under the supervisor, the end
+//! of stdin (`supervisor::STOP_PIPE_ENV`).
 
 use tokio_util::sync::CancellationToken;
 
@@ -17,6 +18,24 @@ pub fn on_signal(token: CancellationToken) {
             std::process::exit(130);
         }
     });
+}
+
+/// Under the supervisor (`STACKDESK_STOP_PIPE=1`), cancels `token` when stdin ends: the supervisor
+/// closed it to stop us, or it died. Read on a plain thread, which never holds up the exit.
+pub fn on_stop_pipe(token: CancellationToken) {
+    if std::env::var_os(supervisor::STOP_PIPE_ENV).is_none_or(|v| v != "1") {
+        return;
+    }
+    let watch = move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0_u8; 256];
+        while matches!(std::io::Read::read(&mut stdin, &mut buf), Ok(n) if n > 0) {}
+        tracing::info!("the supervisor asked to stop");
+        token.cancel();
+    };
+    if let Err(err) = std::thread::Builder::new().name("stop-pipe".into()).spawn(watch) {
+        tracing::warn!(%err, "cannot watch the supervisor's stop pipe");
+    }
 }
 
 #[cfg(unix)]

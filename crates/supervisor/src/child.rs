@@ -75,16 +75,24 @@ pub fn spawn(
     logs: &Arc<Logs>,
     exits: &mpsc::UnboundedSender<Exit>,
 ) -> std::io::Result<ChildHandle> {
+    // Our own processes are asked to stop by closing their stdin, a pipe only we hold (see
+    // `STOP_PIPE_ENV`): the same on every OS, and it needs no console (a desktop app has none, so
+    // Windows console control events cannot reach its children). Redis is asked with `SHUTDOWN`.
+    let stop_pipe = launch.redis_port.is_none();
     let mut command = tokio::process::Command::new(&launch.program);
     command
         .args(&launch.args)
         .envs(launch.env.iter().cloned())
-        .stdin(Stdio::null())
+        .stdin(if stop_pipe { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    if stop_pipe {
+        command.env(crate::STOP_PIPE_ENV, "1");
+    }
     sys::prepare(&mut command);
     let mut child = command.spawn()?;
+    let stop_pipe = child.stdin.take();
     if let Err(err) = lifeline.adopt(&child) {
         tracing::warn!(%err, process = %launch.kind, "could not tie the process to the supervisor's lifetime");
     }
@@ -103,7 +111,7 @@ pub fn spawn(
         let status = tokio::select! {
             status = child.wait() => status,
             _ = stop_requested => {
-                ask_to_stop(&launch, pid).await;
+                ask_to_stop(&launch, stop_pipe).await;
                 match tokio::time::timeout(launch.stop_timeout, child.wait()).await {
                     Ok(status) => status,
                     Err(_) => {
@@ -127,18 +135,13 @@ pub fn spawn(
     Ok(ChildHandle { pid, stop: Some(stop), done })
 }
 
-async fn ask_to_stop(launch: &Launch, pid: u32) {
-    match launch.redis_port {
-        // SHUTDOWN makes Redis write its append-only file before it exits.
-        Some(port) => {
-            let _ = tokio::task::spawn_blocking(move || probe::redis_command(port, &["SHUTDOWN"])).await;
-        }
-        None => {
-            if let Err(err) = sys::request_stop(pid) {
-                tracing::debug!(%err, pid, "polite stop failed");
-            }
-        }
+/// Asks politely: `SHUTDOWN` for Redis (it writes its append-only file before it exits); for our
+/// own processes, the end of their stdin.
+async fn ask_to_stop(launch: &Launch, stop_pipe: Option<tokio::process::ChildStdin>) {
+    if let Some(port) = launch.redis_port {
+        let _ = tokio::task::spawn_blocking(move || probe::redis_command(port, &["SHUTDOWN"])).await;
     }
+    drop(stop_pipe);
 }
 
 async fn pump(output: impl AsyncRead + Unpin, kind: ProcessKind, stream: Stream, logs: Arc<Logs>) {

@@ -12,7 +12,8 @@
 //! - [`state`]: processes, states, modes, events.
 //! - `child.rs`: spawning a child, capturing its output, stopping it politely then by force.
 //! - `sys/`: tying children's lives to ours (process groups and `PR_SET_PDEATHSIG` on Linux, a Job
-//!   Object on Windows) and the polite stop signal.
+//!   Object on Windows) and killing a process at once. A polite stop needs nothing from the OS:
+//!   see [`STOP_PIPE_ENV`].
 //! - [`paths`]: the data directory, finding redis-server, the generated `redis.conf`.
 //! - [`ports`]: whether a port is free and, if not, who holds it.
 //! - [`probe`]: readiness probes (Redis PING, API `/health`).
@@ -33,6 +34,12 @@ mod sys;
 pub use error::{PortOwner, Result, SupervisorError};
 pub use state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
 pub use supervisor::{RestartPolicy, Supervisor, SupervisorConfig};
+
+/// Set (to `1`) in the environment of the `stackdesk` processes the supervisor starts: their stdin
+/// is then a pipe only the supervisor holds, and its end is a request to stop gracefully. The
+/// supervisor closes it to stop them; it also ends when the supervisor dies. Unlike signals or
+/// console control events, this works alike on every OS and from a process without a console.
+pub const STOP_PIPE_ENV: &str = "STACKDESK_STOP_PIPE";
 
 #[cfg(test)]
 mod tests {

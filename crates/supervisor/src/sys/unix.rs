@@ -1,4 +1,4 @@
-//! Unix: process groups, the parent-death signal, SIGTERM.
+//! Unix: process groups, the parent-death signal, SIGKILL.
 
 #![allow(unsafe_code)] // `pre_exec` is unsafe by signature; the closure below only makes syscalls.
 
@@ -38,12 +38,6 @@ impl Lifeline {
     pub fn adopt(&self, _child: &tokio::process::Child) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Asks process `pid` to stop (SIGTERM).
-pub fn request_stop(pid: u32) -> std::io::Result<()> {
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)
 }
 
 /// Kills process `pid` at once (SIGKILL): no chance to clean up, as in a crash.

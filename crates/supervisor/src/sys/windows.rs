@@ -1,9 +1,8 @@
-//! Windows: a Job Object that kills every child when the supervisor goes, and Ctrl+Break.
+//! Windows: a Job Object that kills every child when the supervisor goes, and `TerminateProcess`.
 
 #![allow(unsafe_code)] // Win32 calls are FFI; each block states why it is sound.
 
 use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
-use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
 use windows_sys::Win32::System::JobObjects::{
     AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation, SetInformationJobObject,
@@ -12,7 +11,8 @@ use windows_sys::Win32::System::Threading::{
     CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, OpenProcess, PROCESS_TERMINATE, TerminateProcess,
 };
 
-/// Starts the child in its own process group (for Ctrl+Break) and without a console window.
+/// Starts the child in its own process group (a console's Ctrl+C reaches only the supervisor) and
+/// without a console window.
 pub fn prepare(command: &mut tokio::process::Command) {
     command.creation_flags(CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW);
 }
@@ -73,15 +73,6 @@ impl Drop for Lifeline {
         // SAFETY: we own the handle and close it once; closing kills what is still in the job.
         unsafe { CloseHandle(self.job) };
     }
-}
-
-/// Asks process `pid` (started in its own group) to stop with Ctrl+Break.
-pub fn request_stop(pid: u32) -> std::io::Result<()> {
-    // SAFETY: plain FFI call with integer arguments.
-    if unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid) } == 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Kills process `pid` at once (`TerminateProcess`): no chance to clean up, as in a crash.
