@@ -16,6 +16,7 @@ fn main() {
         "browser_url",
         "close_answer",
         "redis_glance",
+        "redis_server",
         "redis_key",
         "save_export",
         "set_fullscreen",

@@ -182,6 +182,7 @@ pub fn run() {
             commands::browser_url,
             commands::close_answer,
             commands::redis_glance,
+            commands::redis_server,
             commands::redis_key,
             commands::save_export,
             commands::set_fullscreen,

@@ -25,6 +25,8 @@ export const hooks = {
   rebuild: (): void => {},
   /** Offers a way out of a taken port; set by `stack.ts`. */
   portPrompt: (_body: DeskErrorBody): void => {},
+  /** Explains the ways to get a Redis when none can be found; set by `views/first-run.ts`. */
+  redisMissing: (): void => {},
   /** Shows a tab; set by `shell.ts`. */
   showTab: (_tab: Tab): void => {},
 };
@@ -102,6 +104,7 @@ export function showError(err: unknown): void {
   const body: DeskErrorBody =
     err instanceof DeskError ? err.body : { kind: 'io', message: err instanceof Error ? err.message : String(err) };
   if (body.kind === 'port_taken') return hooks.portPrompt(body);
+  if (body.kind === 'redis_not_found') return hooks.redisMissing();
   const details = body.last_lines?.length ? h('pre', { class: 'quote' }, body.last_lines.join('\n')) : null;
   notice(body.message, 'error', details ?? undefined);
 }

@@ -120,6 +120,16 @@ export interface KeyContents extends KeyGlance {
   truncated: boolean;
 }
 
+/** Whether a redis-server for a managed Redis can be found (`GET /api/redis/server`). */
+export interface RedisServerCheck {
+  managed: boolean;
+  path: string | null;
+  version: string | null;
+  searched: string | null;
+  advice: string | null;
+  os: string;
+}
+
 export interface Backend {
   /** 'app' inside the desktop app, 'browser' against the control endpoint. */
   readonly mode: 'app' | 'browser';
@@ -139,6 +149,8 @@ export interface Backend {
   redisGlance(): Promise<RedisGlance>;
   /** One key's contents. */
   redisKey(name: string): Promise<KeyContents>;
+  /** Whether a redis-server for a managed Redis can be found, and where. */
+  redisServer(): Promise<RedisServerCheck>;
   /** Saves an exported diagram; returns the file's path. */
   saveExport(name: string, bytes: Uint8Array): Promise<string>;
   /** Full screen for presenting (the app's window; a browser uses its own API). */
@@ -177,6 +189,7 @@ class TauriBackend implements Backend {
   closeAnswer(action: 'quit' | 'hide' | 'cancel') { return this.call<void>('close_answer', { action }); }
   redisGlance() { return this.call<RedisGlance>('redis_glance'); }
   redisKey(name: string) { return this.call<KeyContents>('redis_key', { name }); }
+  redisServer() { return this.call<RedisServerCheck>('redis_server'); }
   saveExport(name: string, bytes: Uint8Array) { return this.call<string>('save_export', { name, bytes: Array.from(bytes) }); }
   setFullscreen(on: boolean) { return this.call<void>('set_fullscreen', { on }); }
 
@@ -229,6 +242,7 @@ class HttpBackend implements Backend {
   async closeAnswer() {}
   redisGlance() { return this.call<RedisGlance>('GET', '/api/redis'); }
   redisKey(name: string) { return this.call<KeyContents>('GET', `/api/redis/key?name=${encodeURIComponent(name)}`); }
+  redisServer() { return this.call<RedisServerCheck>('GET', '/api/redis/server'); }
   async saveExport(name: string, bytes: Uint8Array) {
     return (await this.call<{ path: string }>('PUT', `/api/exports/${encodeURIComponent(name)}`, bytes)).path;
   }

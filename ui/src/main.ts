@@ -14,6 +14,7 @@ import './views/products';
 import './views/tasks';
 import './views/settings';
 import './views/diagrams';
+import { checkRedis } from './views/first-run';
 
 function onDeskEvent(event: DeskEvent): void {
   switch (event.kind) {
@@ -69,6 +70,8 @@ async function boot(): Promise<void> {
   $('#app').removeAttribute('aria-busy');
   connectApi();
   await reloadLogs();
+  // First run on a machine without Redis: explain the choices before Start fails.
+  if (!snapshot.running) void checkRedis();
   // Uptimes tick.
   setInterval(() => {
     if (ui.snapshot?.running) {

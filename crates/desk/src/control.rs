@@ -17,6 +17,7 @@
 //! | `POST /api/open/{swagger,data-dir,logs}` | opens it on this machine |
 //! | `GET /api/redis` | what Redis holds now (sampled by the diagrams) |
 //! | `GET /api/redis/key?name=` | one key's contents |
+//! | `GET /api/redis/server` | whether a redis-server for a managed Redis can be found, and where |
 //! | `PUT /api/exports/{name}` | saves an exported diagram (`.svg`, `.png`) under the data folder |
 //! | `GET /api/events?token=` | Server-Sent Events: states, log lines, settings |
 
@@ -103,6 +104,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/open/{target}", post(open))
         .route("/api/redis", get(redis_glance))
         .route("/api/redis/key", get(redis_key))
+        .route("/api/redis/server", get(redis_server))
         .route(
             "/api/exports/{name}",
             axum::routing::put(save_export).layer(axum::extract::DefaultBodyLimit::max(crate::exports::MAX_BYTES)),
@@ -303,6 +305,10 @@ pub fn open_target(stack: &Stack, target: &str) -> crate::Result<()> {
 async fn open(State(state): State<ControlState>, Path(target): Path<String>) -> ControlResult<Value> {
     open_target(&state.stack, &target)?;
     Ok(Json(json!({"opened": target})))
+}
+
+async fn redis_server(State(state): State<ControlState>) -> ControlResult<crate::RedisServerCheck> {
+    Ok(Json(state.stack.redis_server().await?))
 }
 
 async fn redis_glance(State(state): State<ControlState>) -> ControlResult<crate::glance::RedisGlance> {

@@ -31,7 +31,7 @@ pub mod telegram;
 
 pub use error::{DeskError, Result};
 pub use prefs::{Prefs, SaveOutcome, SettingsUpdate, SettingsView};
-pub use stack::{DeskEvent, Snapshot, Stack, StackOptions, supervisor_config};
+pub use stack::{DeskEvent, RedisServerCheck, Snapshot, Stack, StackOptions, supervisor_config};
 
 /// The app's identifier (as in `tauri.conf.json`); names its config directory.
 pub const APP_IDENTIFIER: &str = "dev.stackdesk.app";

@@ -107,6 +107,23 @@ pub struct Snapshot {
     pub logs_dir: PathBuf,
 }
 
+/// Whether the redis-server a managed Redis needs can be found (the first-run screen's question).
+#[derive(Debug, Clone, Serialize)]
+pub struct RedisServerCheck {
+    /// Whether Stackdesk starts Redis itself (otherwise nothing needs to be found).
+    pub managed: bool,
+    /// The redis-server found, when found.
+    pub path: Option<PathBuf>,
+    /// Its version (`7.0.15`), when found.
+    pub version: Option<String>,
+    /// Where it looked, when not found.
+    pub searched: Option<String>,
+    /// What to do about it, for this OS, when not found.
+    pub advice: Option<String>,
+    /// `windows`, `linux` or `macos`: the first-run screen's choices differ.
+    pub os: &'static str,
+}
+
 /// The stack and its settings.
 #[derive(Debug)]
 pub struct Stack {
@@ -277,6 +294,37 @@ impl Stack {
     pub async fn redis_glance(&self) -> Result<crate::glance::RedisGlance> {
         let (settings, _) = self.configs()?;
         crate::glance::glance(settings.redis_url.expose()).await
+    }
+
+    /// Whether a redis-server can be found for a managed Redis, as Start would look for it.
+    pub async fn redis_server(&self) -> Result<RedisServerCheck> {
+        let (_, config) = self.configs()?;
+        let managed = config.mode(ProcessKind::Redis) == Mode::Managed;
+        let mut check = RedisServerCheck {
+            managed,
+            path: None,
+            version: None,
+            searched: None,
+            advice: None,
+            os: std::env::consts::OS,
+        };
+        if !managed {
+            return Ok(check);
+        }
+        let found = tokio::task::spawn_blocking(move || {
+            let exe_dir = config.stackdesk_exe.parent().map(std::path::Path::to_path_buf);
+            supervisor::paths::find_redis(config.redis_binary.as_deref(), exe_dir.as_deref())
+        })
+        .await
+        .map_err(|e| DeskError::io("looking for redis-server", std::io::Error::other(e)))?;
+        match found {
+            Ok(binary) => (check.path, check.version) = (Some(binary.path), Some(binary.version)),
+            Err(SupervisorError::RedisNotFound { searched, advice }) => {
+                (check.searched, check.advice) = (Some(searched), Some(advice));
+            }
+            Err(other) => return Err(other.into()),
+        }
+        Ok(check)
     }
 
     /// The contents of one Redis key.

@@ -25,7 +25,8 @@ fn exe_name(name: &str) -> String {
 }
 
 /// Finds redis-server: the explicit path (`REDIS_SERVER`), then one bundled next to our executable
-/// or in its `resources/`, then `PATH` (`redis-server`, and `memurai` on Windows).
+/// or in its `resources/` or `resources/redis/` (where the Windows installer puts it), then `PATH`
+/// (`redis-server`, and `memurai` on Windows).
 pub fn find_redis(explicit: Option<&Path>, exe_dir: Option<&Path>) -> Result<RedisBinary> {
     let mut searched = Vec::new();
     if let Some(path) = explicit {
@@ -38,7 +39,12 @@ pub fn find_redis(explicit: Option<&Path>, exe_dir: Option<&Path>) -> Result<Red
         });
     }
     if let Some(dir) = exe_dir {
-        for candidate in [dir.join(exe_name("redis-server")), dir.join("resources").join(exe_name("redis-server"))] {
+        let resources = dir.join("resources");
+        for candidate in [
+            dir.join(exe_name("redis-server")),
+            resources.join(exe_name("redis-server")),
+            resources.join("redis").join(exe_name("redis-server")),
+        ] {
             if candidate.is_file() {
                 return with_version(&candidate);
             }
@@ -119,6 +125,19 @@ mod tests {
             assert!(conf.lines().any(|l| l == line), "{line} missing from\n{conf}");
         }
         assert!(redis_conf(1, Path::new(r"C:\Users\a b\AppData")).contains(r#"dir "C:/Users/a b/AppData""#));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_redis_bundled_in_resources_redis_comes_before_path() {
+        let real = on_path("redis-server").expect("redis-server on PATH (apt install redis-server)");
+        let dir = tempfile::tempdir().unwrap();
+        let bundled = dir.path().join("resources").join("redis");
+        std::fs::create_dir_all(&bundled).unwrap();
+        std::os::unix::fs::symlink(&real, bundled.join("redis-server")).unwrap();
+        let found = find_redis(None, Some(dir.path())).unwrap();
+        assert_eq!(found.path, bundled.join("redis-server"));
+        assert!(found.version.chars().next().is_some_and(|c| c.is_ascii_digit()), "{found:?}");
     }
 
     #[test]

@@ -66,6 +66,12 @@ pub async fn test_telegram(
     Ok(desk::control::test_telegram_with(&state.stack, form).await?)
 }
 
+/// Whether a redis-server for a managed Redis can be found (the first-run screen).
+#[tauri::command]
+pub async fn redis_server(state: State<'_, AppState>) -> Result<desk::RedisServerCheck> {
+    Ok(state.stack.redis_server().await?)
+}
+
 /// What Redis holds now, sampled for the diagrams.
 #[tauri::command]
 pub async fn redis_glance(state: State<'_, AppState>) -> Result<desk::glance::RedisGlance> {
