@@ -8,6 +8,9 @@
 //! - [`UiServer`]: `stackdesk ui` on free ports (the browser mode), and its link with the token.
 //! - [`Driver`]: chromedriver (headless Chromium) or tauri-driver (WebKitWebDriver and the app).
 //! - [`Page`]: a WebDriver session with waits on conditions (never sleeps) and screenshots.
+//! - [`wine`]: a Wine prefix of a test's own, for the Windows build and its installer.
+
+pub mod wine;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,8 +23,8 @@ use serde_json::{Value, json};
 use test_support::redis::free_port;
 use test_support::wait;
 
-/// The end-to-end tests take this in turn: each runs a whole stack and a browser engine, and
-/// two at once on two cores would race for ports and time.
+/// The end-to-end tests take this in turn: each runs a whole stack and a browser engine (or Wine),
+/// and two at once on two cores would race for ports and time.
 pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How long a UI condition may take before the test fails.

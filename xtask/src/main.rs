@@ -4,9 +4,10 @@
 //!   WebKitWebDriver, Chromium; the pinned Python Celery venv; the UI's npm packages; tauri-driver),
 //!   builds the UI, the `stackdesk` CLI (the app's sidecar) and the desktop app, then runs exactly
 //!   what CI runs: rustfmt check, the UI's type check and unit tests, clippy with warnings denied
-//!   (also for the supervisor's Windows code, on `x86_64-pc-windows-gnu`, when that target can be
-//!   installed), every test — end-to-end in Chromium and in the app under Xvfb included — and
-//!   rustdoc with warnings denied.
+//!   (also for the supervisor's and the CLI's Windows code, on `x86_64-pc-windows-gnu`), every
+//!   test — end-to-end in Chromium and in the app under Xvfb included — and rustdoc with warnings
+//!   denied. It also builds the installers (apt: mingw-w64, nsis, wine64) for the tests that check
+//!   them: the `.deb` installed and run, the Windows build and installer under Wine.
 //! - `bench`: the benchmarks against the Python original (`bench/`), release build: the task queue
 //!   (`--tasks N`) and the API under wrk (`--seconds N`). `bench ui`: the UI in Chromium and the
 //!   desktop app's memory.
@@ -15,9 +16,15 @@
 //! - `up`: builds `stackdesk` (release) and runs `stackdesk up`: redis-server, the API and the
 //!   worker under the supervisor in a terminal; Ctrl+C stops them.
 //! - `ui`: builds the UI only (`ui/dist`).
+//! - `package [deb | windows | all]`: the release installers — `.deb` and `.rpm` (Tauri's
+//!   bundler), the Windows installer (cross-compiled, `packaging/windows/stackdesk.nsi`) — and
+//!   their sizes.
+//! - `fetch-redis-windows`: the pinned Redis for Windows (`packaging/windows/redis-windows.json`),
+//!   downloaded, SHA-256 checked, unpacked into `resources/redis-windows/` for the installer.
 //!
 //! Every install step checks first, so running a task twice installs nothing twice.
 
+mod package;
 mod prereqs;
 
 use std::path::{Path, PathBuf};
@@ -47,7 +54,12 @@ fn dispatch() -> anyhow::Result<()> {
             prereqs::ensure_system_packages()?;
             build_ui(false)
         }
-        _ => bail!("usage: cargo xtask <test | ci | bench [ui] [--tasks N] [--seconds N] [--runs N] | run | up | ui>"),
+        "package" => package_task(rest.first().map_or("all", String::as_str)),
+        "fetch-redis-windows" => package::fetch_redis_windows(),
+        _ => bail!(
+            "usage: cargo xtask <test | ci | bench [ui] [--tasks N] [--seconds N] [--runs N] | run | up | ui \
+             | package [deb | windows | all] | fetch-redis-windows>"
+        ),
     }
 }
 
@@ -128,13 +140,9 @@ fn build_sidecar(profile: &str, venv: Option<&Path>) -> anyhow::Result<PathBuf> 
     }
     let built = target_dir().join(profile).join(format!("stackdesk{}", std::env::consts::EXE_SUFFIX));
     let binaries = root().join("src-tauri").join("binaries");
-    std::fs::create_dir_all(&binaries)?;
     let sidecar = binaries.join(format!("stackdesk-cli-{}{}", host_triple()?, std::env::consts::EXE_SUFFIX));
     // Copy only when it changed, so the app is not rebuilt for nothing.
-    if std::fs::read(&sidecar).ok() != std::fs::read(&built).ok() {
-        std::fs::copy(&built, &sidecar)
-            .with_context(|| format!("copying {} to {}", built.display(), sidecar.display()))?;
-    }
+    package::copy_if_changed(&built, &sidecar)?;
     Ok(built)
 }
 
@@ -160,30 +168,37 @@ fn tauri_driver() -> anyhow::Result<PathBuf> {
 
 fn test() -> anyhow::Result<()> {
     let venv = prepare()?;
+    prereqs::ensure_packaging_packages()?;
+    prereqs::ensure_windows_target()?;
     cargo(&["fmt", "--all", "--", "--check"], &venv)?;
     build_ui(true)?;
+    // The installers first: each build copies its own sidecar into src-tauri/binaries/, and the
+    // debug app below must be built with the debug one.
+    let deb = package::linux_packages()?;
+    let windows = package::windows_build("debug")?;
+    let installer =
+        package::windows_installer(&windows, &target_dir().join("windows-installer"), package::Compression::Fast)?;
     let stackdesk = build_sidecar("debug", Some(&venv))?;
     cargo(&["build", "--locked", "-p", "stackdesk-app"], &venv)?;
     let driver = tauri_driver()?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &venv)?;
-    if prereqs::windows_target() {
-        cargo(
-            &[
-                "clippy",
-                "-p",
-                "stackdesk-supervisor",
-                "--target",
-                "x86_64-pc-windows-gnu",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ],
-            &venv,
-        )?;
-    } else {
-        step("skipped: clippy of the Windows code (the x86_64-pc-windows-gnu target could not be installed)");
-    }
+    // The Windows-only code (the supervisor's Job Object, the CLI's console events).
+    cargo(
+        &[
+            "clippy",
+            "-p",
+            "stackdesk-supervisor",
+            "-p",
+            "stackdesk-cli",
+            "--target",
+            package::WINDOWS,
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &venv,
+    )?;
     let artifacts = target_dir().join("e2e-artifacts");
     step(&format!("cargo test --workspace (end-to-end screenshots in {})", artifacts.display()));
     run_checked(
@@ -195,6 +210,9 @@ fn test() -> anyhow::Result<()> {
             .env("STACKDESK_APP", target_dir().join("debug").join("stackdesk-desktop"))
             .env("STACKDESK_ARTIFACTS", &artifacts)
             .env("TAURI_DRIVER", &driver)
+            .env("STACKDESK_DEB", &deb)
+            .env("STACKDESK_WINDOWS_CLI", &windows.cli)
+            .env("STACKDESK_WINDOWS_INSTALLER", &installer)
             .current_dir(root()),
     )?;
     step("cargo doc (warnings denied)");
@@ -243,6 +261,37 @@ fn bench_ui(venv: &Path) -> anyhow::Result<()> {
     )?;
     step("desktop app: idle memory with the stack running");
     run_checked(Command::new(&bench).args(["app-rss", "--app"]).arg(release.join("stackdesk-desktop")))
+}
+
+/// `cargo xtask package [deb | windows | all]`: release installers, with their sizes.
+fn package_task(which: &str) -> anyhow::Result<()> {
+    prereqs::ensure_system_packages()?;
+    prereqs::ensure_packaging_packages()?;
+    build_ui(false)?;
+    let mut made = Vec::new();
+    if matches!(which, "deb" | "linux" | "all") {
+        let deb = package::linux_packages()?;
+        // bundle/deb/<name>.deb, and the .rpm in bundle/rpm/.
+        let rpm = deb.parent().and_then(Path::parent).map(|bundle| bundle.join("rpm")).unwrap_or_default();
+        made.push(deb);
+        if let Ok(entries) = std::fs::read_dir(&rpm) {
+            made.extend(entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "rpm")));
+        }
+    }
+    if matches!(which, "windows" | "all") {
+        prereqs::ensure_windows_target()?;
+        let build = package::windows_build("release")?;
+        let out = target_dir().join("windows-installer").join("release");
+        made.push(package::windows_installer(&build, &out, package::Compression::Smallest)?);
+    }
+    if made.is_empty() {
+        bail!("usage: cargo xtask package [deb | windows | all]");
+    }
+    step("made:");
+    for file in &made {
+        eprintln!("    {} ({})", file.display(), package::mib(file));
+    }
+    Ok(())
 }
 
 fn run() -> anyhow::Result<()> {

@@ -25,12 +25,25 @@ fn works(probe: &[&str]) -> bool {
     Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
+/// What building and checking the installers needs: the Windows cross-linker, makensis, and
+/// Wine to run the Windows builds.
+const PACKAGING_PACKAGES: &[(&[&str], &str)] = &[
+    (&["sh", "-c", "command -v x86_64-w64-mingw32-gcc"], "mingw-w64"),
+    (&["sh", "-c", "command -v makensis"], "nsis"),
+    (&["sh", "-c", "command -v wine64 || test -x /usr/lib/wine/wine64"], "wine64"),
+];
+
 /// What the benchmarks need besides.
 const BENCH_PACKAGES: &[(&[&str], &str)] = &[(&["sh", "-c", "command -v wrk"], "wrk")];
 
 /// Installs missing packages with apt-get (through sudo when not root).
 pub fn ensure_system_packages() -> anyhow::Result<()> {
     ensure(PACKAGES)
+}
+
+/// Installs what the installers need (mingw-w64, nsis, wine64).
+pub fn ensure_packaging_packages() -> anyhow::Result<()> {
+    ensure(PACKAGING_PACKAGES)
 }
 
 /// Installs what the benchmarks need (wrk).
@@ -65,15 +78,22 @@ fn ensure(packages: &[(&[&str], &str)]) -> anyhow::Result<()> {
     apt(&install)
 }
 
-/// Whether the `x86_64-pc-windows-gnu` target is installed (installing it with rustup if needed).
-pub fn windows_target() -> bool {
-    const TARGET: &str = "x86_64-pc-windows-gnu";
+/// Installs Rust's `x86_64-pc-windows-gnu` standard library with rustup unless it is there.
+pub fn ensure_windows_target() -> anyhow::Result<()> {
+    const TARGET: &str = crate::package::WINDOWS;
     let installed = || {
         Command::new("rustup")
             .args(["target", "list", "--installed"])
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
     };
-    installed()
-        || (Command::new("rustup").args(["target", "add", TARGET]).status().is_ok_and(|s| s.success()) && installed())
+    if installed() {
+        return Ok(());
+    }
+    super::step(&format!("rustup target add {TARGET}"));
+    let added = Command::new("rustup").args(["target", "add", TARGET]).status().context("running rustup")?;
+    if !added.success() || !installed() {
+        bail!("could not install the {TARGET} target with rustup ({added}); the Windows build needs it");
+    }
+    Ok(())
 }

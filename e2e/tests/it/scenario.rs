@@ -52,15 +52,8 @@ async fn create_product(page: &Page, name: &str, price: &str) -> String {
     task_id.as_str().unwrap_or_default().to_string()
 }
 
-pub async fn learner_path(page: &mut Page, url: &str) {
-    page.client.goto(url).await.unwrap();
-    page.wait_for("#start-stop").await;
-    for process in ["redis", "api", "worker"] {
-        wait_card(page, process, "stopped").await;
-    }
-    page.screenshot("stopped").await.unwrap();
-
-    // Start: the three cards go green (or the notice says why not).
+/// Start: the three cards go green (or the notice says why not).
+async fn start(page: &Page) {
     page.click("#start-stop").await;
     let started = page
         .wait_js(
@@ -72,6 +65,17 @@ pub async fn learner_path(page: &mut Page, url: &str) {
         )
         .await;
     assert_eq!(started, "running");
+}
+
+pub async fn learner_path(page: &mut Page, url: &str) {
+    page.client.goto(url).await.unwrap();
+    page.wait_for("#start-stop").await;
+    for process in ["redis", "api", "worker"] {
+        wait_card(page, process, "stopped").await;
+    }
+    page.screenshot("stopped").await.unwrap();
+
+    start(page).await;
     assert_eq!(page.js("return document.querySelector('#start-stop').dataset.running").await.unwrap(), "true");
     page.wait_js(
         "the Redis log",
@@ -298,4 +302,17 @@ async fn export_is_valid_svg(page: &mut Page) {
     assert_eq!(root.as_deref(), Some("svg"));
     assert!(text.contains("xmlns=\"http://www.w3.org/2000/svg\""), "a standalone SVG");
     assert!(nodes >= 5, "the lifecycle's states are in the export ({nodes} nodes)");
+}
+
+/// The shortest useful path, for an installed app: Start → three cards running → a product's
+/// task reaches SUCCESS.
+pub async fn start_and_run_a_task(page: &mut Page, url: &str) {
+    page.client.goto(url).await.unwrap();
+    page.wait_for("#start-stop").await;
+    start(page).await;
+    page.screenshot("running").await.unwrap();
+    let task_id = create_product(page, "Чайник", "1990.5").await;
+    page.click("nav button[data-tab=tasks]").await;
+    wait_task(page, &task_id, "SUCCESS").await;
+    page.screenshot("task-success").await.unwrap();
 }
