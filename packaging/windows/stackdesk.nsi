@@ -127,6 +127,7 @@ Function EnsureWebView2
     Return
   ${EndIf}
   DetailPrint "$(WebView2Installing)"
+  InitPluginsDir
   !ifdef WEBVIEW2_BOOTSTRAPPER
     File "/oname=$PLUGINSDIR\MicrosoftEdgeWebview2Setup.exe" "${WEBVIEW2_BOOTSTRAPPER}"
   !else

@@ -236,3 +236,27 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 pub fn mib(path: &Path) -> String {
     std::fs::metadata(path).map_or_else(|_| "?".into(), |m| format!("{:.1} MiB", m.len() as f64 / 1_048_576.0))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // test code: a panic is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pinned_redis_for_windows_is_complete_and_consistent() {
+        let manifest = redis_manifest().expect("packaging/windows/redis-windows.json");
+        assert_eq!(manifest.sha256.len(), 64, "{manifest:?}");
+        assert!(manifest.sha256.bytes().all(|b| b.is_ascii_hexdigit()), "{manifest:?}");
+        assert!(manifest.url.starts_with("https://"), "{manifest:?}");
+        assert!(manifest.url.contains(&manifest.version) && manifest.archive_dir.contains(&manifest.version));
+    }
+
+    #[test]
+    fn downloads_are_checked_against_the_sha256_of_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("abc");
+        std::fs::write(&file, b"abc").unwrap();
+        // FIPS 180-2's test vector for "abc".
+        assert_eq!(sha256_of(&file).unwrap(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}
