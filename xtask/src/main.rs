@@ -269,7 +269,7 @@ fn package_task(which: &str) -> anyhow::Result<()> {
     prereqs::ensure_packaging_packages()?;
     build_ui(false)?;
     let mut made = Vec::new();
-    if matches!(which, "deb" | "linux" | "all") {
+    if matches!(which, "deb" | "all") {
         let deb = package::linux_packages()?;
         // bundle/deb/<name>.deb, and the .rpm in bundle/rpm/.
         let rpm = deb.parent().and_then(Path::parent).map(|bundle| bundle.join("rpm")).unwrap_or_default();
