@@ -4,9 +4,9 @@ import { test } from 'node:test';
 
 import { DIAGRAMS } from '../src/diagrams/sources';
 import {
-  flowEdgeOf, flowNotes, keyOfNode, LIFECYCLE, lifecyclePath, nodeIdOf, paintDelay, pathLabel, processClass, pulsesFor,
-  redisKeyLines, redisLine, stateEdgeOf, stateLabel, workerLine,
+  flowEdgeOf, flowNotes, keyOfNode, nodeIdOf, paintDelay, processClass, pulsesFor, redisKeyLines, redisLine, workerLine,
 } from '../src/diagrams/live';
+import { LIFECYCLE, lifecyclePath, pathLabel, stateEdgeOf, stateLabel } from '../src/diagrams/lifecycle';
 import { parseServerTiming, type RedisGlance, type Task } from '../src/ipc';
 
 test('process nodes take their class from the supervisor state', () => {

@@ -3,7 +3,8 @@
 // Node ids are the same in both languages: the live layer finds nodes by id.
 
 import type { Language } from '../ipc';
-import { LIFECYCLE, redisLine } from './live';
+import { LIFECYCLE } from './lifecycle';
+import { redisLine } from './live';
 
 export interface Diagram {
   id: string;

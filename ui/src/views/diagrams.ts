@@ -7,9 +7,10 @@ import { $, fill, h } from '../dom';
 import { language, t } from '../i18n';
 import { DIAGRAMS } from '../diagrams/sources';
 import {
-  flowEdgeOf, flowNotes, keyOfNode, LIFECYCLE, lifecyclePath, LIVE_CLASSES, ms, nodeIdOf, paintDelay, pathLabel,
-  PROCESS_NODES, processClass, redisKeyLines, redisLine, stateEdgeOf, stateLabel, workerLine,
+  flowEdgeOf, flowNotes, keyOfNode, LIVE_CLASSES, ms, nodeIdOf, paintDelay, PROCESS_NODES, processClass, redisKeyLines,
+  redisLine, workerLine,
 } from '../diagrams/live';
+import { LIFECYCLE, lifecyclePath, pathLabel, stateEdgeOf, stateLabel } from '../diagrams/lifecycle';
 import { formatDuration, TASK_STATES } from '../state';
 import { demoBar, measurePanel, paintMeasure, paintPresent, presentBar } from './present';
 
