@@ -36,6 +36,12 @@ function onDeskEvent(event: DeskEvent): void {
       break;
     case 'settings':
       applySettings(event.settings);
+      // A saved port may now wait for a restart: the snapshot says so.
+      void refreshSnapshot().catch(() => {});
+      break;
+    case 'health':
+      if (ui.snapshot) ui.snapshot.health = event.health;
+      render('header', 'cards');
       break;
     case 'lagged':
       void refreshSnapshot().catch(() => {});

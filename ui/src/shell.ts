@@ -24,11 +24,12 @@ export function buildShell(): void {
       h('nav', { role: 'tablist' }, ...tabs.map((tab) =>
         h('button', { role: 'tab', 'data-tab': tab, 'aria-selected': String(ui.tab === tab), onclick: () => showTab(tab) }, t(`tab.${tab}` as Key)))),
       h('div', { class: 'stack' },
-        h('span', { id: 'stack-state', class: 'muted' }),
+        h('div', { id: 'stack-state', class: 'stack-state', role: 'status' }, h('strong', { id: 'stack-level' }), h('small', { id: 'stack-why', class: 'muted' })),
         h('button', { id: 'start-stop', class: 'big', onclick: () => void (ui.snapshot?.running ? stopStack() : startStack()) }, t('stack.start')),
       ),
     ),
     h('div', { id: 'notice', role: 'status' }),
+    h('div', { id: 'pending', class: 'pending', role: 'status', hidden: true }),
     h('main', {},
       h('section', { id: 'view-dashboard', class: 'view' },
         h('div', { id: 'cards', class: 'cards' }),

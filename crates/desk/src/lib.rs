@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`Stack`] (in `stack.rs`): owns the [`supervisor::Supervisor`] built from the saved settings;
 //!   start, stop, restart (all or one process), snapshot, logs, and one event stream for the UI.
+//! - [`health`]: health beside the process states — a prober (owned by the [`Stack`] while it
+//!   runs) that pings Redis, reads the API's `/health` and follows the worker's heartbeats.
 //! - [`prefs`]: the saved settings (`settings.json` in the app's config directory), checked key by
 //!   key with the same rules as the command line.
 //! - [`control`]: the control endpoint — the UI's files and a JSON API, guarded by a per-run token
@@ -24,12 +26,14 @@ pub mod control;
 pub mod error;
 pub mod exports;
 pub mod glance;
+pub mod health;
 pub mod open;
 pub mod prefs;
 mod stack;
 pub mod telegram;
 
 pub use error::{DeskError, Result};
+pub use health::{Health, Problem, StackHealth};
 pub use prefs::{Prefs, SaveOutcome, SettingsUpdate, SettingsView};
 pub use stack::{DeskEvent, RedisServerCheck, Snapshot, Stack, StackOptions, supervisor_config};
 

@@ -13,7 +13,8 @@ use supervisor::{Event, Mode, ProcessKind, ProcessStatus, Stream, Supervisor, Su
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::error::{DeskError, Result};
+use crate::error::{DeskError, ProblemKind, Result};
+use crate::health::{ProbeTargets, Prober, StackHealth};
 use crate::prefs::{Prefs, SaveOutcome, SettingsUpdate, SettingsView};
 
 /// How many events a slow UI may fall behind before it is told it missed some.
@@ -81,6 +82,11 @@ pub enum DeskEvent {
         /// The settings now.
         settings: SettingsView,
     },
+    /// The processes' health changed (a process can run and still be unable to do its job).
+    Health {
+        /// The health of the three processes now.
+        health: StackHealth,
+    },
     /// This UI fell behind and missed events: it should reload the snapshot.
     Lagged {
         /// How many.
@@ -95,7 +101,13 @@ pub struct Snapshot {
     pub running: bool,
     /// The three processes.
     pub processes: Vec<ProcessStatus>,
-    /// The API's base URL.
+    /// How each process is doing beside its state: healthy, degraded (and why) or down.
+    pub health: StackHealth,
+    /// The processes that run with older settings than the saved ones and see them only after a
+    /// restart of the stack (ports, the Redis URL, external processes, secrets); empty when stopped.
+    pub restart_pending: Vec<ProcessKind>,
+    /// The API's base URL: the running API's while the stack runs (a saved new port applies
+    /// after the restart), else the saved one.
     pub api_url: String,
     /// Swagger UI.
     pub docs_url: String,
@@ -138,6 +150,8 @@ pub struct Stack {
     started_with: Mutex<Option<SupervisorConfig>>,
     running: AtomicBool,
     events: broadcast::Sender<DeskEvent>,
+    /// Probes the health of the running stack (from Start until Stop).
+    prober: Mutex<Option<Prober>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -157,6 +171,7 @@ impl Stack {
             started_with: Mutex::new(None),
             running: AtomicBool::new(false),
             events: broadcast::channel(EVENT_CAPACITY).0,
+            prober: Mutex::new(None),
         })
     }
 
@@ -183,12 +198,9 @@ impl Stack {
     /// The effective configuration and the supervisor's configuration made from it.
     fn configs(&self) -> Result<(config::Settings, SupervisorConfig)> {
         let prefs = lock(&self.prefs).clone();
-        let settings = prefs.resolve(&self.options.env).map_err(|err| {
-            DeskError::InvalidSettings(vec![crate::error::SettingProblem {
-                key: err.key.to_string(),
-                message: format!("expected {}", err.expected),
-            }])
-        })?;
+        let settings = prefs
+            .resolve(&self.options.env)
+            .map_err(|err| DeskError::InvalidSettings(vec![crate::error::SettingProblem::from_config(&err)]))?;
         let mut config = supervisor_config(&settings, &prefs.external, self.options.stackdesk_exe.clone())?;
         if settings.data_dir.is_none() {
             config.data_dir.clone_from(&self.options.data_dir);
@@ -211,6 +223,7 @@ impl Stack {
             return Err(SupervisorError::Busy("running").into());
         }
         let (_, config) = self.configs()?;
+        let targets = ProbeTargets::of(&config);
         *lock(&self.started_with) = Some(config.clone());
         let supervisor = Arc::new(Supervisor::new(config)?);
         tokio::spawn(forward(supervisor.subscribe(), self.events.clone()));
@@ -225,7 +238,32 @@ impl Stack {
             self.emit(DeskEvent::Stack { running: false });
             return Err(err.into());
         }
+        self.start_prober(&supervisor, targets);
         Ok(self.snapshot())
+    }
+
+    /// Starts probing the health of the stack `supervisor` runs.
+    /// Without a prober (it could not be made) the stack runs on and health is read from the
+    /// process states alone.
+    fn start_prober(&self, supervisor: &Arc<Supervisor>, targets: ProbeTargets) {
+        // Weak: the prober never keeps a stopped supervisor alive.
+        let source = Arc::downgrade(supervisor);
+        let statuses = Arc::new(move || source.upgrade().map(|s| s.status()).unwrap_or_default());
+        let events = self.events.clone();
+        let sink = Arc::new(move |health: &StackHealth| {
+            let _ = events.send(DeskEvent::Health { health: health.clone() });
+        });
+        match Prober::start(targets, statuses, supervisor.subscribe(), sink) {
+            Ok(prober) => *lock(&self.prober) = Some(prober),
+            Err(err) => tracing::warn!(%err, "health is not probed"),
+        }
+    }
+
+    async fn stop_prober(&self) {
+        let prober = lock(&self.prober).take();
+        if let Some(prober) = prober {
+            prober.stop().await;
+        }
     }
 
     /// Stops the worker, the API and Redis, in that order.
@@ -235,6 +273,7 @@ impl Stack {
     }
 
     async fn stop_locked(&self) -> Result<Snapshot> {
+        self.stop_prober().await;
         if let Some(supervisor) = self.supervisor() {
             supervisor.stop().await?;
         }
@@ -367,17 +406,28 @@ impl Stack {
                 .collect(),
             (None, Err(_)) => Vec::new(),
         };
+        let started_with = if running { lock(&self.started_with).clone() } else { None };
         let (api_url, redis_url, data_dir) = match &configs {
             Ok((settings, config)) => (
-                format!("http://127.0.0.1:{}", settings.api_port),
+                format!("http://127.0.0.1:{}", started_with.as_ref().map_or(settings.api_port, |was| was.api_port)),
                 settings.redis_url.redacted_url(),
                 config.data_dir.clone(),
             ),
             Err(_) => (String::new(), String::new(), self.options.data_dir.clone()),
         };
+        let restart_pending = match (&started_with, &configs) {
+            (Some(was), Ok((_, now))) => restart_pending(was, now),
+            _ => Vec::new(),
+        };
+        let health = match lock(&self.prober).as_ref() {
+            Some(prober) => prober.health(&processes),
+            None => crate::health::unprobed(&processes),
+        };
         Snapshot {
             running,
             processes,
+            health,
+            restart_pending,
             docs_url: format!("{api_url}/docs"),
             api_url,
             redis_url,
@@ -417,6 +467,22 @@ impl Stack {
     }
 }
 
+/// The processes that run with other settings than `now` and that only a restart of the whole
+/// stack gives them (what [`Stack::process_action`] cannot hand a single process).
+fn restart_pending(was: &SupervisorConfig, now: &SupervisorConfig) -> Vec<ProcessKind> {
+    if was.redis_port != now.redis_port || was.redis_url != now.redis_url || was.modes != now.modes {
+        return ProcessKind::ALL.to_vec();
+    }
+    let mut pending = Vec::new();
+    if was.api_port != now.api_port || was.secrets != now.secrets {
+        pending.push(ProcessKind::Api);
+    }
+    if was.secrets != now.secrets {
+        pending.push(ProcessKind::Worker);
+    }
+    pending
+}
+
 /// Passes a supervisor's events on to the UIs until that supervisor is gone.
 async fn forward(mut from: broadcast::Receiver<Event>, to: broadcast::Sender<DeskEvent>) {
     loop {
@@ -438,16 +504,17 @@ pub fn supervisor_config(
     external: &[ProcessKind],
     stackdesk_exe: PathBuf,
 ) -> Result<SupervisorConfig> {
-    let bad_url = |why: &str| {
-        DeskError::InvalidSettings(vec![crate::error::SettingProblem { key: "REDIS_URL".into(), message: why.into() }])
+    let bad_url = |why: &str, kind: ProblemKind| {
+        DeskError::InvalidSettings(vec![crate::error::SettingProblem::new("REDIS_URL", why, kind)])
     };
-    let client = redis::Client::open(settings.redis_url.expose()).map_err(|e| bad_url(&e.to_string()))?;
+    let client =
+        redis::Client::open(settings.redis_url.expose()).map_err(|e| bad_url(&e.to_string(), ProblemKind::RedisUrl))?;
     let info = client.get_connection_info();
     let (host, port) = match info.addr() {
         redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } => {
             (host.clone(), *port)
         }
-        _ => return Err(bad_url("a TCP address (redis://host:port/db)")),
+        _ => return Err(bad_url("a TCP address (redis://host:port/db)", ProblemKind::RedisTcp)),
     };
     let mut modes = [Mode::Managed; 3];
     for kind in external {

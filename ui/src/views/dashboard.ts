@@ -4,7 +4,8 @@ import { painter, render, status, ui } from '../app';
 import { $, append, fill, h } from '../dom';
 import { type Key, t } from '../i18n';
 import { PROCESSES, type ProcessKind } from '../ipc';
-import { processAction } from '../stack';
+import { healthOf, pending, pendingText, problemText, stackLevel, stackLevelKey, troubles } from '../health';
+import { processAction, restartStack } from '../stack';
 import { cardActions, formatDuration, light } from '../state';
 
 // ---------------------------------------------------------------- painting: header and cards
@@ -15,9 +16,33 @@ export function paintHeader(): void {
   button.textContent = ui.busy ? t(ui.busy === 'starting' ? 'stack.starting' : 'stack.stopping') : t(running ? 'stack.stop' : 'stack.start');
   button.disabled = ui.busy !== null;
   button.dataset.running = String(running);
-  $('#stack-state').textContent = t(running ? 'stack.running' : 'stack.stopped');
+  const level = stackLevel(ui.snapshot);
+  const state = $('#stack-state');
+  state.dataset.level = level;
+  // While Start or Stop runs, the button says so; the level would be a half-truth.
+  $('#stack-level').textContent = ui.busy ? '' : t(stackLevelKey(level));
+  // One piece per process, each kept whole: a line breaks only between them.
+  const why = ui.busy ? [] : troubles(ui.snapshot);
+  fill($('#stack-why'), ...why.flatMap((text, i) => (i ? [' ', h('span', {}, `· ${text}`)] : [h('span', {}, text)])));
+  paintPending();
   const docs = $('#open-swagger') as HTMLAnchorElement;
   docs.hidden = status('api')?.state !== 'running' && status('api')?.state !== 'external';
+}
+
+/** A saved change waiting for a restart: the page keeps the API that runs, and says so. */
+let paintedPending = '';
+
+function paintPending(): void {
+  const box = $('#pending');
+  const waiting = ui.busy ? null : pending(ui.snapshot, ui.settings);
+  const text = waiting ? pendingText(waiting) : '';
+  if (text === paintedPending) return;
+  paintedPending = text;
+  box.hidden = !waiting;
+  fill(box, ...(waiting ? [
+    h('span', {}, text),
+    h('button', { id: 'pending-restart', class: 'primary', onclick: () => void restartStack() }, t('settings.restart_now')),
+  ] : []));
 }
 
 /** One card per process, built once and updated in place (a button never vanishes under a click). */
@@ -45,17 +70,24 @@ export function paintCards(): void {
     }
     const s = status(process);
     const state = s?.state ?? 'stopped';
+    const health = healthOf(s, ui.snapshot);
     card.root.dataset.state = state;
-    card.light.className = `light ${light(state)}`;
-    card.state.textContent = t(`state.${state}` as Key);
+    card.root.dataset.health = health.level;
+    card.light.className = `light ${health.level === 'degraded' ? 'warn' : light(state)}`;
+    card.state.textContent = health.level === 'degraded' ? t('health.degraded') : t(`state.${state}` as Key);
     const facts: [Key, string][] = [];
     if (s?.pid) facts.push(['card.pid', String(s.pid)]);
     if (s?.port) facts.push(['card.port', String(s.port)]);
     if (s?.uptime_secs !== null && s?.uptime_secs !== undefined) facts.push(['card.uptime', formatDuration(s.uptime_secs)]);
     if (s?.restarts) facts.push(['card.restarts', String(s.restarts)]);
     fill(card.facts, ...facts.flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
-    card.reason.textContent = s?.reason ?? '';
-    card.reason.hidden = !s?.reason;
+    // A degraded process says why in plain words (the technical detail on hover); otherwise the
+    // supervisor's reason (a crash, a failed start), if any.
+    const reason = health.level === 'degraded' ? problemText(health.problem) : (s?.reason ?? '');
+    card.reason.textContent = reason;
+    card.reason.hidden = !reason;
+    card.reason.dataset.kind = health.level === 'degraded' ? 'health' : 'state';
+    card.reason.title = health.level === 'degraded' && health.detail ? t('health.detail', { detail: health.detail }) : '';
     const actions = cardActions(state, ui.snapshot?.running ?? false);
     if (actions.join() !== card.actions) {
       card.actions = actions.join();
@@ -73,6 +105,7 @@ let paintedLog = { process: '' as string, version: -1, search: '' };
 /** The page was rebuilt: cards and the log pane are drawn afresh. */
 export function resetDashboard(): void {
   cardEls.clear();
+  paintedPending = '\u0000';
   paintedLog = { process: '', version: -1, search: '' };
 }
 

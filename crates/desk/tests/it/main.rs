@@ -5,5 +5,7 @@
 mod control;
 /// The Redis glance of the diagrams, and exports, against a real redis-server.
 mod glance;
+/// Health beside the process states: the prober against a real Redis, API and worker runtime.
+mod health;
 /// The Test Telegram button against a fake Bot API.
 mod telegram;
