@@ -18,9 +18,30 @@ export interface ProcessStatus {
   reason: string | null;
 }
 
+/** Why a process that runs cannot do its job (`Problem` in crates/desk/src/health.rs). */
+export type HealthProblem =
+  | { kind: 'redis_no_answer' }
+  | { kind: 'api_redis_unreachable' }
+  | { kind: 'api_no_answer' }
+  | { kind: 'worker_redis_unreachable' }
+  | { kind: 'worker_silent'; limit_secs: number };
+
+/** How a process is doing beside its state (`Health` in crates/desk/src/health.rs). */
+export type Health =
+  | { level: 'down' }
+  | { level: 'healthy' }
+  | { level: 'degraded'; problem: HealthProblem; detail: string | null };
+
+export type StackHealth = Record<ProcessKind, Health>;
+
 export interface Snapshot {
   running: boolean;
   processes: ProcessStatus[];
+  /** Each process's health, probed while the stack runs. */
+  health: StackHealth;
+  /** Processes running with older settings than the saved ones until the stack restarts. */
+  restart_pending: ProcessKind[];
+  /** The running API's URL while the stack runs (a saved new port applies after the restart). */
   api_url: string;
   docs_url: string;
   redis_url: string;
@@ -64,14 +85,25 @@ export type DeskEvent =
   | { kind: 'log'; process: ProcessKind; stream: 'stdout' | 'stderr' | 'supervisor'; line: string }
   | { kind: 'stack'; running: boolean }
   | { kind: 'settings'; settings: SettingsView }
+  | { kind: 'health'; health: StackHealth }
   | { kind: 'lagged'; missed: number }
   | { kind: 'close_requested' };
+
+/** A setting that does not pass its check: `type` and `ctx` as `ProblemKind` in crates/desk/src/error.rs. */
+export interface SettingProblem {
+  key: string;
+  /** What is expected, in English words. */
+  message: string;
+  /** `whole_number`, `seconds`, `host`, `http_url`, `origins`, `redis_url`, `redis_tcp`, `required_with`, `env_file`, `not_editable`. */
+  type?: string;
+  ctx?: Record<string, unknown>;
+}
 
 /** An error from the backend: `kind` says which way out the UI can offer. */
 export interface DeskErrorBody {
   kind: string;
   message: string;
-  problems?: { key: string; message: string }[];
+  problems?: SettingProblem[];
   process?: ProcessKind;
   port?: number;
   owner?: 'redis' | 'program';
@@ -299,6 +331,8 @@ export interface Step {
   state: string;
   at: string;
   worker: string | null;
+  /** RECEIVED only, when the message had one: when it may start (ISO-8601; a retry's countdown). */
+  eta?: string;
 }
 
 export interface Task {
@@ -315,14 +349,34 @@ export interface Task {
   sent_at: string | null;
   date_done: string | null;
   timeline: Step[];
+  /** When the latest delivery may start (ISO-8601): a retried message is received at once and
+   * waits for it, while the result backend says RETRY. Null when it had none (absent in the
+   * placeholder the UI makes for a product's task). */
+  eta?: string | null;
   retry_of: string | null;
   retried_as: string | null;
+}
+
+/** A worker as `GET /workers` reports it. */
+export interface WorkerView {
+  hostname: string;
+  online: boolean;
+  last_event: string;
+  last_seen: number;
+  active: number;
+  processed: number;
+  sw_ident: string | null;
+  /** Its answer to Celery's `stats` (`prefetch_count`, `pool['max-concurrency']`, …). */
+  stats: Record<string, unknown> | null;
 }
 
 export interface FieldError {
   type: string;
   loc: (string | number)[];
   msg: string;
+  input?: unknown;
+  /** The rule's bounds (`{"gt": 0}`, `{"max_length": 200}`): the UI words the error by `type` and `ctx`. */
+  ctx?: Record<string, unknown>;
 }
 
 export class ApiError extends Error {
@@ -402,6 +456,8 @@ export class Api {
   retry(id: string) { return this.call<{ task_id: string }>('POST', `/tasks/${encodeURIComponent(id)}/retry`); }
   revoke(id: string) { return this.call<unknown>('POST', `/tasks/${encodeURIComponent(id)}/revoke`); }
   purge() { return this.call<{ purged: number }>('DELETE', '/queue'); }
+  /** Workers seen on this Redis, with their `stats` when they answer. */
+  workers() { return this.call<WorkerView[]>('GET', '/workers'); }
 
   /** The live feed: `task`, `product`, `worker`, `queue` events. */
   live(onEvent: (name: string, data: unknown) => void, onOpen: () => void): () => void {

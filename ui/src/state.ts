@@ -1,11 +1,14 @@
 // The UI's state logic, free of the DOM so that it is unit-tested with node's test runner.
 
-import type { FieldError, ProcessState, Product, Step, Task } from './ipc';
+import { apiErrorText } from './errors';
+import * as format from './format';
+import { language } from './i18n';
+import type { FieldError, Language, ProcessState, Product, Step, Task } from './ipc';
 
 export const TASK_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED'] as const;
 const FINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
 
-/** How far along a state is: a late, older view never moves a task back. */
+/** How far along a state is: between views of the same moment, the further one wins. */
 function rank(state: string): number {
   if (FINAL.has(state)) return 3;
   if (state === 'STARTED' || state === 'RETRY') return 2;
@@ -34,10 +37,12 @@ export class TaskStore {
     return this.byId.get(id);
   }
 
-  /** A view from the API (list, detail or live feed). */
+  /** A view from the API (list, detail or live feed). A late, older view never moves a task
+   * back; a newer timeline always wins, even when its state is an earlier one (a redelivery after
+   * a dead worker: STARTED → RECEIVED). */
   upsert(task: Task): void {
     const known = this.byId.get(task.task_id);
-    if (known && rank(known.state) > rank(task.state) && task.timeline.length <= known.timeline.length) return;
+    if (known && !isNews(known, task)) return;
     this.byId.set(task.task_id, task);
     this.version++;
     this.trim();
@@ -73,11 +78,20 @@ export class TaskStore {
     for (const task of oldest.slice(0, this.byId.size - this.max)) this.byId.delete(task.task_id);
   }
 
-  /** Tasks per state. */
-  counts(): Record<string, number> {
+  /** Tasks per state: the history's, or the one `stateOf` says (the lifecycle diagram counts the
+   * state a task is really in, e.g. RETRY during a retry's countdown). */
+  counts(stateOf: (task: Task) => string = (task) => task.state): Record<string, number> {
     const counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
-    for (const task of this.byId.values()) counts[task.state] = (counts[task.state] ?? 0) + 1;
+    for (const task of this.byId.values()) {
+      const state = stateOf(task);
+      counts[state] = (counts[state] ?? 0) + 1;
+    }
     return counts;
+  }
+
+  /** Every task, in no particular order. */
+  all(): IterableIterator<Task> {
+    return this.byId.values();
   }
 
   /** Newest first, in `state` (or all), matching `search` in id, name, product, worker or error. */
@@ -106,6 +120,26 @@ export class TaskStore {
   }
 }
 
+/** The time of a view's newest step (ms), -Infinity when it has none. */
+function newest(task: Task): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const step of task.timeline) {
+    const at = Date.parse(step.at);
+    if (at > latest) latest = at;
+  }
+  return latest;
+}
+
+/** Whether `next` is news over `known` (two views of one task): its timeline reaches later, or as
+ * far with more steps (a late event filled in), or it is the same moment and as far along (the
+ * result can be ahead of the events: SUCCESS before its event). */
+function isNews(known: Task, next: Task): boolean {
+  const [a, b] = [newest(known), newest(next)];
+  if (b !== a) return b > a;
+  if (next.timeline.length !== known.timeline.length) return next.timeline.length > known.timeline.length;
+  return rank(next.state) >= rank(known.state);
+}
+
 function haystack(task: Task): string {
   const product = Array.isArray(task.args) ? (task.args[0] as { name?: string } | undefined) : undefined;
   return [task.task_id, task.name, product?.name, task.product_id, task.worker, task.error?.message]
@@ -123,13 +157,12 @@ export function timelineWithDurations(timeline: Step[]): { state: string; at: st
   });
 }
 
-/** Seconds as the UI shows them: `850 ms`, `4.2 s`, `3 min 05 s`, `2 h 10 min`. */
-export function formatDuration(secs: number | null | undefined): string {
-  if (secs === null || secs === undefined || !Number.isFinite(secs)) return '—';
-  if (secs < 1) return `${Math.round(secs * 1000)} ms`;
-  if (secs < 60) return `${secs.toFixed(1)} s`;
-  if (secs < 3600) return `${Math.floor(secs / 60)} min ${String(Math.floor(secs % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(secs / 3600)} h ${Math.floor((secs % 3600) / 60)} min`;
+/**
+ * Seconds as the UI shows them, in its language (or `lang`): «850 мс», «4,2 с», «3 мин 05 с»,
+ * «2 ч 10 мин»; "850 ms", "4.2 s", "3 min 05 s", "2 h 10 min" (see format.ts).
+ */
+export function formatDuration(secs: number | null | undefined, lang?: Language): string {
+  return format.formatDuration(secs, lang);
 }
 
 /** The colour of a process's light. */
@@ -166,13 +199,17 @@ export function cardActions(state: ProcessState, stackRunning: boolean): ('start
   }
 }
 
-/** A 422 `detail` as one message per form field (`loc: ["body", field]`); other errors under `_`. */
-export function fieldErrors(detail: string | FieldError[]): Record<string, string> {
+/**
+ * A 422 `detail` as one message per form field (`loc: ["body", field]`), in the UI's language (or
+ * `lang`: Russian words each error by its `type` and `ctx`); other errors under `_`.
+ */
+export function fieldErrors(detail: string | FieldError[], lang: Language = language()): Record<string, string> {
   if (typeof detail === 'string') return { _: detail };
   const out: Record<string, string> = {};
   for (const error of detail) {
     const field = error.loc[0] === 'body' && error.loc.length > 1 ? String(error.loc[error.loc.length - 1]) : '_';
-    out[field] = out[field] ? `${out[field]}; ${error.msg}` : error.msg;
+    const message = apiErrorText(error, lang);
+    out[field] = out[field] ? `${out[field]}; ${message}` : message;
   }
   return out;
 }

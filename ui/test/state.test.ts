@@ -66,10 +66,16 @@ test('timeline durations and formatting', () => {
     { state: 'SUCCESS', at: '2026-01-01T10:00:30.250Z', worker: 'w' },
   ]);
   assert.deepEqual(steps.map((s) => s.after), [null, 0.25, 30]);
-  assert.equal(formatDuration(0.25), '250 ms');
-  assert.equal(formatDuration(4.24), '4.2 s');
-  assert.equal(formatDuration(185), '3 min 05 s');
-  assert.equal(formatDuration(7800), '2 h 10 min');
+  const plain = (s: string) => s.replace(/\u00a0/g, ' ');
+  assert.equal(plain(formatDuration(0.25, 'en')), '250 ms');
+  assert.equal(plain(formatDuration(4.24, 'en')), '4.2 s');
+  assert.equal(plain(formatDuration(185, 'en')), '3 min 05 s');
+  assert.equal(plain(formatDuration(7800, 'en')), '2 h 10 min');
+  assert.equal(plain(formatDuration(0.25, 'ru')), '250 мс');
+  assert.equal(plain(formatDuration(4.24, 'ru')), '4,2 с');
+  assert.equal(plain(formatDuration(185, 'ru')), '3 мин 05 с');
+  assert.equal(plain(formatDuration(7800, 'ru')), '2 ч 10 мин');
+  assert.equal(plain(formatDuration(4.24)), '4,2 с', 'the UI’s language (Russian until set) when none is given');
   assert.equal(formatDuration(null), '—');
 });
 
@@ -86,15 +92,21 @@ test('lights and card buttons follow the process state', () => {
   assert.deepEqual(cardActions('running', false), [], 'no single-process buttons while the stack is stopped');
 });
 
-test('422 details become one message per field', () => {
-  const errors = fieldErrors([
-    { type: 'string_too_short', loc: ['body', 'name'], msg: 'String should have at least 1 character' },
-    { type: 'greater_than', loc: ['body', 'price'], msg: 'Input should be greater than 0' },
-    { type: 'json_invalid', loc: ['body', 12], msg: 'JSON decode error' },
-  ]);
-  assert.equal(errors.name, 'String should have at least 1 character');
-  assert.equal(errors.price, 'Input should be greater than 0');
-  assert.equal(errors['12'], 'JSON decode error');
+test('422 details become one message per field, in the UI’s language', () => {
+  const detail = [
+    { type: 'string_too_short', loc: ['body', 'name'], msg: 'String should have at least 1 character', ctx: { min_length: 1 } },
+    { type: 'greater_than', loc: ['body', 'price'], msg: 'Input should be greater than 0', ctx: { gt: 0 } },
+    { type: 'json_invalid', loc: ['body', 12], msg: 'JSON decode error', ctx: { error: 'expected value' } },
+    { type: 'string_too_long', loc: ['body', 'name'], msg: 'String should have at most 200 characters', ctx: { max_length: 200 } },
+  ];
+  const en = fieldErrors(detail, 'en');
+  assert.equal(en.name, 'String should have at least 1 character; String should have at most 200 characters');
+  assert.equal(en.price, 'Input should be greater than 0');
+  assert.equal(en['12'], 'JSON decode error');
+  const ru = fieldErrors(detail, 'ru');
+  assert.equal(ru.name, 'Заполните это поле; Не длиннее 200 символов');
+  assert.equal(ru.price, 'Значение должно быть больше 0');
+  assert.equal(ru['12'], 'Тело запроса — некорректный JSON');
   assert.deepEqual(fieldErrors('Redis is unavailable'), { _: 'Redis is unavailable' });
 });
 

@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`Settings`]: the typed settings and [`Settings::load`].
+//! - [`ConfigError`] and its [`Rule`]: what a bad value broke, in words and machine-readable.
 //! - [`Sources`]: the raw layers, for callers (and tests) that assemble them themselves.
 //! - [`Secret`]: a string that does not show itself in logs or errors.
 //! - [`KEYS`]: every key with its default and meaning (the source of `.env.example`).
@@ -29,8 +30,42 @@ pub struct ConfigError {
     pub key: &'static str,
     /// The value given (`***` for secrets).
     pub value: String,
-    /// What would have been accepted.
+    /// What would have been accepted, in English words.
     pub expected: String,
+    /// The same, machine-readable: the UI words it in its own language.
+    pub rule: Rule,
+}
+
+/// What a setting must be: the rule a value broke, with its bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// A whole number from `min` to `max`.
+    WholeNumber {
+        /// The smallest accepted.
+        min: u64,
+        /// The largest accepted.
+        max: u64,
+    },
+    /// A number of seconds (a fraction allowed) from 0 to `max`.
+    Seconds {
+        /// The largest accepted.
+        max: u64,
+    },
+    /// A host name or IP address.
+    Host,
+    /// An `http://` or `https://` URL.
+    HttpUrl,
+    /// Comma-separated origins (scheme and host).
+    Origins,
+    /// A `redis://` URL.
+    RedisUrl,
+    /// A value, because `other` is set (a chat id with a bot token, and the other way round).
+    RequiredWith {
+        /// The key that needs this one.
+        other: &'static str,
+    },
+    /// A readable `.env` file of `KEY=value` lines.
+    EnvFile,
 }
 
 /// The raw layers, lowest precedence first.
@@ -53,12 +88,14 @@ impl Sources {
                 key: ".env",
                 value: dotenv_path.display().to_string(),
                 expected: format!("a readable KEY=value file ({e})"),
+                rule: Rule::EnvFile,
             })?;
             for entry in entries {
                 let (key, value) = entry.map_err(|e| ConfigError {
                     key: ".env",
                     value: dotenv_path.display().to_string(),
                     expected: format!("KEY=value lines ({e})"),
+                    rule: Rule::EnvFile,
                 })?;
                 dotenv.insert(key, value);
             }
@@ -146,12 +183,20 @@ impl Settings {
         let api_url = p.url("TELEGRAM_API_URL")?;
         let telegram = match (token, chat) {
             (Some(bot_token), Some(chat_id)) => Some(Telegram { bot_token, chat_id, api_url }),
-            (Some(_), None) => return Err(p.error("TELEGRAM_CHAT_ID", "", "a chat id when TELEGRAM_BOT_TOKEN is set")),
+            (Some(_), None) => {
+                return Err(p.error(
+                    "TELEGRAM_CHAT_ID",
+                    "",
+                    "a chat id when TELEGRAM_BOT_TOKEN is set",
+                    Rule::RequiredWith { other: "TELEGRAM_BOT_TOKEN" },
+                ));
+            }
             (None, Some(chat)) => {
                 return Err(p.error(
                     "TELEGRAM_BOT_TOKEN",
                     "",
                     &format!("a bot token when TELEGRAM_CHAT_ID is set (to {chat})"),
+                    Rule::RequiredWith { other: "TELEGRAM_CHAT_ID" },
                 ));
             }
             (None, None) => None,
@@ -168,7 +213,7 @@ impl Settings {
             result_expires: (result_expires > 0).then(|| Duration::from_secs(result_expires)),
             visibility_timeout: Duration::from_secs(p.number("VISIBILITY_TIMEOUT_SECS", 1, 30 * 86_400)?),
             telegram,
-            notify_simulated: Duration::from_secs_f64(p.seconds("NOTIFY_SIMULATED_SECS", 3600.0)?),
+            notify_simulated: Duration::from_secs_f64(p.seconds("NOTIFY_SIMULATED_SECS", 3600)?),
             notify_fail_first_attempts: p.number("NOTIFY_FAIL_FIRST_ATTEMPTS", 0, 1000)?,
             task_history_max: p.number("TASK_HISTORY_MAX", 10, 10_000_000)?,
             data_dir: p.optional("STACKDESK_DATA_DIR"),
@@ -199,16 +244,17 @@ impl Parser<'_> {
         self.sources.get(key).map(|v| v.trim().to_string())
     }
 
-    fn error(&self, key: &'static str, value: &str, expected: &str) -> ConfigError {
+    fn error(&self, key: &'static str, value: &str, expected: &str, rule: Rule) -> ConfigError {
         let secret = KEYS.iter().any(|k| k.name == key && k.secret);
         ConfigError {
             key,
             value: if secret && !value.is_empty() { "***".into() } else { value.into() },
             expected: expected.into(),
+            rule,
         }
     }
 
-    fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + TryInto<u64>>(
         &self,
         key: &'static str,
         min: T,
@@ -217,15 +263,23 @@ impl Parser<'_> {
         let raw = self.raw(key);
         match raw.trim().parse::<T>() {
             Ok(v) if v >= min && v <= max => Ok(v),
-            _ => Err(self.error(key, &raw, &format!("a whole number from {min} to {max}"))),
+            _ => {
+                // Every bound used is a u64 or narrower; MAX only if one ever is not.
+                let rule = Rule::WholeNumber {
+                    min: min.try_into().unwrap_or(u64::MAX),
+                    max: max.try_into().unwrap_or(u64::MAX),
+                };
+                Err(self.error(key, &raw, &format!("a whole number from {min} to {max}"), rule))
+            }
         }
     }
 
-    fn seconds(&self, key: &'static str, max: f64) -> Result<f64, ConfigError> {
+    fn seconds(&self, key: &'static str, max: u64) -> Result<f64, ConfigError> {
         let raw = self.raw(key);
         match raw.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() && (0.0..=max).contains(&v) => Ok(v),
-            _ => Err(self.error(key, &raw, &format!("a number of seconds from 0 to {max}"))),
+            #[allow(clippy::cast_precision_loss)] // the bounds are small whole numbers of seconds
+            Ok(v) if v.is_finite() && (0.0..=max as f64).contains(&v) => Ok(v),
+            _ => Err(self.error(key, &raw, &format!("a number of seconds from 0 to {max}"), Rule::Seconds { max })),
         }
     }
 
@@ -233,7 +287,11 @@ impl Parser<'_> {
         let raw = self.raw(key);
         let host = raw.trim();
         let ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c));
-        if ok { Ok(host.to_string()) } else { Err(self.error(key, &raw, "a host name or IP address, e.g. 127.0.0.1")) }
+        if ok {
+            Ok(host.to_string())
+        } else {
+            Err(self.error(key, &raw, "a host name or IP address, e.g. 127.0.0.1", Rule::Host))
+        }
     }
 
     fn url(&self, key: &'static str) -> Result<String, ConfigError> {
@@ -242,7 +300,7 @@ impl Parser<'_> {
         if (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len() {
             Ok(url.to_string())
         } else {
-            Err(self.error(key, &raw, "an http:// or https:// URL"))
+            Err(self.error(key, &raw, "an http:// or https:// URL", Rule::HttpUrl))
         }
     }
 
@@ -256,6 +314,7 @@ impl Parser<'_> {
                     key,
                     &raw,
                     "comma-separated origins such as http://127.0.0.1:5173 (scheme and host, no path, no wildcard)",
+                    Rule::Origins,
                 ));
             }
             origins.push(origin.to_string());
@@ -271,14 +330,24 @@ impl Parser<'_> {
         // Never echo a password back: show the URL with it masked.
         let shown = Secret::new(url.to_string()).redacted_url();
         let Some(rest) = rest else {
-            return Err(ConfigError { key: "REDIS_URL", value: shown, expected: expected.into() });
+            return Err(ConfigError {
+                key: "REDIS_URL",
+                value: shown,
+                expected: expected.into(),
+                rule: Rule::RedisUrl,
+            });
         };
         let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
         let (hostport, db) = hostport.split_once('/').unwrap_or((hostport, "0"));
         let port_ok = hostport.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_ok_and(|p| p > 0));
         let host = hostport.rsplit_once(':').map_or(hostport, |(h, _)| h);
         if host.is_empty() || !port_ok || db.parse::<u32>().is_err() {
-            return Err(ConfigError { key: "REDIS_URL", value: shown, expected: expected.into() });
+            return Err(ConfigError {
+                key: "REDIS_URL",
+                value: shown,
+                expected: expected.into(),
+                rule: Rule::RedisUrl,
+            });
         }
         Ok(Secret::new(url.to_string()))
     }

@@ -64,6 +64,25 @@ fn bad_values_name_key_value_and_expectation() {
 }
 
 #[test]
+fn bad_values_carry_the_rule_they_broke() {
+    for (key, value, rule) in [
+        ("API_PORT", "eighty", Rule::WholeNumber { min: 1, max: 65535 }),
+        ("WORKER_CONCURRENCY", "0", Rule::WholeNumber { min: 1, max: 64 }),
+        ("NOTIFY_SIMULATED_SECS", "-1", Rule::Seconds { max: 3600 }),
+        ("TELEGRAM_API_URL", "ftp://x", Rule::HttpUrl),
+        ("REDIS_URL", "localhost:6379", Rule::RedisUrl),
+        ("API_HOST", "bad host!", Rule::Host),
+        ("API_CORS_ORIGINS", "tauri://localhost,*", Rule::Origins),
+        ("TELEGRAM_BOT_TOKEN", "1:abc", Rule::RequiredWith { other: "TELEGRAM_BOT_TOKEN" }),
+    ] {
+        let err = Settings::from_sources(&sources(&[], &[(key, value)], &[])).unwrap_err();
+        assert_eq!(err.rule, rule, "{key}={value}");
+    }
+    let err = Settings::from_sources(&sources(&[], &[("TELEGRAM_CHAT_ID", "42")], &[])).unwrap_err();
+    assert_eq!((err.key, err.rule), ("TELEGRAM_BOT_TOKEN", Rule::RequiredWith { other: "TELEGRAM_CHAT_ID" }));
+}
+
+#[test]
 fn secrets_never_show() {
     let err =
         Settings::from_sources(&sources(&[], &[("REDIS_URL", "redis://:hunter2@host:notaport/0")], &[])).unwrap_err();

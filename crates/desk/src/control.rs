@@ -193,7 +193,15 @@ impl IntoResponse for ControlError {
                 let DeskError::InvalidSettings(problems) = &err else { unreachable!("kind says so") };
                 let detail: Vec<Value> = problems
                     .iter()
-                    .map(|p| json!({"type": "value_error", "loc": ["body", "values", p.key], "msg": p.message, "input": null}))
+                    .map(|p| {
+                        // The problem's own `type` and `ctx` (see `ProblemKind`), in FastAPI's shape.
+                        let typed = serde_json::to_value(p).unwrap_or(Value::Null);
+                        let mut error = json!({"type": typed["type"], "loc": ["body", "values", p.key], "msg": p.message, "input": null});
+                        if let Some(ctx) = typed.get("ctx") {
+                            error["ctx"] = ctx.clone();
+                        }
+                        error
+                    })
                     .collect();
                 return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"detail": detail, "error": error})))
                     .into_response();

@@ -14,8 +14,76 @@ pub type Result<T, E = DeskError> = std::result::Result<T, E>;
 pub struct SettingProblem {
     /// The configuration key (`API_PORT`).
     pub key: String,
-    /// What is expected, in words.
+    /// What is expected, in English words.
     pub message: String,
+    /// The same, machine-readable, serialized as FastAPI's `type` and `ctx`: the UI words it in
+    /// its own language.
+    #[serde(flatten)]
+    pub kind: ProblemKind,
+}
+
+impl SettingProblem {
+    /// A problem with `key`, said in `message` and typed by `kind`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>, kind: ProblemKind) -> Self {
+        Self { key: key.into(), message: message.into(), kind }
+    }
+
+    /// A value that broke a rule of the configuration.
+    pub fn from_config(err: &config::ConfigError) -> Self {
+        Self::new(err.key, format!("expected {}", err.expected), ProblemKind::from(&err.rule))
+    }
+}
+
+/// What is wrong with a setting: `{"type": "whole_number", "ctx": {"min": 1, "max": 64}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "ctx", rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A whole number from `min` to `max` is expected.
+    WholeNumber {
+        /// The smallest accepted.
+        min: u64,
+        /// The largest accepted.
+        max: u64,
+    },
+    /// A number of seconds from 0 to `max` is expected.
+    Seconds {
+        /// The largest accepted.
+        max: u64,
+    },
+    /// A host name or IP address is expected.
+    Host,
+    /// An `http://` or `https://` URL is expected.
+    HttpUrl,
+    /// Comma-separated origins are expected.
+    Origins,
+    /// A `redis://host:port/db` URL is expected.
+    RedisUrl,
+    /// A Redis reached over TCP is expected (not a Unix socket).
+    RedisTcp,
+    /// A value is needed because `other` is set.
+    RequiredWith {
+        /// The key that needs this one.
+        other: String,
+    },
+    /// A readable `.env` file is expected.
+    EnvFile,
+    /// The key is not one the app can change.
+    NotEditable,
+}
+
+impl From<&config::Rule> for ProblemKind {
+    fn from(rule: &config::Rule) -> Self {
+        match rule {
+            config::Rule::WholeNumber { min, max } => Self::WholeNumber { min: *min, max: *max },
+            config::Rule::Seconds { max } => Self::Seconds { max: *max },
+            config::Rule::Host => Self::Host,
+            config::Rule::HttpUrl => Self::HttpUrl,
+            config::Rule::Origins => Self::Origins,
+            config::Rule::RedisUrl => Self::RedisUrl,
+            config::Rule::RequiredWith { other } => Self::RequiredWith { other: (*other).to_string() },
+            config::Rule::EnvFile => Self::EnvFile,
+        }
+    }
 }
 
 /// What went wrong.
@@ -128,6 +196,29 @@ pub fn next_free_port(port: u16) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_setting_problem_carries_a_type_and_its_context() {
+        let err = DeskError::InvalidSettings(vec![
+            SettingProblem::new(
+                "WORKER_CONCURRENCY",
+                "expected a whole number from 1 to 64",
+                ProblemKind::WholeNumber { min: 1, max: 64 },
+            ),
+            SettingProblem::new("X", "not a setting the app can change", ProblemKind::NotEditable),
+        ]);
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(json["kind"], "invalid_settings");
+        assert_eq!(
+            json["problems"][0],
+            serde_json::json!({"key": "WORKER_CONCURRENCY", "message": "expected a whole number from 1 to 64",
+                "type": "whole_number", "ctx": {"min": 1, "max": 64}})
+        );
+        assert_eq!(
+            json["problems"][1],
+            serde_json::json!({"key": "X", "message": "not a setting the app can change", "type": "not_editable"})
+        );
+    }
 
     #[test]
     fn a_taken_port_tells_the_ui_its_ways_out() {

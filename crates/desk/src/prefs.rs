@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use supervisor::ProcessKind;
 
-use crate::error::{DeskError, Result, SettingProblem};
+use crate::error::{DeskError, ProblemKind, Result, SettingProblem};
 
 /// The keys the Settings page may change, and the processes that read each one (and so must be
 /// restarted to see a new value).
@@ -186,7 +186,11 @@ impl Prefs {
         let mut problems = Vec::new();
         for (key, value) in &update.values {
             if !EDITABLE.iter().any(|(k, _)| k == key) {
-                problems.push(SettingProblem { key: key.clone(), message: "not a setting the app can change".into() });
+                problems.push(SettingProblem::new(
+                    key.clone(),
+                    "not a setting the app can change",
+                    ProblemKind::NotEditable,
+                ));
                 continue;
             }
             let value = value.trim();
@@ -209,14 +213,14 @@ impl Prefs {
             if let Err(err) = config::Settings::from_sources(&config::Sources { flags, ..Default::default() })
                 && err.key == key
             {
-                problems.push(SettingProblem { key: key.clone(), message: format!("expected {}", err.expected) });
+                problems.push(SettingProblem::from_config(&err));
             }
         }
         // … then together, for rules that tie keys (a bot token needs a chat id).
         if problems.is_empty()
             && let Err(err) = next.resolve(env)
         {
-            problems.push(SettingProblem { key: err.key.to_string(), message: format!("expected {}", err.expected) });
+            problems.push(SettingProblem::from_config(&err));
         }
         problems.sort_by(|a, b| a.key.cmp(&b.key));
         if problems.is_empty() { Ok(next) } else { Err(DeskError::InvalidSettings(problems)) }
@@ -296,6 +300,9 @@ mod tests {
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["API_HOST", "API_PORT", "WORKER_CONCURRENCY"], "{problems:?}");
         assert!(problems[1].message.contains("1 to 65535"), "{problems:?}");
+        assert_eq!(problems[1].kind, ProblemKind::WholeNumber { min: 1, max: 65535 });
+        assert_eq!(problems[2].kind, ProblemKind::WholeNumber { min: 1, max: 64 });
+        assert_eq!(problems[0].kind, ProblemKind::NotEditable, "API_HOST is not the app's to change");
     }
 
     #[test]

@@ -94,8 +94,11 @@ pub async fn learner_path(page: &mut Page, url: &str) {
         "return document.querySelector('.field-error[data-field=name]').textContent.length > 0;",
     )
     .await;
+    // The API answers in FastAPI's English; the Russian UI words the error by its type and ctx.
+    let russian = page.js("return document.documentElement.lang === 'ru'").await.unwrap() == json!(true);
     let price_error = page.text(".field-error[data-field=price]").await;
-    assert!(price_error.contains("greater than 0"), "{price_error}");
+    let expected = if russian { "больше 0" } else { "greater than 0" };
+    assert!(price_error.contains(expected), "{price_error}");
     assert_eq!(page.js("return document.querySelectorAll('#product-list li').length").await.unwrap(), 0);
     page.screenshot("field-errors").await.unwrap();
 
@@ -177,7 +180,8 @@ pub async fn learner_path(page: &mut Page, url: &str) {
     page.click("#settings-save").await;
     page.wait_js(
         "the concurrency's error",
-        "return document.querySelector('.field-error[data-field=WORKER_CONCURRENCY]').textContent.includes('1 to 64');",
+        "const text = document.querySelector('.field-error[data-field=WORKER_CONCURRENCY]').textContent;
+         return text.includes(document.documentElement.lang === 'ru' ? 'от 1 до 64' : '1 to 64');",
     )
     .await;
     page.type_into("#settings-form input[name=WORKER_CONCURRENCY]", "2").await;

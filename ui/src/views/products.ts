@@ -5,6 +5,7 @@ import { $, fill, h } from '../dom';
 import { language, t } from '../i18n';
 import { ApiError } from '../ipc';
 
+import { formatNumber, parseDecimal } from '../format';
 import { fieldErrors } from '../state';
 import { openTask } from './tasks';
 
@@ -16,12 +17,17 @@ export function paintProducts(): void {
     return h('li', { 'data-product-id': product.id, 'data-task-id': product.task_id },
       h('span', { class: 'id' }, `#${product.id}`),
       h('span', { class: 'name' }, product.name),
-      h('span', { class: 'price' }, product.price.toLocaleString(language())),
+      h('span', { class: 'price' }, formatNumber(product.price, product.price % 1 === 0 ? 0 : 2, language())),
       h('span', { class: 'muted' }, t('products.task')),
       task ? chip(task.state) : chip('PENDING'),
       h('button', { class: 'link', onclick: () => openTask(product.task_id) }, '→'),
     );
   }));
+}
+
+/** The price field's text as the API gets it: a number when it reads as one (decimal comma or point), else the text. */
+export function priceOf(text: string): number | string {
+  return parseDecimal(text) ?? text;
 }
 
 export async function submitProduct(form: HTMLFormElement): Promise<void> {
@@ -30,10 +36,12 @@ export async function submitProduct(form: HTMLFormElement): Promise<void> {
   if (!ui.api) return void notice(t('products.api_down'), 'error');
   const data = new FormData(form);
   const description = String(data.get('description') ?? '');
+  const price = String(data.get('price') ?? '');
   const body: { name: string; price: number | string; description?: string } = {
     name: String(data.get('name') ?? ''),
-    // Sent as typed when it is not a number, so the API's own 422 explains it.
-    price: Number.isFinite(Number(data.get('price'))) && String(data.get('price')).trim() !== '' ? Number(data.get('price')) : String(data.get('price') ?? ''),
+    // «12,5» and "12.5" are numbers; anything else is sent as typed, so that the API's own 422
+    // explains it (shown in the UI's language, with every other field's problem).
+    price: priceOf(price),
   };
   if (description) body.description = description;
   try {

@@ -5,6 +5,8 @@ import { $, fill, h } from '../dom';
 import { type Key, language, setLanguage, t } from '../i18n';
 import { DeskError, type SettingsView, type Theme } from '../ipc';
 import { refreshSnapshot, restartStack } from '../stack';
+import { settingProblemText } from '../errors';
+import { parseDecimal } from '../format';
 import { redisPortOf, redisUrlFor } from '../state';
 
 // ---------------------------------------------------------------- settings
@@ -61,7 +63,9 @@ export async function saveSettingsForm(form: HTMLFormElement): Promise<void> {
   const s = ui.settings;
   for (const field of FIELDS) {
     const input = form.elements.namedItem(field.key) as HTMLInputElement;
-    const value = input.value.trim();
+    // Seconds may be typed with a decimal comma («2,5»).
+    const typed = input.value.trim();
+    const value = field.key === 'NOTIFY_SIMULATED_SECS' && parseDecimal(typed) !== null ? typed.replace(',', '.') : typed;
     if (field.key === 'REDIS_PORT') {
       if (value !== redisPortOf(s?.values.REDIS_URL ?? '')) values.REDIS_URL = value ? redisUrlFor(value) : '';
     } else if (field.type === 'password') {
@@ -86,8 +90,9 @@ export async function saveSettingsForm(form: HTMLFormElement): Promise<void> {
       for (const problem of err.body.problems) {
         const key = problem.key === 'REDIS_URL' ? 'REDIS_PORT' : problem.key;
         const slot = form.querySelector(`.field-error[data-field="${key}"]`);
-        if (slot) slot.textContent = problem.message;
-        else notice(`${problem.key}: ${problem.message}`, 'error');
+        const message = settingProblemText(problem, language(), slot ? key : problem.key);
+        if (slot) slot.textContent = message;
+        else notice(`${problem.key}: ${message}`, 'error');
       }
     } else showError(err);
   }

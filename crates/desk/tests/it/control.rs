@@ -130,6 +130,12 @@ async fn wrong_settings_get_fastapi_shaped_errors_and_nothing_is_saved() {
             json!(["body", "values", "WORKER_CONCURRENCY"])
         ]
     );
+    // Typed, so that the UI words each in its language.
+    let detail = body["detail"].as_array().unwrap();
+    assert_eq!((&detail[0]["type"], &detail[0]["ctx"]), (&json!("whole_number"), &json!({"min": 1, "max": 65535})));
+    assert_eq!((&detail[1]["type"], detail[1].get("ctx")), (&json!("not_editable"), None));
+    assert_eq!(detail[2]["ctx"], json!({"min": 1, "max": 64}));
+    assert_eq!(body["error"]["problems"][2]["type"], "whole_number", "the same in the error's problems");
     let (_, settings, _) = call(&f.router, Method::GET, "/api/settings", &[HOST, AUTH], None).await;
     assert_eq!(settings["values"]["API_PORT"], "8000", "nothing was saved");
 
