@@ -105,6 +105,11 @@ pub struct Step {
     /// The worker that reported it.
     #[serde(default)]
     pub worker: Option<String>,
+    /// RECEIVED only: when the delivered message may start (epoch seconds), from the
+    /// `task-received` event's `eta`. A retry is received at once and waits in the worker until
+    /// then; meanwhile the result backend still says RETRY.
+    #[serde(default, deserialize_with = "optional_seconds", skip_serializing_if = "Option::is_none")]
+    pub eta: Option<f64>,
 }
 
 /// Epoch seconds, stored as a string to keep every digit (see `lua/history_event.lua`); numbers
@@ -115,6 +120,30 @@ fn seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
         Value::Number(n) => Ok(n.as_f64().unwrap_or_default()),
         _ => Ok(0.0),
     }
+}
+
+/// Optional epoch seconds (see [`seconds`]); anything else is none.
+fn optional_seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Value::deserialize(de)? {
+        Value::String(text) => text.parse().ok(),
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    })
+}
+
+/// A `task-received` event's `eta` as epoch seconds. Ours and Python Celery's send ISO-8601 text
+/// (`req.eta.isoformat()`, with its offset); kombu's JSON writes a bare `datetime` as
+/// `{"__type__": "datetime", "__value__": "<ISO>"}`, which is read too.
+pub fn eta_seconds(value: &Value) -> Option<f64> {
+    let text = match value {
+        Value::String(text) => text.as_str(),
+        Value::Object(map) if map.get("__type__").and_then(Value::as_str) == Some("datetime") => {
+            map.get("__value__")?.as_str()?
+        }
+        _ => return None,
+    };
+    let at = taskq::time::parse_iso(text)?;
+    Some(at.timestamp_micros() as f64 / 1e6)
 }
 
 /// The record written when the API sends a task: PENDING, with the args as JSON.
@@ -153,6 +182,9 @@ pub fn event_update(event: &Event) -> Option<(Option<TaskState>, Map<String, Val
             copy("name", "name");
             copy("args", "args_repr");
             copy("retries", "retries");
+            // Always present, so that the script knows a delivery without one (null).
+            let eta = event.get("eta").and_then(eta_seconds);
+            fields.insert("eta".into(), eta.map_or(Value::Null, |at| Value::String(at.to_string())));
             Some(TaskState::Received)
         }
         EventKind::TaskStarted => Some(TaskState::Started),
@@ -233,6 +265,10 @@ pub struct TaskView {
     pub date_done: Option<String>,
     /// Every state reached, in order, with its time.
     pub timeline: Vec<StepView>,
+    /// When the latest delivery may start (ISO-8601), from its `task-received` event: a retry's
+    /// message is received at once and waits in the worker until then (its countdown), while the
+    /// result backend still says RETRY. Null when that delivery had no `eta`.
+    pub eta: Option<String>,
     /// The task this one retries.
     pub retry_of: Option<String>,
     /// The task that retried this one.
@@ -260,6 +296,10 @@ pub struct StepView {
     pub at: String,
     /// The worker that reported it.
     pub worker: Option<String>,
+    /// RECEIVED only, when the message had one: when it may start (ISO-8601; a retry's countdown
+    /// ends then). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta: Option<String>,
 }
 
 fn iso(epoch: f64) -> Option<String> {
@@ -331,8 +371,16 @@ pub fn view(task_id: &str, record: Option<Record>, meta: Option<&ResultMeta>) ->
         timeline: record
             .timeline
             .iter()
-            .filter_map(|s| Some(StepView { state: s.state.clone(), at: iso(s.at)?, worker: s.worker.clone() }))
+            .filter_map(|s| {
+                Some(StepView {
+                    state: s.state.clone(),
+                    at: iso(s.at)?,
+                    worker: s.worker.clone(),
+                    eta: s.eta.and_then(iso),
+                })
+            })
             .collect(),
+        eta: record.timeline.iter().rev().find(|s| s.state == "RECEIVED").and_then(|s| s.eta).and_then(iso),
         retry_of: record.retry_of.clone(),
         retried_as: record.retried_as.clone(),
     })

@@ -1,6 +1,9 @@
 -- Applies one Celery task event to a task's history record (a JSON string) and returns the record.
--- The state moves forward by event time, and never from a finished state (SUCCESS, FAILURE,
--- REVOKED) back to an unfinished one; every state reached is kept in `timeline`, in time order.
+-- The state follows the newest event by event time, and never moves from a finished state
+-- (SUCCESS, FAILURE, REVOKED) back to an unfinished one; every state reached is kept in
+-- `timeline`, in time order. So a redelivery after a dead worker (a newer RECEIVED after STARTED)
+-- moves the state back to RECEIVED, while a late, older event only fills in the timeline.
+-- A RECEIVED step keeps the delivery's `eta` (fields.eta, epoch seconds as text; null when none).
 -- KEYS: history record key, history zset
 -- ARGV: task id, state ("" for none), event time (epoch seconds), fields JSON, history cap,
 --       history key prefix
@@ -15,7 +18,10 @@ if raw then
 else
   record = {task_id = ARGV[1], sent_at = at_text, retries = 0, timeline = {}}
 end
-for key, value in pairs(cjson.decode(ARGV[4])) do
+local fields = cjson.decode(ARGV[4])
+local eta = fields.eta
+fields.eta = nil
+for key, value in pairs(fields) do
   if value ~= cjson.null then
     if key == 'retries' then
       if value > (record.retries or 0) then record.retries = value end
@@ -35,7 +41,9 @@ if state ~= '' then
   end
   local before = timeline[position - 1]
   if not (before and before.state == state and tonumber(before.at) == at) then
-    table.insert(timeline, position, {state = state, at = at_text, worker = record.worker})
+    local step = {state = state, at = at_text, worker = record.worker}
+    if type(eta) == 'string' then step.eta = eta end
+    table.insert(timeline, position, step)
   end
   record.timeline = timeline
   local finished = {SUCCESS = true, FAILURE = true, REVOKED = true}
