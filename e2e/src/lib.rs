@@ -120,13 +120,19 @@ pub struct Display {
 impl Display {
     /// Starts Xvfb on the first free display number from 90, 1280×860.
     pub fn start() -> anyhow::Result<Self> {
+        Self::with_size(1280, 860)
+    }
+
+    /// Starts Xvfb on the first free display number from 90, `width`×`height` (a projector's
+    /// 1280×720: a full-screen window is then exactly that).
+    pub fn with_size(width: u32, height: u32) -> anyhow::Result<Self> {
         for n in 90..200 {
             if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
                 continue;
             }
             let name = format!(":{n}");
             let child = Command::new("Xvfb")
-                .args([&name, "-screen", "0", "1280x860x24", "-nolisten", "tcp"])
+                .args([&name, "-screen", "0", &format!("{width}x{height}x24"), "-nolisten", "tcp"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -147,6 +153,8 @@ pub struct UiServer {
     pub url: String,
     /// The API's base URL.
     pub api: String,
+    /// The port of the Redis the stack starts.
+    pub redis_port: u16,
     /// The process.
     pub child: Owned,
     _dirs: tempfile::TempDir,
@@ -170,11 +178,18 @@ pub fn stack_env(dirs: &Path, extra: &[(&str, &str)]) -> (Vec<(String, String)>,
     (env, api_port)
 }
 
+/// The port in the `REDIS_URL` of a stack's environment.
+pub fn redis_port_of(env: &[(String, String)]) -> Option<u16> {
+    let url = &env.iter().find(|(k, _)| k == "REDIS_URL")?.1;
+    url.rsplit(':').next()?.split('/').next()?.parse().ok()
+}
+
 impl UiServer {
     /// Starts `stackdesk ui` and reads its link.
     pub fn start(binaries: &Binaries, extra: &[(&str, &str)]) -> anyhow::Result<Self> {
         let dirs = tempfile::tempdir()?;
         let (env, api_port) = stack_env(dirs.path(), extra);
+        let redis_port = redis_port_of(&env).context("no Redis port in the stack's environment")?;
         let mut child = Command::new(&binaries.stackdesk)
             .arg("ui")
             .arg("--dir")
@@ -194,7 +209,7 @@ impl UiServer {
         let url = first.strip_prefix("Stackdesk UI: ").context("no link in the first line")?.trim().to_string();
         // Keep reading so the pipe never fills.
         std::thread::spawn(move || for _ in lines.by_ref() {});
-        Ok(Self { url, api: format!("http://127.0.0.1:{api_port}"), child, _dirs: dirs })
+        Ok(Self { url, api: format!("http://127.0.0.1:{api_port}"), redis_port, child, _dirs: dirs })
     }
 }
 
@@ -289,6 +304,51 @@ impl Driver {
     }
 }
 
+/// The in-page measurement of the shown diagram (an expression).
+const DIAGRAM_CHECK: &str = include_str!("diagram_check.js");
+
+/// What a viewer sees of the shown diagram, as `diagram_check.js` measures it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DiagramReport {
+    /// The diagram's id.
+    pub diagram: String,
+    /// The smallest text on the drawing, in screen pixels.
+    #[serde(rename = "minPx")]
+    pub min_px: f64,
+    /// That text.
+    pub smallest: String,
+    /// Labels not inside their node's shape.
+    pub outside: Vec<Value>,
+    /// Pairs of labels that intersect.
+    pub overlaps: Vec<Value>,
+    /// Label lines that start or end inside a word of the source.
+    pub broken: Vec<Value>,
+    /// Texts and controls under 4.5:1.
+    pub contrast: Vec<Value>,
+    /// The live lines by name.
+    pub live: std::collections::BTreeMap<String, String>,
+    /// Each node's lines, by node id.
+    pub nodes: std::collections::BTreeMap<String, Vec<String>>,
+    /// The viewport, CSS pixels.
+    pub viewport: (u32, u32),
+}
+
+impl DiagramReport {
+    /// The problems a viewer would see, one line each (empty when the drawing is clean).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (what, list) in [
+            ("outside its shape", &self.outside),
+            ("overlapping", &self.overlaps),
+            ("broken inside a word", &self.broken),
+            ("under 4.5:1", &self.contrast),
+        ] {
+            out.extend(list.iter().map(|item| format!("{}: {what}: {item}", self.diagram)));
+        }
+        out
+    }
+}
+
 /// A WebDriver session on the UI.
 pub struct Page {
     /// The session.
@@ -347,6 +407,53 @@ impl Page {
     pub async fn wait_for(&self, css: &str) {
         let script = format!("return document.querySelector({}) !== null;", json!(css));
         self.wait_js(&format!("an element {css}"), &script).await;
+    }
+
+    /// Makes the page's viewport exactly `width`×`height` CSS pixels (the window around it is
+    /// sized to fit, whatever the engine's frame).
+    pub async fn set_viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        let read = || async {
+            let value = self.js("return [innerWidth, innerHeight]").await?;
+            let pair: (u32, u32) = serde_json::from_value(value)?;
+            anyhow::Ok(pair)
+        };
+        let (mut outer_w, mut outer_h) = (width, height);
+        for _ in 0..4 {
+            self.client.set_window_size(outer_w, outer_h).await?;
+            let (inner_w, inner_h) = read().await?;
+            if (inner_w, inner_h) == (width, height) {
+                return Ok(());
+            }
+            outer_w = (outer_w + width).saturating_sub(inner_w);
+            outer_h = (outer_h + height).saturating_sub(inner_h);
+        }
+        let (inner_w, inner_h) = read().await?;
+        bail!("the viewport is {inner_w}×{inner_h}, not {width}×{height}")
+    }
+
+    /// What a viewer sees of the shown diagram (see `diagram_check.js`): sizes, labels outside
+    /// their shapes, overlaps, words broken inside, contrast, and the live lines.
+    pub async fn check_diagram(&self) -> anyhow::Result<DiagramReport> {
+        let report = self.js(&format!("return (\n{DIAGRAM_CHECK}\n);")).await?;
+        serde_json::from_value(report.clone()).with_context(|| format!("reading the diagram check's report {report}"))
+    }
+
+    /// Presses and releases `key` as a keyboard (or a presentation clicker) does, on whatever
+    /// has the focus.
+    pub async fn press(&self, key: impl Into<char>) -> anyhow::Result<()> {
+        use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+        let value = key.into();
+        let actions = KeyActions::new("keyboard".into()).then(KeyAction::Down { value }).then(KeyAction::Up { value });
+        self.client.perform_actions(actions).await?;
+        Ok(())
+    }
+
+    /// Saves a screenshot under exactly `name` (`.png` added), and returns its path.
+    pub async fn screenshot_as(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let png = self.client.screenshot().await?;
+        let path = self.artifacts.join(format!("{}-{name}.png", self.prefix));
+        std::fs::write(&path, png)?;
+        Ok(path)
     }
 
     /// Saves a screenshot named after the step, and returns its path.

@@ -2,11 +2,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { DIAGRAMS } from '../src/diagrams/sources';
+import { DIAGRAMS, LIFECYCLE_STATES, LIVE_MARK } from '../src/diagrams/sources';
+import { COURSE_FACTS, stackFacts } from '../src/diagrams/facts';
+import { keyAction, type KeyTarget } from '../src/diagrams/keys';
 import {
-  flowEdgeOf, flowNotes, keyOfNode, nodeIdOf, paintDelay, processClass, pulsesFor, redisKeyLines, redisLine, workerLine,
+  architectureLines, flowEdgeOf, flowLines, keyOfNode, nodeIdOf, paintDelay, processClass, pulsesFor, redisKeyLines, workerLine,
 } from '../src/diagrams/live';
-import { LIFECYCLE, lifecyclePath, pathLabel, stateEdgeOf, stateLabel } from '../src/diagrams/lifecycle';
+import type { ProcessStatus, SettingsView, Snapshot, WorkerView } from '../src/ipc';
 import { parseServerTiming, type RedisGlance, type Task } from '../src/ipc';
 
 test('process nodes take their class from the supervisor state', () => {
@@ -16,6 +18,8 @@ test('process nodes take their class from the supervisor state', () => {
   assert.equal(processClass('starting'), 'live-busy');
   assert.equal(processClass('external'), 'live-ext');
   assert.equal(processClass(undefined), 'live-off');
+  assert.equal(processClass('running', { level: 'degraded', problem: { kind: 'api_redis_unreachable' }, detail: null }), 'live-degraded');
+  assert.equal(processClass('running', { level: 'healthy' }), 'live-on');
 });
 
 test('node ids are found in Mermaid element ids', () => {
@@ -26,69 +30,92 @@ test('node ids are found in Mermaid element ids', () => {
   assert.equal(nodeIdOf('L-api-redis-0'), null);
 });
 
-test('lifecycle labels carry counts, and paints are spaced out', () => {
-  assert.equal(stateLabel('STARTED', { STARTED: 3 }), 'STARTED · 3');
-  assert.equal(stateLabel('RETRY', { STARTED: 3 }), 'RETRY');
+test('paints are spaced out', () => {
   assert.equal(paintDelay(1000, 1030), 70);
   assert.equal(paintDelay(1000, 1200), 0);
 });
 
-test('every diagram exists in both languages with the same live nodes', () => {
+test('every diagram exists in both languages with the same nodes and live lines', () => {
   assert.ok(DIAGRAMS.length >= 9);
+  const lines = (src: string) => src.split(/\n|<br\/>/);
   for (const d of DIAGRAMS) {
-    const ru = d.source('ru');
-    const en = d.source('en');
+    const ru = d.source('ru', COURSE_FACTS);
+    const en = d.source('en', COURSE_FACTS);
     assert.notEqual(ru, en, d.id);
     const ids = (s: string) => [...s.matchAll(/^\s+(\w+)[[(]/gm)].map((m) => m[1]).join();
     assert.equal(ids(ru), ids(en), `${d.id}: node ids differ between languages`);
+    const live = (s: string) => lines(s).flatMap((l) => [...l.matchAll(/§([\w-]+)§/g)].map((m) => m[1])).join();
+    assert.equal(live(ru), live(en), `${d.id}: live lines differ between languages`);
+    // A live marker always starts a line: the live layer rewrites the whole line.
+    for (const line of lines(ru)) if (line.includes('§')) assert.match(line, LIVE_MARK, `${d.id}: ${line}`);
   }
-  const arch = DIAGRAMS.find((d) => d.id === 'architecture')!.source('en');
+  const arch = DIAGRAMS.find((d) => d.id === 'architecture')!.source('en', COURSE_FACTS);
   for (const node of ['redis', 'api', 'worker']) assert.match(arch, new RegExp(`^\\s+${node}[[(]`, 'm'));
+  const life = DIAGRAMS.find((d) => d.id === 'lifecycle')!.source('ru', COURSE_FACTS);
+  LIFECYCLE_STATES.forEach((state, i) => assert.ok(life.includes(`"${state}<br/>§${i}§`), state));
+});
+
+test('diagrams print the running stack’s values, not the course’s', () => {
+  const settings = {
+    values: { API_PORT: '8010', WORKER_CONCURRENCY: '2', TASK_RETRY_COUNTDOWN_SECS: '3', NOTIFY_SIMULATED_SECS: '2.5' },
+    defaults: {}, secrets_set: [], external: [], language: 'ru', theme: 'system', path: '',
+  } as unknown as SettingsView;
+  const process = (kind: string, port: number) => ({ process: kind, port, state: 'running' }) as unknown as ProcessStatus;
+  const snapshot = { running: true, processes: [process('redis', 6390), process('api', 8011), process('worker', 0)], redis_url: 'redis://127.0.0.1:6390/0' } as unknown as Snapshot;
+  const worker = { online: true, stats: { prefetch_count: 8, pool: { 'max-concurrency': 2 } } } as unknown as WorkerView;
+  const facts = stackFacts(settings, snapshot, [worker]);
+  assert.deepEqual([facts.redisPort, facts.apiPort, facts.concurrency, facts.prefetch, facts.workerSource], [6390, 8011, 2, 8, 'running']);
+  // Stopped: what the next start will use (the saved API port, prefetch by Celery's rule).
+  const stopped = stackFacts(settings, { ...snapshot, running: false }, []);
+  assert.deepEqual([stopped.apiPort, stopped.prefetch, stopped.workerSource], [8010, 8, 'settings']);
+  const config = DIAGRAMS.find((d) => d.id === 'configuration')!.source('ru', facts);
+  assert.match(config, /API_PORT<br\/>8011/);
+  assert.match(config, /TASK_RETRY_COUNTDOWN_SECS 3 с/);
+  assert.match(config, /prefetch_count 8 = 4 × 2/);
+  assert.doesNotMatch(DIAGRAMS.find((d) => d.id === 'with-without')!.source('ru', facts), /30/);
+  assert.deepEqual([COURSE_FACTS.apiPort, COURSE_FACTS.redisPort, COURSE_FACTS.prefetch], [8000, 6379, 4]);
+});
+
+test('a clicker and the keyboard step through the diagrams; a field being typed in keeps its keys', () => {
+  const act = (key: string, target: KeyTarget, presenting = true) => keyAction(key, target, presenting);
+  assert.equal(act('PageDown', 'other'), 'next');
+  assert.equal(act('PageUp', 'other'), 'previous');
+  assert.equal(act(' ', 'other'), 'next');
+  assert.equal(act(' ', 'other', false), null, 'Space presses a button outside a presentation');
+  assert.equal(act('Home', 'other'), 'first');
+  assert.equal(act('End', 'other'), 'last');
+  assert.equal(act('ArrowRight', 'typing'), null);
+  assert.equal(act('PageDown', 'typing'), null);
+  assert.equal(act('ArrowLeft', 'list'), null);
+  assert.equal(act('PageDown', 'list'), 'next');
+  assert.equal(act('Escape', 'typing'), 'leave-field');
+  assert.equal(act('Escape', 'other'), 'leave-presentation');
+  assert.equal(act('Escape', 'other', false), null);
 });
 
 test('edges are found in Mermaid element ids', () => {
-  assert.equal(flowEdgeOf('d-architecture-0-L_api_redis_0'), 'api>redis');
-  assert.equal(flowEdgeOf('L_redis_worker_2'), 'redis>worker');
+  assert.equal(flowEdgeOf('d-architecture-0-L_api_redis_0'), 'api>redis:0');
+  assert.equal(flowEdgeOf('L_worker_redis_1'), 'worker>redis:1');
   assert.equal(flowEdgeOf('d-architecture-0-flowchart-api-0'), null);
-  assert.equal(stateEdgeOf('d-lifecycle-3-edge4'), 4);
-  assert.equal(stateEdgeOf('d-lifecycle-3-state-RETRY-4'), null);
-});
-
-const at = (secs: number) => new Date(Date.UTC(2026, 10, 24, 10, 0, 0) + secs * 1000).toISOString();
-const step = (state: string, secs: number) => ({ state, at: at(secs), worker: null });
-
-test('a task’s path covers each state it passed, RETRY loops and a redelivery included', () => {
-  const timeline = [
-    step('PENDING', 0), step('RECEIVED', 1), step('STARTED', 1.5), step('RETRY', 3.5), step('RECEIVED', 8.5),
-    step('STARTED', 9), step('RECEIVED', 10), step('STARTED', 11), step('SUCCESS', 14),
-  ];
-  const path = lifecyclePath(timeline, Date.parse(at(100)));
-  assert.deepEqual(path.visits.STARTED, { times: 3, secs: 2 + 1 + 3 });
-  assert.deepEqual(path.visits.RETRY, { times: 1, secs: 5 });
-  assert.deepEqual(path.visits.RECEIVED, { times: 3, secs: 0.5 + 0.5 + 1 });
-  for (const edge of ['[*]>PENDING', 'PENDING>RECEIVED', 'STARTED>RETRY', 'RETRY>RECEIVED', 'STARTED>RECEIVED', 'STARTED>SUCCESS', 'SUCCESS>[*]']) {
-    assert.ok(path.transitions.has(edge), edge);
-  }
-  assert.ok(!path.transitions.has('STARTED>FAILURE'));
-  // Every transition a task can take is drawn (so it can be highlighted).
-  const drawn = new Set(LIFECYCLE.map((t) => `${t.from}>${t.to}`));
-  for (const edge of path.transitions) assert.ok(drawn.has(edge), `${edge} is not in the diagram`);
-  assert.equal(pathLabel('STARTED', path, { STARTED: 0 }), 'STARTED ×3 · 6.0 s');
-  assert.equal(pathLabel('SUCCESS', path, { SUCCESS: 4 }), 'SUCCESS · 4 ✓');
-  assert.equal(pathLabel('FAILURE', path, {}), 'FAILURE');
-});
-
-test('the current state of a running task counts until now', () => {
-  const path = lifecyclePath([step('PENDING', 0), step('RECEIVED', 1), step('STARTED', 2)], Date.parse(at(4.5)));
-  assert.equal(path.visits.STARTED!.secs, 2.5);
-  assert.ok(!path.transitions.has('STARTED>[*]'));
 });
 
 test('messages light the edges they cross', () => {
-  assert.deepEqual(pulsesFor('product'), ['client>api', 'api>redis', 'api>client']);
-  assert.deepEqual(pulsesFor('task', { state: 'RECEIVED', result: null }), ['redis>worker']);
-  assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'sent' } }), ['worker>tg', 'worker>redis']);
-  assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'simulated' } }), ['worker>redis']);
+  assert.deepEqual(pulsesFor('product'), ['client>api:0', 'api>redis:0', 'api>client:0']);
+  assert.deepEqual(pulsesFor('task', { state: 'RECEIVED', result: null }), ['worker>redis:0']);
+  assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'sent' } }), ['worker>tg:0', 'worker>redis:1']);
+  assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'simulated' } }), ['worker>redis:1']);
+  // Every edge a pulse names is drawn, in that order.
+  const arch = DIAGRAMS.find((d) => d.id === 'architecture')!.source('en', COURSE_FACTS);
+  const seen = new Map<string, number>();
+  const drawn = new Set<string>();
+  for (const m of arch.matchAll(/^\s+(\w+) -[-.].*?> (\w+)$/gm)) {
+    const pair = `${m[1]}>${m[2]}`;
+    drawn.add(`${pair}:${seen.get(pair) ?? 0}`);
+    seen.set(pair, (seen.get(pair) ?? 0) + 1);
+  }
+  for (const edge of [...pulsesFor('product'), ...pulsesFor('task', { state: 'RECEIVED', result: null }), ...pulsesFor('task', { state: 'SUCCESS', result: { status: 'sent' } })]) {
+    assert.ok(drawn.has(edge), `${edge} is not drawn: ${[...drawn]}`);
+  }
   assert.deepEqual(pulsesFor('task', { state: 'STARTED', result: null }), []);
 });
 
@@ -102,15 +129,17 @@ const glance: RedisGlance = {
 };
 
 test('Redis facts read from a glance, in both languages', () => {
-  assert.equal(redisLine(glance, 'en'), 'queue 3 · in flight 1 · results 42');
-  assert.equal(redisLine(glance, 'ru'), 'очередь 3 · в работе 1 · результатов 42');
-  assert.equal(redisLine({ ...glance, truncated: true }, 'en'), 'queue 3 · in flight 1 · results 42+');
-  assert.match(redisLine(null, 'en'), /^queue — /);
+  assert.deepEqual(architectureLines(glance, [], 'en'), { w: 'waiting for tasks', q: 'queue 3 · in flight 1', r: 'results 42' });
+  assert.deepEqual(architectureLines(glance, [], 'ru'), { w: 'ждёт задач', q: 'очередь 3 · в работе 1', r: 'результатов 42' });
+  assert.equal(architectureLines({ ...glance, truncated: true }, [], 'en').r, 'results 42+');
+  assert.deepEqual(architectureLines(null, [], 'en'), { w: 'waiting for tasks', q: 'queue — · in flight —', r: 'results —' });
   const lines = redisKeyLines(glance, 'en');
-  assert.equal(lines.queue, 'now: 3 · next aaaaaaaa');
-  assert.equal(lines.meta, 'now: 42 · TTL 23 h 53 min');
-  assert.equal(lines.products, 'now: 7 · product:* 7');
-  assert.equal(lines.misc, 'workers 1 · revoked 0 · dead 0');
+  assert.deepEqual([lines.q, lines.q2], ['now 3', 'aaaaaaaa']);
+  assert.deepEqual([lines.m, lines.m2], ['now 42', 'TTL 23\u00a0h 53\u00a0min']);
+  assert.equal(redisKeyLines(glance, 'ru').m2, 'TTL 23\u00a0ч 53\u00a0мин');
+  assert.deepEqual([lines.p, lines.p2], ['now 7', 'product:* 7']);
+  assert.deepEqual([lines.k, lines.k2], ['workers 1 · revoked 0', 'dead_letter 0']);
+  assert.equal(redisKeyLines(glance, 'ru').k, 'воркеров 1 · отозвано 0');
   assert.equal(keyOfNode('meta', glance), 'celery-task-meta-x');
   assert.equal(keyOfNode('queue', null), 'celery');
   assert.equal(keyOfNode('nothing', glance), null);
@@ -120,8 +149,9 @@ const task = (state: string, args: unknown, runtime: number | null = null) => ({
 
 test('the worker node names the task it runs', () => {
   assert.equal(workerLine([], 'en'), 'waiting for tasks');
-  assert.equal(workerLine([task('STARTED', [{ id: 12, name: 'A very long product name' }])], 'en'), '▶ #12 A very long pr');
-  assert.equal(workerLine([task('STARTED', []), task('STARTED', [])], 'ru'), '▶ 2 задач');
+  assert.equal(workerLine([task('STARTED', [{ id: 12, name: 'A very long product name' }])], 'en'), '▶ #12 A very long');
+  assert.equal(workerLine([task('STARTED', []), task('STARTED', [])], 'ru'), '▶ 2\u00a0задачи');
+  assert.equal(workerLine(Array.from({ length: 5 }, () => task('STARTED', [])), 'ru'), '▶ 5\u00a0задач');
 });
 
 test('the product flow shows the measured steps and the task’s time', () => {
@@ -129,7 +159,8 @@ test('the product flow shows the measured steps and the task’s time', () => {
   assert.deepEqual(steps, { validate: 0.041, store: 0.53 });
   assert.deepEqual(parseServerTiming(null), {});
   const last = { steps, totalMs: 3.25, taskId: 't' };
-  assert.deepEqual(flowNotes(last, task('STARTED', [])), { 2: '0.04 ms', 3: '0.53 ms', 4: '3.3 ms', 7: 'STARTED' });
-  assert.equal(flowNotes(last, task('SUCCESS', [], 30.02))[7], '30.0 s');
-  assert.deepEqual(flowNotes(null, undefined), {});
+  assert.deepEqual(flowLines(last, task('STARTED', []), 'en'), { v: '0.04\u00a0ms', s: '0.53\u00a0ms', total: '3.3\u00a0ms', n: 'STARTED' });
+  assert.equal(flowLines(last, task('SUCCESS', [], 30.02), 'ru').n, '30,0\u00a0с');
+  assert.equal(flowLines(last, task('SUCCESS', [], 30.02), 'ru').v, '0,04\u00a0мс');
+  assert.deepEqual(flowLines(null, undefined, 'en'), { v: '', s: '', total: '', n: '' });
 });

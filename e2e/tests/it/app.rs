@@ -9,7 +9,8 @@ async fn the_learner_path_in_the_desktop_app() {
     let Some(app) = binaries.app.clone() else {
         panic!("STACKDESK_APP is not set: `cargo xtask test` builds the app and sets it");
     };
-    let display = Display::start().unwrap();
+    // A projector's screen: the presentation checks run full screen at 1280×720.
+    let display = Display::with_size(1280, 720).unwrap();
     let home = tempfile::tempdir().unwrap();
     // In Russian, the original course's language (the browser test runs in English).
     let (env, api_port) = e2e::stack_env(home.path(), &[("LANG", "ru_RU.UTF-8")]);
@@ -20,11 +21,16 @@ async fn the_learner_path_in_the_desktop_app() {
     crate::scenario::learner_path(&mut page, &url).await;
     assert_eq!(page.text("nav button[data-tab=tasks]").await, "История задач");
     crate::scenario::every_diagram_draws(&mut page).await;
+    let api = format!("http://127.0.0.1:{api_port}");
+    let redis_port = e2e::redis_port_of(&env).unwrap();
+    // The display is a 1280×720 projector: in a presentation the app's window is full screen.
+    let stack = crate::presenter::Stack { api: &api, redis_port, engine: "webkit", sizes: &[(1280, 720)] };
+    crate::presenter::diagrams_hold_up_on_a_projector(&mut page, &stack).await;
     page.close().await.unwrap();
     // Ending the session closes the app, and quitting always stops the stack.
-    let api = format!("http://127.0.0.1:{api_port}/health");
+    let health = format!("{api}/health");
     test_support::wait::until("the API to stop with the app", e2e::DEADLINE, || {
-        let request = reqwest::get(api.clone());
+        let request = reqwest::get(health.clone());
         async move { request.await.is_err().then_some(()) }
     })
     .await;

@@ -12,6 +12,13 @@ async fn the_learner_path_in_chromium() {
     crate::scenario::learner_path(&mut page, &server.url).await;
 
     crate::scenario::every_diagram_draws(&mut page).await;
+    let stack = crate::presenter::Stack {
+        api: &server.api,
+        redis_port: server.redis_port,
+        engine: "chromium",
+        sizes: &crate::presenter::SIZES,
+    };
+    crate::presenter::diagrams_hold_up_on_a_projector(&mut page, &stack).await;
 
     // A page without the token gets nothing from the control endpoint.
     let without = server.url.split('#').next().unwrap().to_string();

@@ -3,14 +3,17 @@
 // from Redis, measured durations, which edges a message crosses. The SVG is never re-rendered
 // for these: only classes and text change.
 
-import type { Language, ProcessKind, ProcessState, RedisGlance, Task } from '../ipc';
-import { formatDuration, light } from '../state';
+import type { Health, Language, ProcessKind, ProcessState, RedisGlance, Task } from '../ipc';
+import { formatCount, formatDuration, formatMs } from '../format';
+import { light } from '../state';
 
 /** Every class the live layer may put on a node (removed before the current one is added). */
-export const LIVE_CLASSES = ['live-on', 'live-busy', 'live-bad', 'live-off', 'live-ext'] as const;
+export const LIVE_CLASSES = ['live-on', 'live-busy', 'live-bad', 'live-off', 'live-ext', 'live-degraded'] as const;
 
-/** The class of a process node for its supervisor state. */
-export function processClass(state: ProcessState | undefined): (typeof LIVE_CLASSES)[number] {
+/** The class of a process node for its supervisor state and its health: a process that runs
+ * but cannot do its job (its Redis is gone, its heartbeats stopped) is not drawn as fine. */
+export function processClass(state: ProcessState | undefined, health?: Health): (typeof LIVE_CLASSES)[number] {
+  if (health?.level === 'degraded') return 'live-degraded';
   return `live-${light(state ?? 'stopped')}`;
 }
 
@@ -23,10 +26,11 @@ export function nodeIdOf(elementId: string): string | null {
   return match?.[1] ?? null;
 }
 
-/** A flowchart edge's `from>to` inside its element id (`…-L_api_redis_0` → `api>redis`). */
+/** A flowchart edge's `from>to:n` inside its element id (`…-L_api_redis_0` → `api>redis:0`):
+ * the n-th edge drawn from `from` to `to`. */
 export function flowEdgeOf(elementId: string): string | null {
-  const match = /(?:^|-)L_([A-Za-z0-9]+)_([A-Za-z0-9]+)_\d+$/.exec(elementId);
-  return match ? `${match[1]}>${match[2]}` : null;
+  const match = /(?:^|-)L_([A-Za-z0-9]+)_([A-Za-z0-9]+)_(\d+)$/.exec(elementId);
+  return match ? `${match[1]}>${match[2]}:${match[3]}` : null;
 }
 
 /** Spaces paints at least `interval` ms apart: returns how long to wait before the next one. */
@@ -36,64 +40,78 @@ export function paintDelay(lastPaint: number, now: number, interval = 100): numb
 
 // ---------------------------------------------------------------- the architecture
 
-/** The architecture's edges a message crosses when the system reports `event`. */
+/** The architecture's edges a message crosses when the system reports `event`: `from>to:n`,
+ * the n-th edge drawn from `from` to `to` (the worker has two to Redis: it takes a message
+ * over the first and writes results and events over the second). */
 export function pulsesFor(event: 'product' | 'task', task?: Pick<Task, 'state' | 'result'>): string[] {
-  if (event === 'product') return ['client>api', 'api>redis', 'api>client'];
+  if (event === 'product') return ['client>api:0', 'api>redis:0', 'api>client:0'];
   switch (task?.state) {
     case 'RECEIVED':
-      return ['redis>worker'];
+      return ['worker>redis:0'];
     case 'SUCCESS': {
       const sent = (task.result as { status?: string } | null)?.status === 'sent';
-      return sent ? ['worker>tg', 'worker>redis'] : ['worker>redis'];
+      return sent ? ['worker>tg:0', 'worker>redis:1'] : ['worker>redis:1'];
     }
     case 'RETRY':
     case 'FAILURE':
-      return ['worker>redis'];
+      return ['worker>redis:1'];
     default:
       return [];
   }
 }
 
+/** Edges whose message travels against the arrow (the worker takes a message from Redis). */
+export const PULLED = new Set(['worker>redis:0']);
+
 const WORDS = {
-  ru: { queue: 'очередь', flight: 'в работе', results: 'результатов', idle: 'ждёт задач', tasks: 'задач' },
-  en: { queue: 'queue', flight: 'in flight', results: 'results', idle: 'waiting for tasks', tasks: 'tasks' },
+  ru: { queue: 'очередь', flight: 'в работе', results: 'результатов', idle: 'ждёт задач', now: 'сейчас', workers: 'воркеров', revoked: 'отозвано' },
+  en: { queue: 'queue', flight: 'in flight', results: 'results', idle: 'waiting for tasks', now: 'now', workers: 'workers', revoked: 'revoked' },
 };
 
-/** The Redis node's live line: `queue 3 · in flight 1 · results 42`. */
-export function redisLine(glance: Pick<RedisGlance, 'queued' | 'in_flight' | 'results' | 'truncated'> | null, lang: Language): string {
+/** The architecture's live lines: the worker's task (`w`), the queue (`q`) and the results (`r`). */
+export function architectureLines(glance: RedisGlance | null, tasks: Task[], lang: Language): Record<string, string> {
   const w = WORDS[lang];
-  if (!glance) return `${w.queue} — · ${w.flight} — · ${w.results} —`;
-  const more = glance.truncated ? '+' : '';
-  return `${w.queue} ${glance.queued} · ${w.flight} ${glance.in_flight} · ${w.results} ${glance.results}${more}`;
+  const more = glance?.truncated ? '+' : '';
+  return {
+    w: workerLine(tasks, lang),
+    q: glance ? `${w.queue} ${glance.queued} · ${w.flight} ${glance.in_flight}` : `${w.queue} — · ${w.flight} —`,
+    r: glance ? `${w.results} ${glance.results}${more}` : `${w.results} —`,
+  };
 }
 
 /** The worker node's live line: the task it runs (`▶ #12 Phone`), or that it waits. */
 export function workerLine(tasks: Task[], lang: Language): string {
   const running = tasks.filter((t) => t.state === 'STARTED');
   if (running.length === 0) return WORDS[lang].idle;
-  if (running.length > 1) return `▶ ${running.length} ${WORDS[lang].tasks}`;
+  if (running.length > 1) return `▶ ${formatCount(running.length, 'task', lang)}`;
   const product = Array.isArray(running[0]!.args) ? (running[0]!.args[0] as { id?: number; name?: string } | undefined) : undefined;
-  const name = (product?.name ?? '').slice(0, 14);
+  const name = [...(product?.name ?? '')].slice(0, 12).join('');
   return `▶ #${product?.id ?? '?'} ${name}`.trim();
 }
 
 // ---------------------------------------------------------------- the Redis keys
 
-/** The Redis diagram's live line per node, from a glance. */
+/** The Redis diagram's live lines, two per node (`q`, `q2`, `u`, `u2`, …), from a glance. */
 export function redisKeyLines(glance: RedisGlance, lang: Language): Record<string, string> {
   const single = (key: string) => [...glance.celery_keys, ...glance.our_keys].find((k) => k.key === key);
   const group = (pattern: string) => glance.groups.find((g) => g.pattern === pattern);
   const meta = group('celery-task-meta-*');
   const ttl = meta?.samples.map((s) => s.ttl_ms).filter((t): t is number => t !== null);
-  const ru = lang === 'ru';
-  const now = ru ? 'сейчас' : 'now';
+  const w = WORDS[lang];
+  const now = w.now;
   return {
-    queue: `${now}: ${glance.queued}${glance.queue_head[0] ? ` · ${ru ? 'следующая' : 'next'} ${glance.queue_head[0].slice(0, 8)}` : ''}`,
-    unacked: `${now}: ${glance.in_flight}${glance.in_flight_ids[0] ? ` · ${glance.in_flight_ids[0].slice(0, 8)}` : ''}`,
-    meta: `${now}: ${meta?.count ?? 0}${ttl?.length ? ` · TTL ${formatDuration(Math.min(...ttl) / 1000)}` : ''}`,
-    products: `${now}: ${single('stackdesk:products')?.size ?? 0} · product:* ${group('stackdesk:product:*')?.count ?? 0}`,
-    tasks: `${now}: ${single('stackdesk:tasks')?.size ?? 0} · task:* ${group('stackdesk:task:*')?.count ?? 0}`,
-    misc: `workers ${single('stackdesk:workers')?.size ?? 0} · revoked ${single('stackdesk:revoked')?.size ?? 0} · dead ${single('stackdesk:dead_letter')?.size ?? 0}`,
+    q: `${now} ${glance.queued}`,
+    q2: glance.queue_head[0]?.slice(0, 8) ?? '',
+    u: `${now} ${glance.in_flight}`,
+    u2: glance.in_flight_ids[0]?.slice(0, 8) ?? '',
+    m: `${now} ${meta?.count ?? 0}`,
+    m2: ttl?.length ? `TTL ${formatDuration(Math.min(...ttl) / 1000, lang)}` : '',
+    p: `${now} ${single('stackdesk:products')?.size ?? 0}`,
+    p2: `product:* ${group('stackdesk:product:*')?.count ?? 0}`,
+    t: `${now} ${single('stackdesk:tasks')?.size ?? 0}`,
+    t2: `task:* ${group('stackdesk:task:*')?.count ?? 0}`,
+    k: `${w.workers} ${single('stackdesk:workers')?.size ?? 0} · ${w.revoked} ${single('stackdesk:revoked')?.size ?? 0}`,
+    k2: `dead_letter ${single('stackdesk:dead_letter')?.size ?? 0}`,
   };
 }
 
@@ -128,23 +146,11 @@ export interface LastRequest {
   taskId: string;
 }
 
-/** Milliseconds as the flow shows them (`0.04 ms`, `3.2 ms`, `1.2 s`). */
-export function ms(value: number | undefined): string {
-  if (value === undefined || !Number.isFinite(value)) return '—';
-  if (value < 1) return `${value.toFixed(2)} ms`;
-  if (value < 1000) return `${value.toFixed(1)} ms`;
-  return formatDuration(value / 1000);
-}
-
-/** What the product flow's messages (numbered from 1, as drawn) gain: measured durations. */
-export function flowNotes(last: LastRequest | null, task: Task | undefined): Record<number, string> {
-  if (!last) return {};
-  const notes: Record<number, string> = {
-    2: ms(last.steps.validate),
-    3: ms(last.steps.store),
-    4: ms(last.totalMs),
-  };
-  if (task?.runtime !== null && task?.runtime !== undefined) notes[7] = formatDuration(task.runtime);
-  else if (task) notes[7] = task.state;
-  return notes;
+/** The product flow's live lines: the last request's measured steps (`v`alidation, `s`tore,
+ * `total` to the 201) and its task's time in the worker (`n`). */
+export function flowLines(last: LastRequest | null, task: Task | undefined, lang: Language): Record<string, string> {
+  const none = { v: '', s: '', total: '', n: '' };
+  if (!last) return none;
+  const taskLine = task?.runtime !== null && task?.runtime !== undefined ? formatDuration(task.runtime, lang) : (task?.state ?? '');
+  return { v: formatMs(last.steps.validate, lang), s: formatMs(last.steps.store, lang), total: formatMs(last.totalMs, lang), n: taskLine };
 }

@@ -1,54 +1,55 @@
 // Diagrams: the course's diagrams of our system, drawn by Mermaid (bundled, loaded when the tab
-// first opens) once per diagram, language and theme, then kept alive by toggling classes and text
-// on their nodes and edges — at most ten paints a second, never a re-render for a state change.
+// first opens) once per diagram, language, theme, look and the stack's values, fitted to the
+// stage, then kept alive by toggling classes and rewriting the lines marked live — at most ten
+// paints a second, never a re-render for a state change.
 
 import { dialog, hooks, painter, render, status, ui } from '../app';
 import { $, fill, h } from '../dom';
 import { language, t } from '../i18n';
-import { DIAGRAMS } from '../diagrams/sources';
+import type { WorkerView } from '../ipc';
+import { DIAGRAMS, LIFECYCLE_STATES } from '../diagrams/sources';
+import { factsKey, stackFacts } from '../diagrams/facts';
 import {
-  flowEdgeOf, flowNotes, keyOfNode, LIVE_CLASSES, ms, nodeIdOf, paintDelay, PROCESS_NODES, processClass, redisKeyLines,
-  redisLine, workerLine,
+  architectureLines, flowEdgeOf, flowLines, keyOfNode, LIVE_CLASSES, nodeIdOf, paintDelay, PROCESS_NODES, processClass,
+  PULLED, redisKeyLines,
 } from '../diagrams/live';
-import { LIFECYCLE, lifecyclePath, pathLabel, stateEdgeOf, stateLabel } from '../diagrams/lifecycle';
-import { formatDuration, TASK_STATES } from '../state';
-import { demoBar, measurePanel, paintMeasure, paintPresent, presentBar } from './present';
+import { LIFECYCLE, LifecycleMotion, lifecyclePath, pathLabel, retryNote, stateEdgeOf, stateLabel } from '../diagrams/lifecycle';
+import { FONT_PX, LABEL_MARGIN, type Look, markLiveLines, renderDiagram } from '../diagrams/render';
+import { formatDuration, formatMs } from '../format';
+import { healthOf } from '../health';
+import { TASK_STATES } from '../state';
+import { demoBar, measurePanel, paintMeasure, paintPresent, present, presentBar } from './present';
+import { keyAction, keyTargetOf } from '../diagrams/keys';
 
-type Mermaid = typeof import('mermaid').default;
-
-let mermaid: Promise<Mermaid> | null = null;
-let mermaidTheme = '';
-/** Rendered SVG text by `diagram:language:theme`. */
+/** The lifecycle's memory between paints: the edges each task crossed, the worker's deaths. */
+const lifecycle = new LifecycleMotion();
+/** How long a lifecycle edge stays lit after a task crossed it, ms. */
+const FLASH_MS = 1000;
+/** The repaint pending while a retry counts down. */
+let lifecycleTick = 0;
+/** Rendered SVG text by diagram, language, theme, look and the stack's values. */
 const rendered = new Map<string, string>();
 /** What the stage shows now (so a state change only re-colours it). */
 let shown = '';
 let lastPaint = 0;
 let pending = 0;
+/** The workers' own answers (concurrency, prefetch), sampled with Redis. */
+let workers: WorkerView[] = [];
 /** How long an edge stays lit after a message crossed it, ms. */
 const PULSE_MS = 900;
 /** How often Redis is sampled while a diagram shows its contents, ms. */
 const GLANCE_EVERY = 2000;
+/** How much larger than drawn a diagram may grow to fill the stage outside presentation. */
+const MAX_GROWTH = 1.5;
 
 function dark(): boolean {
   return document.documentElement.dataset.theme === 'dark';
 }
 
-async function loadMermaid(): Promise<Mermaid> {
-  const theme = dark() ? 'dark' : 'default';
-  if (!mermaid || mermaidTheme !== theme) {
-    mermaidTheme = theme;
-    mermaid = import('mermaid').then(({ default: m }) => {
-      // Pinned look, so an update of Mermaid does not re-lay-out the diagrams; strict security:
-      // no HTML from labels, no click callbacks (our own listeners handle clicks). Plain SVG
-      // text (no HTML labels), so that a live line is one `tspan` and an export draws anywhere.
-      m.initialize({
-        startOnLoad: false, securityLevel: 'strict', theme, layout: 'dagre', look: 'classic',
-        fontFamily: 'system-ui, sans-serif', htmlLabels: false, flowchart: { htmlLabels: false },
-      });
-      return m;
-    });
-  }
-  return mermaid;
+/** The projector look chosen in the bar above the diagram. */
+export function look(): Look {
+  const value = document.documentElement.dataset.look;
+  return value === 'large' || value === 'contrast' ? value : 'normal';
 }
 
 export function currentDiagram() {
@@ -62,74 +63,147 @@ export function step(direction: number): void {
   render('diagrams');
 }
 
+/** Shows the first or the last diagram. */
+export function stepTo(end: 'first' | 'last'): void {
+  ui.diagram = (end === 'first' ? DIAGRAMS[0] : DIAGRAMS[DIAGRAMS.length - 1])!.id;
+  render('diagrams');
+}
+
 async function draw(): Promise<void> {
   const diagram = currentDiagram();
-  const key = `${diagram.id}:${language()}:${dark() ? 'dark' : 'light'}`;
+  const lang = language();
+  const theme = dark() ? 'dark' : 'default';
+  const facts = stackFacts(ui.settings, ui.snapshot, workers);
+  const key = `${diagram.id}:${lang}:${theme}:${look()}:${factsKey(facts)}`;
   const stage = $('#diagram-stage');
   if (shown !== key) {
     let svg = rendered.get(key);
     if (!svg) {
       stage.setAttribute('aria-busy', 'true');
-      const m = await loadMermaid();
-      svg = (await m.render(`d-${diagram.id}-${rendered.size}`, diagram.source(language()))).svg;
+      svg = await renderDiagram(diagram, lang, facts, theme, look());
+      if (rendered.size > 60) rendered.clear();
       rendered.set(key, svg);
       stage.removeAttribute('aria-busy');
     }
     // Mermaid's own output, sanitised by it in strict mode.
     stage.innerHTML = svg;
     stage.dataset.diagram = diagram.id;
+    stage.dataset.source = diagram.source(lang, facts);
+    stage.style.setProperty('--font', `${FONT_PX[look()]}px`);
+    const drawn = stage.querySelector('svg');
+    if (drawn) fitToStage(drawn);
+    if (drawn) markLiveLines(drawn);
     shown = key;
   }
   paintLive(stage);
 }
 
-/** Sets line `index` of a node's label (Mermaid draws one `tspan.row` per line). */
-function setLine(node: Element, index: number, text: string): void {
-  const rows = node.querySelectorAll('text > tspan.row');
-  const row = rows.length ? rows[index] : index === 0 ? node.querySelector('text, span, p') : null;
-  if (row && row.textContent !== text) row.textContent = text;
+/** Lets the drawing fill the stage, keeping its proportions (the stage's size comes from the
+ * page: the window, presentation mode); outside presentation it grows at most `MAX_GROWTH`×. */
+function fitToStage(svg: SVGSVGElement): void {
+  const box = svg.viewBox.baseVal;
+  svg.removeAttribute('style');
+  svg.setAttribute('width', '100%');
+  svg.setAttribute('height', '100%');
+  svg.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+  svg.style.setProperty('--natural-width', `${Math.ceil(box.width * MAX_GROWTH)}px`);
+  svg.style.setProperty('--natural-height', `${Math.ceil(box.height * MAX_GROWTH)}px`);
+}
+
+/** The shape a label sits in (a node's rect, path, polygon or circle), if any. */
+function shapeOf(line: Element): SVGGraphicsElement | null {
+  const node = line.closest('g.node');
+  return node?.querySelector<SVGGraphicsElement>(':scope > :is(rect, path, polygon, circle, ellipse), :scope > g > :is(rect, path, polygon, circle, ellipse)') ?? null;
+}
+
+/**
+ * Writes a live line and keeps it inside its node: a line longer than the shape is drawn at a
+ * smaller size (down to 70 %), then cut with an ellipsis. The line's element says what it holds
+ * in full (`data-text`), so a reader of the page is never misled by a cut.
+ */
+function setLive(svg: Element, name: string, text: string): void {
+  for (const line of svg.querySelectorAll<SVGTextContentElement>(`[data-line="${name}"]`)) {
+    if (line.dataset.text === text) continue;
+    line.dataset.text = text;
+    line.textContent = text;
+    line.style.removeProperty('font-size');
+    const shape = shapeOf(line);
+    if (!shape || !text) continue;
+    const room = shape.getBBox().width - 2 * LABEL_MARGIN;
+    const length = line.getComputedTextLength();
+    if (length <= room) continue;
+    const size = parseFloat(getComputedStyle(line).fontSize);
+    const smaller = Math.max(0.7, room / length) * size;
+    line.style.fontSize = `${smaller}px`;
+    let cut = [...text];
+    while (cut.length > 1 && line.getComputedTextLength() > room) {
+      cut = cut.slice(0, -1);
+      line.textContent = `${cut.join('').trimEnd()}…`;
+    }
+  }
 }
 
 function setClass(el: Element, cls: string, on: boolean): void {
   if (el.classList.contains(cls) !== on) el.classList.toggle(cls, on);
 }
 
+/** The lifecycle node's second line: what its label says after the state's name. */
+function afterState(label: string, state: string): string {
+  return label.startsWith(state) ? label.slice(state.length).replace(/^ · /, '') : label;
+}
+
 /** Colours, counts, lines, paths and pulses, in place. */
 function paintLive(stage: HTMLElement): void {
   const diagram = stage.dataset.diagram;
   const lang = language();
-  const counts = ui.tasks.counts();
+  const now = Date.now();
+  lifecycle.observeWorker(status('worker'), now);
+  const counts = diagram === 'lifecycle' ? ui.tasks.counts((task) => lifecycle.stateOf(task, now)) : ui.tasks.counts();
   const selected = ui.selectedTask ? ui.tasks.get(ui.selectedTask) : undefined;
-  const path = diagram === 'lifecycle' && selected ? lifecyclePath(selected.timeline, Date.now()) : null;
-  const keyLines = diagram === 'redis' && ui.redis ? redisKeyLines(ui.redis, lang) : null;
+  const path = diagram === 'lifecycle' && selected ? lifecyclePath(selected, now, lifecycle.lost) : null;
+  const retry = diagram === 'lifecycle' ? retryNote(ui.tasks.all(), selected, now, lang) : null;
+  const svg = stage.querySelector('svg');
+  if (!svg) return;
+  if (diagram === 'architecture') {
+    for (const [name, text] of Object.entries(architectureLines(ui.redis, ui.tasks.list('STARTED', '', 5), lang))) setLive(svg, name, text);
+  }
+  if (diagram === 'redis' && ui.redis) {
+    for (const [name, text] of Object.entries(redisKeyLines(ui.redis, lang))) setLive(svg, name, text);
+  }
   for (const node of stage.querySelectorAll<SVGGElement>('g.node')) {
     const id = nodeIdOf(node.id);
     if (!id) continue;
     const process = PROCESS_NODES[id];
     if (process) {
-      const cls = processClass(status(process)?.state);
+      const cls = processClass(status(process)?.state, healthOf(status(process), ui.snapshot));
       if (!node.classList.contains(cls)) {
         node.classList.remove(...LIVE_CLASSES);
         node.classList.add(cls);
       }
       node.dataset.live = cls;
     }
-    if (diagram === 'architecture' && id === 'redis') setLine(node, 2, redisLine(ui.redis, lang));
-    if (diagram === 'architecture' && id === 'worker') setLine(node, 2, workerLine(ui.tasks.list('STARTED', '', 5), lang));
     if (diagram === 'lifecycle' && (TASK_STATES as readonly string[]).includes(id)) {
-      setLine(node, 0, path ? pathLabel(id, path, counts) : stateLabel(id, counts));
+      const note = id === 'RETRY' ? retry : null;
+      const label = path ? pathLabel(id, path, counts, note) : stateLabel(id, counts, note);
+      setLive(node, String(LIFECYCLE_STATES.indexOf(id)), afterState(label, id));
       setClass(node, 'live-count', (counts[id] ?? 0) > 0);
       setClass(node, 'live-path', Boolean(path?.visits[id]));
       node.dataset.count = String(counts[id] ?? 0);
     }
-    if (keyLines?.[id] !== undefined) setLine(node, 2, keyLines[id]!);
   }
   if (diagram === 'lifecycle') {
+    const crossed = lifecycle.step(ui.tasks.all(), now);
     for (const edge of stage.querySelectorAll<SVGPathElement>('path[id]')) {
       const index = stateEdgeOf(edge.id);
       const transition = index === null ? undefined : LIFECYCLE[index];
       if (transition) setClass(edge, 'live-path', Boolean(path?.transitions.has(`${transition.from}>${transition.to}`)));
+      if (index !== null && crossed.has(index) && !edge.classList.contains('flash')) {
+        edge.classList.add('flash');
+        setTimeout(() => edge.classList.remove('flash'), FLASH_MS);
+      }
     }
+    // A countdown ticks, and a retried task moves on at its eta, with no event to paint on.
+    if (retry !== null && !lifecycleTick) lifecycleTick = window.setTimeout(() => { lifecycleTick = 0; render('diagrams'); }, 250);
   }
   if (diagram === 'product-flow') paintFlow(stage);
   if (ui.pulses.size) {
@@ -138,6 +212,7 @@ function paintLive(stage: HTMLElement): void {
         const key = flowEdgeOf(edge.id);
         if (key && ui.pulses.has(key) && !edge.classList.contains('pulse')) {
           edge.classList.add('pulse');
+          setClass(edge, 'pulled', PULLED.has(key));
           setTimeout(() => edge.classList.remove('pulse'), PULSE_MS);
         }
       }
@@ -150,14 +225,12 @@ function paintLive(stage: HTMLElement): void {
 /** The product flow's messages gain the last request's measured durations. */
 function paintFlow(stage: HTMLElement): void {
   const task = ui.lastRequest ? ui.tasks.get(ui.lastRequest.taskId) : undefined;
-  const notes = flowNotes(ui.lastRequest, task);
-  stage.querySelectorAll<SVGTextElement>('text.messageText').forEach((text, i) => {
-    text.dataset.original ??= text.textContent ?? '';
-    const note = notes[i + 1];
-    const wanted = note ? `${text.dataset.original} — ${note}` : text.dataset.original;
-    if (text.textContent !== wanted) text.textContent = wanted;
-    setClass(text, 'live-measured', Boolean(note));
-  });
+  const svg = stage.querySelector('svg');
+  if (!svg) return;
+  for (const [name, text] of Object.entries(flowLines(ui.lastRequest, task, language()))) {
+    setLive(svg, name, text);
+    for (const line of svg.querySelectorAll(`[data-line="${name}"]`)) setClass(line, 'live-measured', Boolean(text));
+  }
 }
 
 /** What goes under a diagram: the measured facts, the keys, the path's task. */
@@ -169,7 +242,7 @@ function paintExtra(diagram: string): void {
     const task = last ? ui.tasks.get(last.taskId) : undefined;
     const taskText = task ? (task.runtime !== null ? formatDuration(task.runtime) : task.state) : '—';
     const text = last
-      ? t('diagram.flow_last', { validate: ms(last.steps.validate), store: ms(last.steps.store), total: ms(last.totalMs), task: taskText })
+      ? t('diagram.flow_last', { validate: formatMs(last.steps.validate), store: formatMs(last.steps.store), total: formatMs(last.totalMs), task: taskText })
       : t('diagram.flow_none');
     if (extra.dataset.for !== diagram || extra.textContent !== text) {
       fill(extra, h('p', { id: 'flow-facts' }, text));
@@ -331,19 +404,38 @@ export function diagramsView(): HTMLElement {
 /** Samples Redis every two seconds while a shown diagram needs it (never per event). */
 setInterval(() => {
   const view = document.querySelector<HTMLElement>('#view-diagrams');
-  const needs = ['architecture', 'redis'].includes(currentDiagram().id);
+  const needs = ['architecture', 'redis', 'components', 'configuration'].includes(currentDiagram().id);
   if (!view || view.hidden || !needs || !ui.snapshot?.running || !ui.backend) return;
   ui.backend.redisGlance().then(
     (glance) => { ui.redis = glance; render('diagrams'); },
     () => { ui.redis = null; render('diagrams'); },
   );
+  // Keep the last answer with stats while a worker is slow to answer one `stats` (a diagram
+  // would otherwise be redrawn back and forth).
+  ui.api?.workers().then((seen) => { if (seen.some((w) => w.online && w.stats) || !seen.some((w) => w.online)) workers = seen; }, () => {});
 }, GLANCE_EVERY);
 
+/** Steps through the diagrams with a clicker or the keyboard (see `keyAction`). */
 document.addEventListener('keydown', (e) => {
   const view = document.querySelector<HTMLElement>('#view-diagrams');
-  if (!view || view.hidden || e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
-  if (e.key === 'ArrowRight') step(1);
-  if (e.key === 'ArrowLeft') step(-1);
+  if (!view || view.hidden || e.altKey || e.ctrlKey || e.metaKey || document.querySelector('#dialog:not([hidden])')) return;
+  const action = keyAction(e.key, keyTargetOf(e.target), ui.presenting);
+  if (!action) return;
+  e.preventDefault();
+  switch (action) {
+    case 'next':
+      return step(1);
+    case 'previous':
+      return step(-1);
+    case 'first':
+      return stepTo('first');
+    case 'last':
+      return stepTo('last');
+    case 'leave-field':
+      return (e.target as HTMLElement).blur();
+    case 'leave-presentation':
+      return void present(false);
+  }
 });
 
 painter('diagrams', paintDiagrams);

@@ -5,10 +5,9 @@
 
 import { notice, render, showError, status, ui } from '../app';
 import { $, fill, h } from '../dom';
-import { type Key, t } from '../i18n';
+import { type Key, language, t } from '../i18n';
 import { ApiError, type ProcessKind, type Product } from '../ipc';
-import { ms } from '../diagrams/live';
-import { formatDuration } from '../state';
+import { formatDuration, formatMs, NOUNS, plural } from '../format';
 import { currentDiagram } from './diagrams';
 
 type Look = 'normal' | 'large' | 'contrast';
@@ -35,6 +34,7 @@ function store(key: string, value: string): void {
 export function restorePresentation(): void {
   root().dataset.look = stored<Look>('stackdesk-look', 'normal');
   root().dataset.readonly = stored('stackdesk-readonly', 'false');
+  root().dataset.demo = stored('stackdesk-demo', 'false');
 }
 restorePresentation();
 
@@ -50,9 +50,6 @@ export async function present(on: boolean): Promise<void> {
   render('diagrams');
 }
 
-document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && ui.presenting) void present(false);
-});
 document.addEventListener('fullscreenchange', () => {
   if (!document.fullscreenElement && ui.presenting && ui.backend?.mode === 'browser') void present(false);
 });
@@ -69,6 +66,10 @@ export function presentBar(): HTMLElement {
       id: 'readonly', type: 'checkbox', checked: root().dataset.readonly === 'true',
       onchange: (e: Event) => { const on = String((e.target as HTMLInputElement).checked); root().dataset.readonly = on; store('stackdesk-readonly', on); },
     }), ` ${t('diagram.readonly')}`),
+    h('label', { class: 'demo-allowed' }, h('input', {
+      id: 'demo-allowed', type: 'checkbox', checked: root().dataset.demo === 'true',
+      onchange: (e: Event) => { const on = String((e.target as HTMLInputElement).checked); root().dataset.demo = on; store('stackdesk-demo', on); },
+    }), ` ${t('diagram.demo_allowed')}`),
     h('button', { id: 'export-svg', onclick: () => void exportDiagram('svg') }, t('diagram.export_svg')),
     h('button', { id: 'export-png', onclick: () => void exportDiagram('png') }, t('diagram.export_png')),
   );
@@ -163,12 +164,16 @@ async function act(process: ProcessKind, action: 'kill' | 'stop' | 'start'): Pro
 
 /** The bar under the diagram: what an instructor does to make the system move. */
 export function demoBar(): HTMLElement {
-  const count = h('input', { id: 'demo-count', type: 'number', min: '1', max: '500', value: '5', 'aria-label': t('demo.products') });
+  const noun = h('span', { id: 'demo-noun' }, plural(5, NOUNS.product[language()]));
+  const count = h('input', {
+    id: 'demo-count', type: 'number', min: '1', max: '500', value: '5', 'aria-label': t('demo.products'),
+    oninput: () => { noun.textContent = plural(Math.max(1, Number(count.value) || 1), NOUNS.product[language()]); },
+  }) as HTMLInputElement;
   return h('div', { class: 'demo', role: 'group', 'aria-label': t('demo.title') },
     h('strong', {}, t('demo.title')),
     h('span', { class: 'send' },
       h('button', { id: 'demo-send', onclick: () => void sendProducts(Math.max(1, Math.min(500, Number(count.value) || 1))) }, t('demo.send')),
-      count, ` ${t('demo.products')}`),
+      count, ' ', noun),
     h('label', {}, h('input', { id: 'demo-fail', type: 'checkbox', onchange: (e: Event) => void applySetting('NOTIFY_FAIL_FIRST_ATTEMPTS', (e.target as HTMLInputElement).checked ? '1' : '0') }), ` ${t('demo.fail')}`),
     h('label', {}, `${t('demo.concurrency')} `,
       h('select', { id: 'demo-concurrency', onchange: (e: Event) => void applySetting('WORKER_CONCURRENCY', (e.target as HTMLSelectElement).value) },
@@ -228,20 +233,20 @@ export function paintMeasure(): void {
   if (!m) return void fill(out);
   const lines: HTMLElement[] = [];
   const secs = ui.settings?.values.NOTIFY_SIMULATED_SECS ?? '30';
-  if (running) lines.push(h('p', {}, `${t('measure.running', { secs: `${secs} s` })} ${formatDuration((performance.now() - m.began) / 1000)}`));
+  if (running) lines.push(h('p', {}, `${t('measure.running', { secs: formatDuration(Number(secs)) })} ${formatDuration((performance.now() - m.began) / 1000)}`));
   if (m.withoutWorker) {
-    lines.push(h('p', { class: 'without' }, t('measure.without', { total: ms(m.withoutWorker.totalMs), notify: ms(m.withoutWorker.steps.notify) })));
+    lines.push(h('p', { class: 'without' }, t('measure.without', { total: formatMs(m.withoutWorker.totalMs), notify: formatMs(m.withoutWorker.steps.notify) })));
   }
   if (m.withWorker) {
     const task = ui.tasks.get(m.withWorker.value.task_id);
     const taskTime = task?.runtime !== null && task?.runtime !== undefined ? formatDuration(task.runtime) : (task?.state ?? '—');
     lines.push(h('p', { class: 'with' }, t('measure.with', {
-      total: ms(m.withWorker.totalMs), validate: ms(m.withWorker.steps.validate), store: ms(m.withWorker.steps.store), task: taskTime,
+      total: formatMs(m.withWorker.totalMs), validate: formatMs(m.withWorker.steps.validate), store: formatMs(m.withWorker.steps.store), task: taskTime,
     })));
   }
   if (m.withWorker && m.withoutWorker) {
     const ratio = m.withoutWorker.totalMs / Math.max(m.withWorker.totalMs, 0.001);
-    lines.push(h('p', { class: 'ratio' }, t('measure.ratio', { ratio: Math.round(ratio).toLocaleString() })));
+    lines.push(h('p', { class: 'ratio' }, t('measure.ratio', { ratio: Math.round(ratio) })));
     const max = Math.max(m.withoutWorker.totalMs, m.withWorker.totalMs);
     lines.push(h('div', { class: 'bars' },
       h('span', { class: 'bar without', style: `width:${(100 * m.withoutWorker.totalMs) / max}%` }),
