@@ -409,6 +409,22 @@ impl Page {
         self.wait_js(&format!("an element {css}"), &script).await;
     }
 
+    /// Presses Start and waits until the three cards run; fails with the notice the page shows
+    /// when the stack could not start.
+    pub async fn start_stack(&self) {
+        self.click("#start-stop").await;
+        let started = self
+            .wait_js(
+                "the stack to start",
+                "const notice = document.querySelector('#notice').textContent;
+                 if (notice) return 'notice: ' + notice;
+                 const cards = [...document.querySelectorAll('.card')];
+                 return cards.length === 3 && cards.every(c => c.dataset.state === 'running') ? 'running' : null;",
+            )
+            .await;
+        assert_eq!(started, "running");
+    }
+
     /// Makes the page's viewport exactly `width`×`height` CSS pixels (the window around it is
     /// sized to fit, whatever the engine's frame).
     pub async fn set_viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {

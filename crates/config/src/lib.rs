@@ -36,8 +36,10 @@ pub struct ConfigError {
     pub rule: Rule,
 }
 
-/// What a setting must be: the rule a value broke, with its bounds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a setting must be: the rule a value broke, with its bounds. Serialised as the UI reads
+/// it: `{"type": "whole_number", "ctx": {"min": 1, "max": 64}}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", content = "ctx", rename_all = "snake_case")]
 pub enum Rule {
     /// A whole number from `min` to `max`.
     WholeNumber {

@@ -30,60 +30,29 @@ impl SettingProblem {
 
     /// A value that broke a rule of the configuration.
     pub fn from_config(err: &config::ConfigError) -> Self {
-        Self::new(err.key, format!("expected {}", err.expected), ProblemKind::from(&err.rule))
+        Self::new(err.key, format!("expected {}", err.expected), ProblemKind::Config(err.rule.clone()))
     }
 }
 
-/// What is wrong with a setting: `{"type": "whole_number", "ctx": {"min": 1, "max": 64}}`.
+/// What is wrong with a setting: a rule of the configuration it broke, or one of the app's own:
+/// `{"type": "whole_number", "ctx": {"min": 1, "max": 64}}`, `{"type": "not_editable"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", content = "ctx", rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum ProblemKind {
-    /// A whole number from `min` to `max` is expected.
-    WholeNumber {
-        /// The smallest accepted.
-        min: u64,
-        /// The largest accepted.
-        max: u64,
-    },
-    /// A number of seconds from 0 to `max` is expected.
-    Seconds {
-        /// The largest accepted.
-        max: u64,
-    },
-    /// A host name or IP address is expected.
-    Host,
-    /// An `http://` or `https://` URL is expected.
-    HttpUrl,
-    /// Comma-separated origins are expected.
-    Origins,
-    /// A `redis://host:port/db` URL is expected.
-    RedisUrl,
+    /// A rule every way of running Stackdesk checks (the command line too).
+    Config(config::Rule),
+    /// A rule of the app's settings.
+    App(AppRule),
+}
+
+/// The rules only the app's settings have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AppRule {
     /// A Redis reached over TCP is expected (not a Unix socket).
     RedisTcp,
-    /// A value is needed because `other` is set.
-    RequiredWith {
-        /// The key that needs this one.
-        other: String,
-    },
-    /// A readable `.env` file is expected.
-    EnvFile,
     /// The key is not one the app can change.
     NotEditable,
-}
-
-impl From<&config::Rule> for ProblemKind {
-    fn from(rule: &config::Rule) -> Self {
-        match rule {
-            config::Rule::WholeNumber { min, max } => Self::WholeNumber { min: *min, max: *max },
-            config::Rule::Seconds { max } => Self::Seconds { max: *max },
-            config::Rule::Host => Self::Host,
-            config::Rule::HttpUrl => Self::HttpUrl,
-            config::Rule::Origins => Self::Origins,
-            config::Rule::RedisUrl => Self::RedisUrl,
-            config::Rule::RequiredWith { other } => Self::RequiredWith { other: (*other).to_string() },
-            config::Rule::EnvFile => Self::EnvFile,
-        }
-    }
 }
 
 /// What went wrong.
@@ -203,9 +172,9 @@ mod tests {
             SettingProblem::new(
                 "WORKER_CONCURRENCY",
                 "expected a whole number from 1 to 64",
-                ProblemKind::WholeNumber { min: 1, max: 64 },
+                ProblemKind::Config(config::Rule::WholeNumber { min: 1, max: 64 }),
             ),
-            SettingProblem::new("X", "not a setting the app can change", ProblemKind::NotEditable),
+            SettingProblem::new("X", "not a setting the app can change", ProblemKind::App(AppRule::NotEditable)),
         ]);
         let json = serde_json::to_value(&err).unwrap();
         assert_eq!(json["kind"], "invalid_settings");

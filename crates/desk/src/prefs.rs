@@ -189,7 +189,7 @@ impl Prefs {
                 problems.push(SettingProblem::new(
                     key.clone(),
                     "not a setting the app can change",
-                    ProblemKind::NotEditable,
+                    ProblemKind::App(crate::error::AppRule::NotEditable),
                 ));
                 continue;
             }
@@ -300,9 +300,13 @@ mod tests {
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["API_HOST", "API_PORT", "WORKER_CONCURRENCY"], "{problems:?}");
         assert!(problems[1].message.contains("1 to 65535"), "{problems:?}");
-        assert_eq!(problems[1].kind, ProblemKind::WholeNumber { min: 1, max: 65535 });
-        assert_eq!(problems[2].kind, ProblemKind::WholeNumber { min: 1, max: 64 });
-        assert_eq!(problems[0].kind, ProblemKind::NotEditable, "API_HOST is not the app's to change");
+        assert_eq!(problems[1].kind, ProblemKind::Config(config::Rule::WholeNumber { min: 1, max: 65535 }));
+        assert_eq!(problems[2].kind, ProblemKind::Config(config::Rule::WholeNumber { min: 1, max: 64 }));
+        assert_eq!(
+            problems[0].kind,
+            ProblemKind::App(crate::error::AppRule::NotEditable),
+            "API_HOST is not the app's to change"
+        );
     }
 
     #[test]

@@ -507,14 +507,19 @@ pub fn supervisor_config(
     let bad_url = |why: &str, kind: ProblemKind| {
         DeskError::InvalidSettings(vec![crate::error::SettingProblem::new("REDIS_URL", why, kind)])
     };
-    let client =
-        redis::Client::open(settings.redis_url.expose()).map_err(|e| bad_url(&e.to_string(), ProblemKind::RedisUrl))?;
+    let client = redis::Client::open(settings.redis_url.expose())
+        .map_err(|e| bad_url(&e.to_string(), ProblemKind::Config(config::Rule::RedisUrl)))?;
     let info = client.get_connection_info();
     let (host, port) = match info.addr() {
         redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } => {
             (host.clone(), *port)
         }
-        _ => return Err(bad_url("a TCP address (redis://host:port/db)", ProblemKind::RedisTcp)),
+        _ => {
+            return Err(bad_url(
+                "a TCP address (redis://host:port/db)",
+                ProblemKind::App(crate::error::AppRule::RedisTcp),
+            ));
+        }
     };
     let mut modes = [Mode::Managed; 3];
     for kind in external {

@@ -60,17 +60,7 @@ async fn wait_history(api: &str, what: &str, done: impl Fn(&[String]) -> bool) -
 async fn start_and_show_lifecycle(page: &Page, url: &str) {
     page.client.goto(url).await.unwrap();
     page.wait_for("#start-stop").await;
-    page.click("#start-stop").await;
-    let started = page
-        .wait_js(
-            "the stack to start",
-            "const notice = document.querySelector('#notice').textContent;
-             if (notice) return 'notice: ' + notice;
-             const cards = [...document.querySelectorAll('.card')];
-             return cards.length === 3 && cards.every(c => c.dataset.state === 'running') ? 'running' : null;",
-        )
-        .await;
-    assert_eq!(started, "running");
+    page.start_stack().await;
     page.click("nav button[data-tab=diagrams]").await;
     page.click("#diagram-list button[data-diagram=lifecycle]").await;
     page.wait_js(

@@ -100,17 +100,7 @@ async fn the_russian_ui_has_no_stray_english() {
     findings.extend(english_on(&page, "stopped", "body", None).await);
 
     // Start: the three cards run.
-    page.click("#start-stop").await;
-    let started = page
-        .wait_js(
-            "the stack to start",
-            "const notice = document.querySelector('#notice').textContent;
-             if (notice) return 'notice: ' + notice;
-             const cards = [...document.querySelectorAll('.card')];
-             return cards.length === 3 && cards.every(c => c.dataset.state === 'running') ? 'running' : null;",
-        )
-        .await;
-    assert_eq!(started, "running");
+    page.start_stack().await;
 
     // An invalid product: the API's English 422, worded in Russian under each field.
     page.click("nav button[data-tab=products]").await;

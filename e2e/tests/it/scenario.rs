@@ -52,21 +52,6 @@ async fn create_product(page: &Page, name: &str, price: &str) -> String {
     task_id.as_str().unwrap_or_default().to_string()
 }
 
-/// Start: the three cards go green (or the notice says why not).
-async fn start(page: &Page) {
-    page.click("#start-stop").await;
-    let started = page
-        .wait_js(
-            "the stack to start",
-            "const notice = document.querySelector('#notice').textContent;
-             if (notice) return 'notice: ' + notice;
-             const cards = [...document.querySelectorAll('.card')];
-             return cards.length === 3 && cards.every(c => c.dataset.state === 'running') ? 'running' : null;",
-        )
-        .await;
-    assert_eq!(started, "running");
-}
-
 pub async fn learner_path(page: &mut Page, url: &str) {
     page.client.goto(url).await.unwrap();
     page.wait_for("#start-stop").await;
@@ -75,7 +60,7 @@ pub async fn learner_path(page: &mut Page, url: &str) {
     }
     page.screenshot("stopped").await.unwrap();
 
-    start(page).await;
+    page.start_stack().await;
     assert_eq!(page.js("return document.querySelector('#start-stop').dataset.running").await.unwrap(), "true");
     page.wait_js(
         "the Redis log",
@@ -313,7 +298,7 @@ async fn export_is_valid_svg(page: &mut Page) {
 pub async fn start_and_run_a_task(page: &mut Page, url: &str) {
     page.client.goto(url).await.unwrap();
     page.wait_for("#start-stop").await;
-    start(page).await;
+    page.start_stack().await;
     page.screenshot("running").await.unwrap();
     let task_id = create_product(page, "Чайник", "1990.5").await;
     page.click("nav button[data-tab=tasks]").await;
