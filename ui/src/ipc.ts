@@ -59,6 +59,8 @@ export interface SettingsView {
   external: ProcessKind[];
   language: Language;
   theme: Theme;
+  /** The demo bar's failure injection, for this run of the app only (never saved). */
+  demo_failures: boolean;
   path: string;
 }
 
@@ -67,6 +69,7 @@ export interface SettingsUpdate {
   external?: ProcessKind[];
   language?: Language;
   theme?: Theme;
+  demo_failures?: boolean;
 }
 
 export interface SaveOutcome {

@@ -76,11 +76,25 @@ pub struct Prefs {
     /// The UI's colours.
     #[serde(default)]
     pub theme: Theme,
+    /// The demo bar's failure injection: the first attempt of every task fails. For this run of
+    /// the app only, never saved, so that a tick forgotten in one class does not fail every
+    /// task of the next.
+    #[serde(skip)]
+    pub demo_failures: bool,
 }
+
+/// The key failure injection sets while it is on.
+pub const FAILURE_KEY: &str = "NOTIFY_FAIL_FIRST_ATTEMPTS";
 
 impl Default for Prefs {
     fn default() -> Self {
-        Self { values: BTreeMap::new(), external: Vec::new(), language: Language::detect(), theme: Theme::System }
+        Self {
+            values: BTreeMap::new(),
+            external: Vec::new(),
+            language: Language::detect(),
+            theme: Theme::System,
+            demo_failures: false,
+        }
     }
 }
 
@@ -97,6 +111,8 @@ pub struct SettingsUpdate {
     pub language: Option<Language>,
     /// The new theme, if it changes.
     pub theme: Option<Theme>,
+    /// Failure injection on or off, for this run of the app only (never saved).
+    pub demo_failures: Option<bool>,
 }
 
 /// The settings as the UI shows them: secrets are never sent back, only whether they are set.
@@ -115,6 +131,8 @@ pub struct SettingsView {
     pub language: Language,
     /// The UI's colours.
     pub theme: Theme,
+    /// Whether the demo bar's failure injection is on (for this run only).
+    pub demo_failures: bool,
     /// Where they are saved.
     pub path: PathBuf,
 }
@@ -207,6 +225,7 @@ impl Prefs {
         }
         next.language = update.language.unwrap_or(next.language);
         next.theme = update.theme.unwrap_or(next.theme);
+        next.demo_failures = update.demo_failures.unwrap_or(next.demo_failures);
         // Each key on its own first, so every wrong field is named …
         for (key, value) in &next.values {
             let flags = HashMap::from([(key.clone(), value.clone())]);
@@ -226,17 +245,27 @@ impl Prefs {
         if problems.is_empty() { Ok(next) } else { Err(DeskError::InvalidSettings(problems)) }
     }
 
-    /// The effective configuration: saved values over `env` over defaults.
+    /// The values the processes get: the saved ones, and failure injection while it is on.
+    pub fn effective_values(&self) -> BTreeMap<String, String> {
+        let mut values = self.values.clone();
+        if self.demo_failures {
+            values.insert(FAILURE_KEY.to_string(), "1".to_string());
+        }
+        values
+    }
+
+    /// The effective configuration: saved values (and failure injection) over `env` over defaults.
     pub fn resolve(&self, env: &HashMap<String, String>) -> std::result::Result<config::Settings, config::ConfigError> {
-        let flags: HashMap<String, String> = self.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let flags: HashMap<String, String> = self.effective_values().into_iter().collect();
         config::Settings::from_sources(&config::Sources { flags, env: env.clone(), dotenv: HashMap::new() })
     }
 
     /// The running processes that read a key whose value differs between `self` and `next`.
     pub fn restart_needed(&self, next: &Prefs) -> Vec<ProcessKind> {
+        let (before, after) = (self.effective_values(), next.effective_values());
         let mut processes: Vec<ProcessKind> = EDITABLE
             .iter()
-            .filter(|(key, _)| self.values.get(*key) != next.values.get(*key))
+            .filter(|(key, _)| before.get(*key) != after.get(*key))
             .flat_map(|(_, readers)| readers.iter().copied())
             .collect();
         if self.external != next.external {
@@ -271,6 +300,7 @@ impl Prefs {
             external: self.external.clone(),
             language: self.language,
             theme: self.theme,
+            demo_failures: self.demo_failures,
             path: Self::path_in(dir),
         }
     }
@@ -279,6 +309,26 @@ impl Prefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failure_injection_is_for_this_run_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = HashMap::new();
+        let before = Prefs::default();
+        let on =
+            before.updated(&SettingsUpdate { demo_failures: Some(true), ..SettingsUpdate::default() }, &env).unwrap();
+        assert_eq!(on.resolve(&env).unwrap().notify_fail_first_attempts, 1);
+        assert_eq!(on.effective_values().get(FAILURE_KEY).map(String::as_str), Some("1"));
+        assert_eq!(before.restart_needed(&on), vec![ProcessKind::Api, ProcessKind::Worker]);
+        assert!(on.view(dir.path(), &env).demo_failures);
+        on.save(dir.path()).unwrap();
+        let loaded = Prefs::load(dir.path()).unwrap();
+        assert!(!loaded.demo_failures, "failure injection is never saved");
+        assert_eq!(loaded.resolve(&env).unwrap().notify_fail_first_attempts, 0);
+        let off =
+            on.updated(&SettingsUpdate { demo_failures: Some(false), ..SettingsUpdate::default() }, &env).unwrap();
+        assert_eq!(on.restart_needed(&off), vec![ProcessKind::Api, ProcessKind::Worker]);
+    }
 
     fn update(pairs: &[(&str, &str)]) -> SettingsUpdate {
         SettingsUpdate {

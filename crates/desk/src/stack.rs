@@ -207,7 +207,7 @@ impl Stack {
         }
         config.ready_timeout = self.options.ready_timeout;
         config.stop_timeout = self.options.stop_timeout;
-        config.child_env = prefs.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        config.child_env = prefs.effective_values().into_iter().collect();
         config.child_env.push(("API_CORS_ORIGINS".into(), self.options.cors_origins.join(",")));
         Ok((settings, config))
     }

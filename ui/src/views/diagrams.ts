@@ -415,6 +415,12 @@ setInterval(() => {
   ui.api?.workers().then((seen) => { if (seen.some((w) => w.online && w.stats) || !seen.some((w) => w.online)) workers = seen; }, () => {});
 }, GLANCE_EVERY);
 
+/** In a presentation, Space is the clicker's: a focused button must not be pressed by its
+ * release either (a browser presses a button on Space's keyup). */
+document.addEventListener('keyup', (e) => {
+  if (e.key === ' ' && ui.presenting && keyAction(e.key, keyTargetOf(e.target), true)) e.preventDefault();
+});
+
 /** Steps through the diagrams with a clicker or the keyboard (see `keyAction`). */
 document.addEventListener('keydown', (e) => {
   const view = document.querySelector<HTMLElement>('#view-diagrams');

@@ -6,7 +6,7 @@
 import { notice, render, showError, status, ui } from '../app';
 import { $, fill, h } from '../dom';
 import { type Key, language, t } from '../i18n';
-import { ApiError, type ProcessKind, type Product } from '../ipc';
+import { ApiError, type ProcessKind, type Product, type SettingsUpdate } from '../ipc';
 import { formatDuration, formatMs, NOUNS, plural } from '../format';
 import { currentDiagram } from './diagrams';
 
@@ -85,12 +85,19 @@ export function paintPresent(): void {
     redis.textContent = t(up ? 'demo.redis_stop' : 'demo.redis_start');
     redis.dataset.destructive = String(up);
   }
+  // Failure injection is on for this run (the switch), or saved in the settings: then the
+  // switch shows it on and says where it is set. Visibly on while on.
   const fail = document.querySelector<HTMLInputElement>('#demo-fail');
-  if (fail && document.activeElement !== fail) fail.checked = Number(ui.settings?.values.NOTIFY_FAIL_FIRST_ATTEMPTS ?? '0') > 0;
+  const saved = Number(ui.settings?.values.NOTIFY_FAIL_FIRST_ATTEMPTS ?? '0') > 0;
+  const failing = saved || (ui.settings?.demo_failures ?? false);
+  if (fail && document.activeElement !== fail) fail.checked = failing;
+  const label = fail?.closest('label');
+  label?.classList.toggle('switch-on', failing);
+  if (label) label.title = t(saved ? 'demo.fail_saved' : 'demo.fail_note');
   const concurrency = document.querySelector<HTMLSelectElement>('#demo-concurrency');
   if (concurrency && document.activeElement !== concurrency) concurrency.value = ui.settings?.values.WORKER_CONCURRENCY ?? '1';
   for (const b of document.querySelectorAll<HTMLButtonElement>('.demo button, .demo input, .demo select')) {
-    b.disabled = !ui.snapshot?.running;
+    b.disabled = !ui.snapshot?.running || (b.id === 'demo-fail' && saved);
   }
 }
 
@@ -126,13 +133,14 @@ async function sendProducts(count: number): Promise<void> {
   }
 }
 
-/** Saves one setting and restarts only the processes that read it. */
-async function applySetting(key: string, value: string): Promise<void> {
+/** Saves a change (a setting, or failure injection for this run) and restarts only the processes
+ * that read it; `said` words what happened, given the processes restarted. */
+async function applySetting(update: SettingsUpdate, said: (processes: string) => string): Promise<void> {
   try {
-    const outcome = await ui.backend.saveSettings({ values: { [key]: value } });
+    const outcome = await ui.backend.saveSettings(update);
     ui.settings = outcome.settings;
     for (const process of outcome.restart) ui.snapshot = await ui.backend.process(process, 'restart');
-    say(t('demo.applied', { key, value, processes: outcome.restart.map((p) => t(`process.${p}` as Key)).join(', ') || '—' }));
+    say(said(outcome.restart.map((p) => t(`process.${p}` as Key)).join(', ') || '—'));
   } catch (err) {
     showError(err);
   }
@@ -174,9 +182,12 @@ export function demoBar(): HTMLElement {
     h('span', { class: 'send' },
       h('button', { id: 'demo-send', onclick: () => void sendProducts(Math.max(1, Math.min(500, Number(count.value) || 1))) }, t('demo.send')),
       count, ' ', noun),
-    h('label', {}, h('input', { id: 'demo-fail', type: 'checkbox', onchange: (e: Event) => void applySetting('NOTIFY_FAIL_FIRST_ATTEMPTS', (e.target as HTMLInputElement).checked ? '1' : '0') }), ` ${t('demo.fail')}`),
+    h('label', { title: t('demo.fail_note') }, h('input', {
+      id: 'demo-fail', type: 'checkbox',
+      onchange: (e: Event) => { const on = (e.target as HTMLInputElement).checked; void applySetting({ demo_failures: on }, (processes) => t(on ? 'demo.fail_on' : 'demo.fail_off', { processes })); },
+    }), ` ${t('demo.fail')}`),
     h('label', {}, `${t('demo.concurrency')} `,
-      h('select', { id: 'demo-concurrency', onchange: (e: Event) => void applySetting('WORKER_CONCURRENCY', (e.target as HTMLSelectElement).value) },
+      h('select', { id: 'demo-concurrency', onchange: (e: Event) => { const value = (e.target as HTMLSelectElement).value; void applySetting({ values: { WORKER_CONCURRENCY: value } }, (processes) => t('demo.applied', { key: 'WORKER_CONCURRENCY', value, processes })); } },
         ...['1', '2', '4', '8'].map((n) => h('option', { value: n }, n)))),
     h('button', { id: 'demo-kill', 'data-destructive': 'true', onclick: () => void act('worker', 'kill') }, t('demo.kill')),
     h('button', { id: 'demo-redis', 'data-destructive': 'true', onclick: () => void act('redis', status('redis')?.state === 'running' ? 'stop' : 'start') }, t('demo.redis_stop')),

@@ -151,6 +151,23 @@ async fn wrong_settings_get_fastapi_shaped_errors_and_nothing_is_saved() {
 }
 
 #[tokio::test]
+async fn failure_injection_is_switched_for_this_run_and_never_saved() {
+    let f = fixture();
+    let on = json!({"demo_failures": true});
+    let (status, body, _) = call(&f.router, Method::PUT, "/api/settings", &[HOST, AUTH], Some(on)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["settings"]["demo_failures"], true);
+    assert_eq!(body["settings"]["values"]["NOTIFY_FAIL_FIRST_ATTEMPTS"], "0", "the saved setting is untouched");
+    let saved = std::fs::read_to_string(f._dirs.path().join("config").join("settings.json")).unwrap();
+    assert!(!saved.contains("demo_failures") && !saved.contains("NOTIFY_FAIL_FIRST_ATTEMPTS"), "{saved}");
+    let (_, settings, _) = call(&f.router, Method::GET, "/api/settings", &[HOST, AUTH], None).await;
+    assert_eq!(settings["demo_failures"], true, "on for the rest of this run");
+    let off = json!({"demo_failures": false});
+    let (_, body, _) = call(&f.router, Method::PUT, "/api/settings", &[HOST, AUTH], Some(off)).await;
+    assert_eq!(body["settings"]["demo_failures"], false);
+}
+
+#[tokio::test]
 async fn single_process_actions_need_a_running_stack_and_a_real_process() {
     let f = fixture();
     let (status, body, _) = call(&f.router, Method::POST, "/api/processes/worker/stop", &[HOST, AUTH], None).await;
