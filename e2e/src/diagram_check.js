@@ -53,6 +53,14 @@
     }
     return null;
   };
+  /** Whether a point of the screen is painted by the shape (a cylinder's caps and a diamond's
+   * slanted sides included, which a bounding box would miss). */
+  const inFill = (shape, x, y) => {
+    const matrix = shape.getScreenCTM();
+    if (!matrix || typeof shape.isPointInFill !== 'function') return true;
+    const point = new DOMPoint(x, y).matrixTransform(matrix.inverse());
+    return shape.isPointInFill(point);
+  };
   const outside = [];
   for (const text of texts) {
     const shape = shapeFor(text);
@@ -61,9 +69,12 @@
     for (const line of linesOf(text)) {
       if (!visible(line)) continue;
       const t = line.getBoundingClientRect();
-      if (t.left < s.left - TOLERANCE || t.right > s.right + TOLERANCE || t.top < s.top - TOLERANCE || t.bottom > s.bottom + TOLERANCE) {
-        outside.push({ text: line.textContent.trim(), line: box(t), shape: box(s) });
-      }
+      const inBox = t.left >= s.left - TOLERANCE && t.right <= s.right + TOLERANCE && t.top >= s.top - TOLERANCE && t.bottom <= s.bottom + TOLERANCE;
+      // The glyphs' corners: the line box less the room a font keeps above and below its letters.
+      const inset = t.height * 0.2;
+      const corners = [[t.left + 1, t.top + inset], [t.right - 1, t.top + inset], [t.left + 1, t.bottom - inset], [t.right - 1, t.bottom - inset]];
+      const cornersIn = shape.matches('rect') || corners.every(([x, y]) => inFill(shape, x, y));
+      if (!inBox || !cornersIn) outside.push({ text: line.textContent.trim(), line: box(t), shape: box(s), corners: cornersIn });
     }
   }
 

@@ -57,14 +57,6 @@ export function formatMs(value: number | null | undefined, lang: Language = lang
   return formatDuration(value / 1000, lang);
 }
 
-/** A moment `secs` from now, in words: «через 5 секунд», "in 5 seconds" (rounded to whole units). */
-export function formatIn(secs: number, lang: Language = language()): string {
-  const format = new Intl.RelativeTimeFormat(lang, { numeric: 'always' });
-  if (Math.abs(secs) < 90) return format.format(Math.round(secs), 'second');
-  if (Math.abs(secs) < 90 * 60) return format.format(Math.round(secs / 60), 'minute');
-  return format.format(Math.round(secs / 3600), 'hour');
-}
-
 /** The plural form of a word for `count` (see `pluralForm` in i18n.ts): «товар|товара|товаров». */
 export function plural(count: number, forms: readonly string[], lang: Language = language()): string {
   return pluralForm(count, forms, lang);

@@ -61,6 +61,8 @@ export interface SettingsView {
   theme: Theme;
   /** The demo bar's failure injection, for this run of the app only (never saved). */
   demo_failures: boolean;
+  /** Failure injection set by the environment (`NOTIFY_FAIL_FIRST_ATTEMPTS`): on whatever the switch says. */
+  demo_failures_env: boolean;
   path: string;
 }
 

@@ -13,7 +13,7 @@ import './views/dashboard';
 import './views/products';
 import './views/tasks';
 import './views/settings';
-import './views/diagrams';
+import { observeWorker } from './views/diagrams';
 import { checkRedis } from './views/first-run';
 
 function onDeskEvent(event: DeskEvent): void {
@@ -23,6 +23,7 @@ function onDeskEvent(event: DeskEvent): void {
       const i = ui.snapshot.processes.findIndex((p) => p.process === event.status.process);
       if (i >= 0) ui.snapshot.processes[i] = event.status;
       if (event.status.process === 'api' && event.status.state === 'running') connectApi(true);
+      if (event.status.process === 'worker') observeWorker();
       render('cards', 'header', 'tasks', 'diagrams');
       break;
     }

@@ -1,7 +1,6 @@
 // The UI's state logic, free of the DOM so that it is unit-tested with node's test runner.
 
 import { apiErrorText } from './errors';
-import * as format from './format';
 import { language } from './i18n';
 import type { FieldError, Language, ProcessState, Product, Step, Task } from './ipc';
 
@@ -157,13 +156,6 @@ export function timelineWithDurations(timeline: Step[]): { state: string; at: st
   });
 }
 
-/**
- * Seconds as the UI shows them, in its language (or `lang`): «850 мс», «4,2 с», «3 мин 05 с»,
- * «2 ч 10 мин»; "850 ms", "4.2 s", "3 min 05 s", "2 h 10 min" (see format.ts).
- */
-export function formatDuration(secs: number | null | undefined, lang?: Language): string {
-  return format.formatDuration(secs, lang);
-}
 
 /** The colour of a process's light. */
 export function light(state: ProcessState): 'on' | 'busy' | 'bad' | 'off' | 'ext' {

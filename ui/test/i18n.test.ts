@@ -1,6 +1,7 @@
 // Every text exists in Russian and English, with the same placeholders; every Russian text keeps
 // to the glossary (glossary.ts): no forbidden variant, no English outside the allowlist.
 import assert from 'node:assert/strict';
+import { formatTimes } from '../src/format';
 import { test } from 'node:test';
 
 import { COURSE_FACTS } from '../src/diagrams/facts';
@@ -24,11 +25,12 @@ test('Russian and English have every key, with the same placeholders', () => {
 });
 
 test('plural forms follow the number', () => {
-  const ratio = (n: number | string) => t('measure.ratio', { ratio: n }, 'ru');
-  assert.equal(ratio(82), 'С воркером клиент ждёт в 82 раза меньше');
-  assert.equal(ratio(5), 'С воркером клиент ждёт в 5 раз меньше');
-  assert.equal(ratio('1\u00a0234'), 'С воркером клиент ждёт в 1\u00a0234 раза меньше');
-  assert.equal(t('measure.ratio', { ratio: 82 }, 'en'), 'The client waits 82 times less with a worker');
+  const ratio = (n: number) => t('measure.ratio', { times: formatTimes(n, 'ru') }, 'ru');
+  assert.equal(ratio(82.4), 'С воркером клиент ждёт в\u00a082\u00a0раза меньше');
+  assert.equal(ratio(5), 'С воркером клиент ждёт в\u00a05\u00a0раз меньше');
+  assert.equal(ratio(1234), 'С воркером клиент ждёт в\u00a01\u00a0234\u00a0раза меньше');
+  assert.equal(ratio(2.5), 'С воркером клиент ждёт в\u00a02,5\u00a0раза меньше');
+  assert.equal(t('measure.ratio', { times: formatTimes(82, 'en') }, 'en'), 'With a worker the client waits 82\u00a0times less');
   assert.equal(t('tasks.no_worker', { n: 1 }, 'ru'), 'В очереди 1 задача, а воркер не запущен.');
   assert.equal(t('tasks.no_worker', { n: 3 }, 'ru'), 'В очереди 3 задачи, а воркер не запущен.');
   assert.equal(t('tasks.no_worker', { n: 11 }, 'en'), '11 tasks wait in the queue and no worker is running.');

@@ -8,7 +8,8 @@ import {
   pathLabel, retryNote, stateEdgeOf, stateLabel,
 } from '../src/diagrams/lifecycle';
 import type { Step, Task } from '../src/ipc';
-import { formatDuration, TaskStore } from '../src/state';
+import { formatDuration } from '../src/format';
+import { TaskStore } from '../src/state';
 
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 const at = (secs: number) => new Date(T0 + secs * 1000).toISOString();

@@ -62,7 +62,7 @@ test('diagrams print the running stack’s values, not the course’s', () => {
   } as unknown as SettingsView;
   const process = (kind: string, port: number) => ({ process: kind, port, state: 'running' }) as unknown as ProcessStatus;
   const snapshot = { running: true, processes: [process('redis', 6390), process('api', 8011), process('worker', 0)], redis_url: 'redis://127.0.0.1:6390/0' } as unknown as Snapshot;
-  const worker = { online: true, stats: { prefetch_count: 8, pool: { 'max-concurrency': 2 } } } as unknown as WorkerView;
+  const worker = { hostname: 'stackdesk@host', online: true, stats: { prefetch_count: 8, pool: { 'max-concurrency': 2 } } } as unknown as WorkerView;
   const facts = stackFacts(settings, snapshot, [worker]);
   assert.deepEqual([facts.redisPort, facts.apiPort, facts.concurrency, facts.prefetch, facts.workerSource], [6390, 8011, 2, 8, 'running']);
   // Stopped: what the next start will use (the saved API port, prefetch by Celery's rule).
@@ -72,6 +72,9 @@ test('diagrams print the running stack’s values, not the course’s', () => {
   assert.match(config, /API_PORT<br\/>8011/);
   assert.match(config, /TASK_RETRY_COUNTDOWN_SECS 3 с/);
   assert.match(config, /prefetch_count 8 = 4 × 2/);
+  // A worker that holds some other number: the formula is not claimed.
+  const python = stackFacts(settings, snapshot, [{ ...worker, hostname: 'py@host', stats: { prefetch_count: 2, pool: { 'max-concurrency': 2 } } } as unknown as WorkerView]);
+  assert.match(DIAGRAMS.find((d) => d.id === 'configuration')!.source('ru', python), /prefetch_count 2<br\/>/);
   assert.doesNotMatch(DIAGRAMS.find((d) => d.id === 'with-without')!.source('ru', facts), /30/);
   assert.deepEqual([COURSE_FACTS.apiPort, COURSE_FACTS.redisPort, COURSE_FACTS.prefetch], [8000, 6379, 4]);
 });
@@ -129,17 +132,17 @@ const glance: RedisGlance = {
 };
 
 test('Redis facts read from a glance, in both languages', () => {
-  assert.deepEqual(architectureLines(glance, [], 'en'), { w: 'waiting for tasks', q: 'queue 3 · in flight 1', r: 'results 42' });
-  assert.deepEqual(architectureLines(glance, [], 'ru'), { w: 'ждёт задач', q: 'очередь 3 · в работе 1', r: 'результатов 42' });
-  assert.equal(architectureLines({ ...glance, truncated: true }, [], 'en').r, 'results 42+');
-  assert.deepEqual(architectureLines(null, [], 'en'), { w: 'waiting for tasks', q: 'queue — · in flight —', r: 'results —' });
+  assert.deepEqual(architectureLines(glance, [], 'en'), { w: 'waiting for tasks', q: 'queued 3 · in flight 1', r: 'results: 42' });
+  assert.deepEqual(architectureLines(glance, [], 'ru'), { w: 'ждёт задач', q: 'в очереди 3 · в работе 1', r: 'результатов: 42' });
+  assert.equal(architectureLines({ ...glance, truncated: true }, [], 'en').r, 'results: 42+');
+  assert.deepEqual(architectureLines(null, [], 'en'), { w: 'waiting for tasks', q: 'queued — · in flight —', r: 'results: —' });
   const lines = redisKeyLines(glance, 'en');
   assert.deepEqual([lines.q, lines.q2], ['now 3', 'aaaaaaaa']);
   assert.deepEqual([lines.m, lines.m2], ['now 42', 'TTL 23\u00a0h 53\u00a0min']);
   assert.equal(redisKeyLines(glance, 'ru').m2, 'TTL 23\u00a0ч 53\u00a0мин');
-  assert.deepEqual([lines.p, lines.p2], ['now 7', 'product:* 7']);
-  assert.deepEqual([lines.k, lines.k2], ['workers 1 · revoked 0', 'dead_letter 0']);
-  assert.equal(redisKeyLines(glance, 'ru').k, 'воркеров 1 · отозвано 0');
+  assert.deepEqual([lines.p, lines.p2], ['now 7', 'product:*: 7']);
+  assert.deepEqual([lines.k, lines.k2], ['workers: 1 · revoked: 0', 'dead_letter: 0']);
+  assert.equal(redisKeyLines(glance, 'ru').k, 'воркеров: 1 · отозвано: 0');
   assert.equal(keyOfNode('meta', glance), 'celery-task-meta-x');
   assert.equal(keyOfNode('queue', null), 'celery');
   assert.equal(keyOfNode('nothing', glance), null);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { Product, Task } from '../src/ipc';
-import { cardActions, fieldErrors, formatDuration, LogBuffer, light, QueueWatch, redisPortOf, redisUrlFor, TaskStore, timelineWithDurations } from '../src/state';
+import { formatDuration } from '../src/format';
+import { cardActions, fieldErrors, LogBuffer, light, QueueWatch, redisPortOf, redisUrlFor, TaskStore, timelineWithDurations } from '../src/state';
 
 function task(id: string, state: string, sent: string, extra: Partial<Task> = {}): Task {
   return {

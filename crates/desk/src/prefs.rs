@@ -20,7 +20,6 @@ pub const EDITABLE: &[(&str, &[ProcessKind])] = &[
     ("API_PORT", &[ProcessKind::Api]),
     ("WORKER_CONCURRENCY", &[ProcessKind::Worker]),
     ("NOTIFY_SIMULATED_SECS", &[ProcessKind::Api, ProcessKind::Worker]),
-    ("NOTIFY_FAIL_FIRST_ATTEMPTS", &[ProcessKind::Api, ProcessKind::Worker]),
     ("TASK_MAX_RETRIES", &[ProcessKind::Worker]),
     ("TASK_RETRY_COUNTDOWN_SECS", &[ProcessKind::Worker]),
     ("TELEGRAM_BOT_TOKEN", &[ProcessKind::Api, ProcessKind::Worker]),
@@ -83,8 +82,12 @@ pub struct Prefs {
     pub demo_failures: bool,
 }
 
-/// The key failure injection sets while it is on.
+/// The key failure injection sets while it is on. Not a saved setting: a value an older version
+/// saved is dropped when the settings are read.
 pub const FAILURE_KEY: &str = "NOTIFY_FAIL_FIRST_ATTEMPTS";
+
+/// The processes that read [`FAILURE_KEY`] (the API's synchronous demo sends too).
+const FAILURE_READERS: [ProcessKind; 2] = [ProcessKind::Api, ProcessKind::Worker];
 
 impl Default for Prefs {
     fn default() -> Self {
@@ -133,6 +136,9 @@ pub struct SettingsView {
     pub theme: Theme,
     /// Whether the demo bar's failure injection is on (for this run only).
     pub demo_failures: bool,
+    /// Whether the environment sets failure injection (`NOTIFY_FAIL_FIRST_ATTEMPTS` above 0): then
+    /// it is on whatever the switch says.
+    pub demo_failures_env: bool,
     /// Where they are saved.
     pub path: PathBuf,
 }
@@ -170,12 +176,16 @@ impl Prefs {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = Self::path_in(dir);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                DeskError::io(
-                    format!("reading {} (fix or delete the file)", path.display()),
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                )
-            }),
+            Ok(bytes) => {
+                let mut prefs: Prefs = serde_json::from_slice(&bytes).map_err(|e| {
+                    DeskError::io(
+                        format!("reading {} (fix or delete the file)", path.display()),
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                    )
+                })?;
+                prefs.values.remove(FAILURE_KEY);
+                Ok(prefs)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(DeskError::io(format!("reading {}", path.display()), e)),
         }
@@ -248,6 +258,7 @@ impl Prefs {
     /// The values the processes get: the saved ones, and failure injection while it is on.
     pub fn effective_values(&self) -> BTreeMap<String, String> {
         let mut values = self.values.clone();
+        values.remove(FAILURE_KEY);
         if self.demo_failures {
             values.insert(FAILURE_KEY.to_string(), "1".to_string());
         }
@@ -270,6 +281,9 @@ impl Prefs {
             .collect();
         if self.external != next.external {
             processes.extend(ProcessKind::ALL);
+        }
+        if self.demo_failures != next.demo_failures {
+            processes.extend(FAILURE_READERS);
         }
         processes.sort();
         processes.dedup();
@@ -301,6 +315,7 @@ impl Prefs {
             language: self.language,
             theme: self.theme,
             demo_failures: self.demo_failures,
+            demo_failures_env: env.get(FAILURE_KEY).and_then(|v| v.trim().parse::<u32>().ok()).is_some_and(|n| n > 0),
             path: Self::path_in(dir),
         }
     }
@@ -328,6 +343,19 @@ mod tests {
         let off =
             on.updated(&SettingsUpdate { demo_failures: Some(false), ..SettingsUpdate::default() }, &env).unwrap();
         assert_eq!(on.restart_needed(&off), vec![ProcessKind::Api, ProcessKind::Worker]);
+        // Not a setting any more: a value an older version saved is dropped, and not accepted.
+        std::fs::write(
+            Prefs::path_in(dir.path()),
+            r#"{"values": {"NOTIFY_FAIL_FIRST_ATTEMPTS": "1", "API_PORT": "8123"}}"#,
+        )
+        .unwrap();
+        let old = Prefs::load(dir.path()).unwrap();
+        assert_eq!(old.resolve(&env).unwrap().notify_fail_first_attempts, 0);
+        assert_eq!(old.values.get("API_PORT").map(String::as_str), Some("8123"));
+        assert!(old.updated(&update(&[(FAILURE_KEY, "1")]), &env).is_err());
+        // Set by the environment (a test, `stackdesk up`): on, and the view says so.
+        let env = HashMap::from([(FAILURE_KEY.to_string(), "2".to_string())]);
+        assert!(Prefs::default().view(dir.path(), &env).demo_failures_env);
     }
 
     fn update(pairs: &[(&str, &str)]) -> SettingsUpdate {

@@ -168,11 +168,38 @@ async fn live_text_is_exact(page: &mut Page, stack: &Stack<'_>) {
     .await;
 }
 
+/// The demo bar's failure injection: on for this run (the switch shows it), the API and the
+/// worker restarted with it; tasks then retry, which puts the widest labels on the lifecycle.
+async fn failures_for_this_run(page: &Page) {
+    page.js("document.querySelector('#demo-fail').click(); return true;").await.unwrap();
+    page.wait_js(
+        "failure injection on, and the worker back",
+        "const label = document.querySelector('#demo-fail').closest('label');
+         const card = (p) => document.querySelector(`.card[data-process=${p}]`)?.dataset.state;
+         return document.querySelector('#demo-fail').checked && label.classList.contains('switch-on')
+           && card('api') === 'running' && card('worker') === 'running';",
+    )
+    .await;
+}
+
+/// On the lifecycle, follows the newest task (its path and times drawn on the states).
+async fn follow_a_task(page: &Page) {
+    page.wait_js(
+        "a task followed on the lifecycle",
+        "const select = document.querySelector('#path-task');
+         if (!select || select.options.length < 2) return null;
+         if (!select.value) { select.selectedIndex = 1; select.dispatchEvent(new Event('change')); }
+         return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
+    )
+    .await;
+}
+
 /// Every diagram, language, theme, look and size, in presentation with tasks in flight: no
 /// label outside its shape, no overlap, no word broken inside, 4.5:1 for every text and
 /// control, and large type readable from the back row.
 pub async fn diagrams_hold_up_on_a_projector(page: &mut Page, stack: &Stack<'_>) {
     live_text_is_exact(page, stack).await;
+    failures_for_this_run(page).await;
     let ids: Vec<String> = serde_json::from_value(
         page.js("return [...document.querySelectorAll('#diagram-list button')].map(b => b.dataset.diagram);")
             .await
@@ -185,8 +212,9 @@ pub async fn diagrams_hold_up_on_a_projector(page: &mut Page, stack: &Stack<'_>)
         for theme in ["light", "dark"] {
             presenting(page, false).await;
             appearance(page, language, theme).await;
-            // Tasks in flight while the live layer paints (each takes a couple of seconds).
-            for n in 0..12 {
+            // Tasks in flight while the live layer paints (each takes a couple of seconds, and
+            // its first attempt fails).
+            for n in 0..24 {
                 product(stack.api, &format!("Demo {n}")).await;
             }
             for &(width, height) in stack.sizes {
@@ -198,6 +226,9 @@ pub async fn diagrams_hold_up_on_a_projector(page: &mut Page, stack: &Stack<'_>)
                     look(page, look_name).await;
                     for id in &ids {
                         show(page, id).await;
+                        if id == "lifecycle" {
+                            follow_a_task(page).await;
+                        }
                         let report = page.check_diagram().await.unwrap();
                         assert_eq!(report.viewport, (width, height));
                         problems.extend(
@@ -345,7 +376,9 @@ pub async fn read_only_changes_nothing(page: &mut Page) {
         .await
         .unwrap();
     let shown: Vec<String> = serde_json::from_value(page.js(usable).await.unwrap()).unwrap();
-    assert!(shown.iter().any(|id| id == "demo-send"), "demos allowed: {shown:?}");
+    for demo in ["demo-send", "demo-fail", "demo-kill", "demo-redis"] {
+        assert!(shown.iter().any(|id| id == demo), "demos allowed, {demo} is not: {shown:?}");
+    }
     assert!(
         !shown.iter().any(|id| id == "start-stop" || id == "stop"),
         "demos allowed, the rest stays read-only: {shown:?}"

@@ -53,7 +53,10 @@ export function stackFacts(settings: SettingsView | null, snapshot: Snapshot | n
   const process = (kind: ProcessStatus['process']) => snapshot?.processes.find((p) => p.process === kind);
   const livePort = (kind: ProcessStatus['process']) => (running ? (process(kind)?.port ?? null) : null);
   const concurrencySetting = number(values, 'WORKER_CONCURRENCY', 1);
-  const ours = running ? workers.find((w) => w.online && w.stats) : undefined;
+  // The worker the stack runs (named `stackdesk@…`), else any that answers: a Python worker in
+  // its place (external) tells its own figures.
+  const answering = running ? workers.filter((w) => w.online && w.stats) : [];
+  const ours = answering.find((w) => w.hostname.startsWith('stackdesk@')) ?? answering[0];
   const stats = ours?.stats as { prefetch_count?: number; pool?: { 'max-concurrency'?: number } } | undefined;
   const liveConcurrency = stats?.pool?.['max-concurrency'];
   const concurrency = typeof liveConcurrency === 'number' ? liveConcurrency : concurrencySetting;

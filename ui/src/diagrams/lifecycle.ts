@@ -13,9 +13,9 @@
 //   worker had STARTED is shown as RECEIVED again — on its way back through the queue — until the
 //   history has a newer step (the next worker's task-received).
 
-import { translate } from '../i18n';
+import { t } from '../i18n';
 import type { Language, Step, Task } from '../ipc';
-import { formatDuration } from '../state';
+import { formatDuration } from '../format';
 
 /** A state diagram edge's number inside its element id (`…-edge4` → 4): the transition's index. */
 export function stateEdgeOf(elementId: string): number | null {
@@ -35,12 +35,12 @@ export function stateLabel(state: string, counts: Record<string, number>, note?:
  * edges in that order: `edge0`, `edge1`, …). `[*]` is the start (the drawing has no end state: a final state is the end). */
 export const LIFECYCLE: { from: string; to: string; label?: Record<Language, string> }[] = [
   { from: '[*]', to: 'PENDING', label: { ru: 'POST /products/', en: 'POST /products/' } },
-  { from: 'PENDING', to: 'RECEIVED', label: { ru: 'воркер взял', en: 'a worker took it' } },
+  { from: 'PENDING', to: 'RECEIVED', label: { ru: 'получена воркером', en: 'a worker took it' } },
   { from: 'RECEIVED', to: 'STARTED' },
   { from: 'STARTED', to: 'SUCCESS' },
   { from: 'STARTED', to: 'RETRY', label: { ru: 'сеть, 5xx, 429', en: 'network, 5xx, 429' } },
   { from: 'RETRY', to: 'RECEIVED', label: { ru: 'через {countdown}', en: 'after {countdown}' } },
-  { from: 'STARTED', to: 'RECEIVED', label: { ru: 'воркер умер (acks_late)', en: 'worker died (acks_late)' } },
+  { from: 'STARTED', to: 'RECEIVED', label: { ru: 'сбой воркера (acks_late)', en: 'worker died (acks_late)' } },
   { from: 'STARTED', to: 'FAILURE', label: { ru: '400/401/403 или попытки исчерпаны', en: '400/401/403 or no retries left' } },
   { from: 'PENDING', to: 'REVOKED', label: { ru: 'отзыв (revoke)', en: 'revoke' } },
 ];
@@ -160,10 +160,8 @@ export function soonestCountdown(tasks: Iterable<LifecycleTask>, now: number): n
  * Whole seconds, rounded up (a countdown never shows 0 before it ends). */
 export function countdownText(secs: number, lang: Language): string {
   const whole = Math.max(0, Math.ceil(secs - 1e-6));
-  const n = (value: number) => new Intl.NumberFormat(lang).format(value);
   const [min, sec] = [Math.floor(whole / 60), whole % 60];
-  const text = translate(lang, min > 0 ? 'lifecycle.countdown_min' : 'lifecycle.countdown');
-  return text.replace('{m}', n(min)).replace('{s}', n(sec));
+  return t(min > 0 ? 'lifecycle.countdown_min' : 'lifecycle.countdown', { m: min, s: sec }, lang);
 }
 
 /** A task's way through the lifecycle: per state how often it was entered and how long it

@@ -64,8 +64,8 @@ export function pulsesFor(event: 'product' | 'task', task?: Pick<Task, 'state' |
 export const PULLED = new Set(['worker>redis:0']);
 
 const WORDS = {
-  ru: { queue: 'очередь', flight: 'в работе', results: 'результатов', idle: 'ждёт задач', now: 'сейчас', workers: 'воркеров', revoked: 'отозвано' },
-  en: { queue: 'queue', flight: 'in flight', results: 'results', idle: 'waiting for tasks', now: 'now', workers: 'workers', revoked: 'revoked' },
+  ru: { queue: 'в очереди', flight: 'в работе', results: 'результатов:', idle: 'ждёт задач', now: 'сейчас', workers: 'воркеров:', revoked: 'отозвано:' },
+  en: { queue: 'queued', flight: 'in flight', results: 'results:', idle: 'waiting for tasks', now: 'now', workers: 'workers:', revoked: 'revoked:' },
 };
 
 /** The architecture's live lines: the worker's task (`w`), the queue (`q`) and the results (`r`). */
@@ -107,11 +107,11 @@ export function redisKeyLines(glance: RedisGlance, lang: Language): Record<strin
     m: `${now} ${meta?.count ?? 0}`,
     m2: ttl?.length ? `TTL ${formatDuration(Math.min(...ttl) / 1000, lang)}` : '',
     p: `${now} ${single('stackdesk:products')?.size ?? 0}`,
-    p2: `product:* ${group('stackdesk:product:*')?.count ?? 0}`,
+    p2: `product:*: ${group('stackdesk:product:*')?.count ?? 0}`,
     t: `${now} ${single('stackdesk:tasks')?.size ?? 0}`,
-    t2: `task:* ${group('stackdesk:task:*')?.count ?? 0}`,
+    t2: `task:*: ${group('stackdesk:task:*')?.count ?? 0}`,
     k: `${w.workers} ${single('stackdesk:workers')?.size ?? 0} · ${w.revoked} ${single('stackdesk:revoked')?.size ?? 0}`,
-    k2: `dead_letter ${single('stackdesk:dead_letter')?.size ?? 0}`,
+    k2: `dead_letter: ${single('stackdesk:dead_letter')?.size ?? 0}`,
   };
 }
 

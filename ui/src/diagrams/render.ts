@@ -40,7 +40,7 @@ export function mermaidConfig(theme: 'dark' | 'default', look: Look) {
       ...(theme === 'dark' ? { noteBkgColor: '#3b3514', noteTextColor: '#f5f0d0', noteBorderColor: '#b8a13a' } : {}),
     },
     flowchart: { htmlLabels: false, wrappingWidth: 4000, padding: 12, nodeSpacing: 40, rankSpacing: 50 },
-    state: { wrappingWidth: 4000 },
+    state: { wrappingWidth: 4000, nodeSpacing: 40, rankSpacing: 36 },
     sequence: {
       mirrorActors: false, actorMargin: 30, diagramMarginX: 8, diagramMarginY: 8, boxMargin: 6, width: 110,
       messageFontSize: font, actorFontSize: font, noteFontSize: font,

@@ -10,7 +10,7 @@
 
 import type { Language } from '../ipc';
 import { formatDuration } from '../format';
-import type { StackFacts } from './facts';
+import { PREFETCH_MULTIPLIER, type StackFacts } from './facts';
 import { LIFECYCLE } from './lifecycle';
 
 export interface Diagram {
@@ -59,7 +59,7 @@ export const DIAGRAMS: Diagram[] = [
   app["${tr(l, 'Приложение', 'Stackdesk app')}<br/>${tr(l, 'Stackdesk', '(supervisor)')}"]
   api["stackdesk api<br/>axum, ${tr(l, 'порт', 'port')} ${f.apiPort ?? '—'}"]
   worker["stackdesk worker<br/>send_tg_notification<br/>${live('w', tr(l, 'ждёт задач ———', 'waiting for tasks'))}"]
-  redis[("Redis, ${tr(l, 'порт', 'port')} ${f.redisPort ?? '—'}<br/>${live('q', tr(l, 'очередь — · в работе —', 'queue — · in flight —'))}<br/>${live('r', tr(l, 'результатов ———', 'results ———'))}")]
+  redis[("Redis, ${tr(l, 'порт', 'port')} ${f.redisPort ?? '—'}<br/>${live('q', tr(l, 'в очереди — · в работе —', 'queued — · in flight —'))}<br/>${live('r', tr(l, 'результатов: ———', 'results: ———'))}")]
   tg["Telegram<br/>Bot API"]
   client -- "POST /products/" --> api
   api -- "201 + task_id" --> client
@@ -102,7 +102,7 @@ export const DIAGRAMS: Diagram[] = [
     },
     source: (l, f) => [
       'stateDiagram-v2',
-      ...LIFECYCLE_STATES.map((s, i) => `  state "${s}<br/>${live(String(i), tr(l, '00 · 00,0 с', '00 · 00.0 s'))}" as ${s}`),
+      ...LIFECYCLE_STATES.map((s, i) => `  state "${s}<br/>${live(String(i), tr(l, '00 ×0 · через 00 с', '00 ×0 · in 00.0 s'))}" as ${s}`),
       ...LIFECYCLE.map((t) => `  ${t.from} --> ${t.to}${t.label ? `: ${t.label[l].replace('{countdown}', secs(l, f.countdownSecs))}` : ''}`),
     ].join('\n'),
   },
@@ -153,7 +153,7 @@ export const DIAGRAMS: Diagram[] = [
   url["REDIS_URL<br/>${tr(l, 'порт', 'port')} ${f.redisPort ?? '—'}"]
   port["API_PORT<br/>${f.apiPort ?? '—'}"]
   keys["WORKER_CONCURRENCY ${f.concurrency}<br/>TASK_MAX_RETRIES ${f.maxRetries}<br/>TASK_RETRY_COUNTDOWN_SECS ${secs(l, f.countdownSecs)}<br/>NOTIFY_SIMULATED_SECS ${secs(l, f.simulatedSecs)}<br/>RESULT_EXPIRES_SECS ${secs(l, f.resultTtlSecs)}"]
-  fixed["acks_late, track_started<br/>prefetch_count ${f.prefetch} = 4 × ${f.concurrency}<br/>${f.telegram ? tr(l, 'Telegram настроен', 'Telegram set up') : tr(l, 'Telegram не настроен', 'Telegram not set up')}"]
+  fixed["acks_late, track_started<br/>prefetch_count ${f.prefetch}${f.prefetch === PREFETCH_MULTIPLIER * f.concurrency ? ` = ${PREFETCH_MULTIPLIER} × ${f.concurrency}` : ''}<br/>${f.telegram ? tr(l, 'Telegram настроен', 'Telegram set up') : tr(l, 'Telegram не настроен', 'Telegram not set up')}"]
   redis[("Redis")]
   api["stackdesk api"]
   worker["stackdesk worker"]
@@ -199,7 +199,7 @@ export const DIAGRAMS: Diagram[] = [
   tgset -- "${tr(l, 'да', 'yes')}" --> send["sendMessage"]
   send -- "200" --> ok
   send -- "429" --> later["${tr(l, 'повтор через', 'retry after')}<br/>retry_after"]
-  send -- "${tr(l, 'сеть, 5xx', 'network, 5xx')}" --> more{"${tr(l, 'попытки<br/>остались?', 'retries<br/>left?')}<br/>${tr(l, 'из', 'of')} ${f.maxRetries}"}
+  send -- "${tr(l, 'сеть, 5xx', 'network, 5xx')}" --> more{"${tr(l, 'осталось<br/>попыток?', 'retries<br/>left?')}<br/>${tr(l, `(всего ${f.maxRetries})`, `(of ${f.maxRetries})`)}"}
   send -- "400, 401, 403" --> fail(["FAILURE"])
   more -- "${tr(l, 'да', 'yes')}" --> again["RETRY<br/>${tr(l, 'через', 'after')} ${secs(l, f.countdownSecs)}"]
   more -- "${tr(l, 'нет', 'no')}" --> fail
@@ -222,12 +222,12 @@ export const DIAGRAMS: Diagram[] = [
   end
   subgraph ours["stackdesk:*"]
     direction LR
-    products[("stackdesk:product:{id}<br/>stackdesk:products<br/>${live('p', tr(l, 'сейчас 000', 'now 000'))}<br/>${live('p2', 'product:* 000')}")]
-    tasks[("stackdesk:task:{id}<br/>stackdesk:tasks<br/>${live('t', tr(l, 'сейчас 000', 'now 000'))}<br/>${live('t2', 'task:* 000')}")]
-    misc[("stackdesk:workers<br/>:revoked, :dead_letter<br/>${live('k', tr(l, 'воркеров 0 · отозвано 0', 'workers 0 · revoked 0'))}<br/>${live('k2', 'dead_letter 0')}")]
+    products[("stackdesk:product:{id}<br/>stackdesk:products<br/>${live('p', tr(l, 'сейчас 000', 'now 000'))}<br/>${live('p2', 'product:*: 000')}")]
+    tasks[("stackdesk:task:{id}<br/>stackdesk:tasks<br/>${live('t', tr(l, 'сейчас 000', 'now 000'))}<br/>${live('t2', 'task:*: 000')}")]
+    misc[("stackdesk:workers<br/>:revoked, :dead_letter<br/>${live('k', tr(l, 'воркеров: 0 · отозвано: 0', 'workers: 0 · revoked: 0'))}<br/>${live('k2', 'dead_letter: 0')}")]
   end
   queue -- "${tr(l, 'взято', 'taken')}" --> unacked
-  unacked -- "${tr(l, 'подтверждение', 'ack')}" --> meta
+  unacked -- "${tr(l, 'задача выполнена', 'done: ack')}" --> meta
   products ~~~ tasks ~~~ misc
   celery ~~~ ours`,
   },

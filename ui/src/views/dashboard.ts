@@ -6,7 +6,8 @@ import { type Key, t } from '../i18n';
 import { PROCESSES, type ProcessKind } from '../ipc';
 import { healthOf, pending, pendingText, problemText, stackLevel, stackLevelKey, troubles } from '../health';
 import { processAction, restartStack } from '../stack';
-import { cardActions, formatDuration, light } from '../state';
+import { formatDuration } from '../format';
+import { cardActions, light } from '../state';
 
 // ---------------------------------------------------------------- painting: header and cards
 

@@ -52,6 +52,12 @@ export function look(): Look {
   return value === 'large' || value === 'contrast' ? value : 'normal';
 }
 
+/** Notes the worker process's state as the supervisor reports it, when it is reported: a killed
+ * worker's death is dated by its event, not by the next paint (the tab may be hidden). */
+export function observeWorker(): void {
+  lifecycle.observeWorker(status('worker'), Date.now());
+}
+
 export function currentDiagram() {
   return DIAGRAMS.find((d) => d.id === ui.diagram) ?? DIAGRAMS[0]!;
 }
@@ -165,7 +171,9 @@ function paintLive(stage: HTMLElement): void {
   const svg = stage.querySelector('svg');
   if (!svg) return;
   if (diagram === 'architecture') {
-    for (const [name, text] of Object.entries(architectureLines(ui.redis, ui.tasks.list('STARTED', '', 5), lang))) setLive(svg, name, text);
+    // Every task running now, as the lifecycle counts them (a dead worker's task is not).
+    const running = [...ui.tasks.all()].filter((task) => lifecycle.stateOf(task, now) === 'STARTED');
+    for (const [name, text] of Object.entries(architectureLines(ui.redis, running, lang))) setLive(svg, name, text);
   }
   if (diagram === 'redis' && ui.redis) {
     for (const [name, text] of Object.entries(redisKeyLines(ui.redis, lang))) setLive(svg, name, text);

@@ -7,8 +7,7 @@ import { notice, render, showError, status, ui } from '../app';
 import { $, fill, h } from '../dom';
 import { type Key, language, t } from '../i18n';
 import { ApiError, type ProcessKind, type Product, type SettingsUpdate } from '../ipc';
-import { formatDuration, formatMs, NOUNS, plural } from '../format';
-import { currentDiagram } from './diagrams';
+import { formatDuration, formatMs, formatTimes, NOUNS, plural } from '../format';
 
 type Look = 'normal' | 'large' | 'contrast';
 
@@ -85,10 +84,10 @@ export function paintPresent(): void {
     redis.textContent = t(up ? 'demo.redis_stop' : 'demo.redis_start');
     redis.dataset.destructive = String(up);
   }
-  // Failure injection is on for this run (the switch), or saved in the settings: then the
-  // switch shows it on and says where it is set. Visibly on while on.
+  // Failure injection is on for this run (the switch), or set by the environment the app was
+  // started with: then the switch shows it on and says where it is set. Visibly on while on.
   const fail = document.querySelector<HTMLInputElement>('#demo-fail');
-  const saved = Number(ui.settings?.values.NOTIFY_FAIL_FIRST_ATTEMPTS ?? '0') > 0;
+  const saved = ui.settings?.demo_failures_env ?? false;
   const failing = saved || (ui.settings?.demo_failures ?? false);
   if (fail && document.activeElement !== fail) fail.checked = failing;
   const label = fail?.closest('label');
@@ -133,14 +132,15 @@ async function sendProducts(count: number): Promise<void> {
   }
 }
 
-/** Saves a change (a setting, or failure injection for this run) and restarts only the processes
- * that read it; `said` words what happened, given the processes restarted. */
-async function applySetting(update: SettingsUpdate, said: (processes: string) => string): Promise<void> {
+/** Saves a change (a setting, or failure injection for this run), restarts only the processes
+ * that read it, and says what happened (`said`) and what was restarted. */
+async function applySetting(update: SettingsUpdate, said: string): Promise<void> {
   try {
     const outcome = await ui.backend.saveSettings(update);
     ui.settings = outcome.settings;
     for (const process of outcome.restart) ui.snapshot = await ui.backend.process(process, 'restart');
-    say(said(outcome.restart.map((p) => t(`process.${p}` as Key)).join(', ') || '—'));
+    const processes = outcome.restart.map((p) => t(`process.${p}` as Key)).join(', ');
+    say(processes ? `${said} ${t('demo.restarted', { processes })}` : said);
   } catch (err) {
     showError(err);
   }
@@ -184,10 +184,10 @@ export function demoBar(): HTMLElement {
       count, ' ', noun),
     h('label', { title: t('demo.fail_note') }, h('input', {
       id: 'demo-fail', type: 'checkbox',
-      onchange: (e: Event) => { const on = (e.target as HTMLInputElement).checked; void applySetting({ demo_failures: on }, (processes) => t(on ? 'demo.fail_on' : 'demo.fail_off', { processes })); },
+      onchange: (e: Event) => { const on = (e.target as HTMLInputElement).checked; void applySetting({ demo_failures: on }, t(on ? 'demo.fail_on' : 'demo.fail_off')); },
     }), ` ${t('demo.fail')}`),
     h('label', {}, `${t('demo.concurrency')} `,
-      h('select', { id: 'demo-concurrency', onchange: (e: Event) => { const value = (e.target as HTMLSelectElement).value; void applySetting({ values: { WORKER_CONCURRENCY: value } }, (processes) => t('demo.applied', { key: 'WORKER_CONCURRENCY', value, processes })); } },
+      h('select', { id: 'demo-concurrency', onchange: (e: Event) => { const value = (e.target as HTMLSelectElement).value; void applySetting({ values: { WORKER_CONCURRENCY: value } }, t('demo.applied', { key: 'WORKER_CONCURRENCY', value })); } },
         ...['1', '2', '4', '8'].map((n) => h('option', { value: n }, n)))),
     h('button', { id: 'demo-kill', 'data-destructive': 'true', onclick: () => void act('worker', 'kill') }, t('demo.kill')),
     h('button', { id: 'demo-redis', 'data-destructive': 'true', onclick: () => void act('redis', status('redis')?.state === 'running' ? 'stop' : 'start') }, t('demo.redis_stop')),
@@ -257,7 +257,8 @@ export function paintMeasure(): void {
   }
   if (m.withWorker && m.withoutWorker) {
     const ratio = m.withoutWorker.totalMs / Math.max(m.withWorker.totalMs, 0.001);
-    lines.push(h('p', { class: 'ratio' }, t('measure.ratio', { ratio: Math.round(ratio) })));
+    // «в 82 раза»; under 1.5 times there is nothing to say.
+    if (ratio >= 1.5) lines.push(h('p', { class: 'ratio' }, t('measure.ratio', { times: formatTimes(ratio) })));
     const max = Math.max(m.withoutWorker.totalMs, m.withWorker.totalMs);
     lines.push(h('div', { class: 'bars' },
       h('span', { class: 'bar without', style: `width:${(100 * m.withoutWorker.totalMs) / max}%` }),
@@ -326,7 +327,7 @@ export async function exportDiagram(format: 'svg' | 'png'): Promise<void> {
   try {
     const svg = exportableSvg();
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    const name = `${currentDiagram().id}-${stamp}.${format}`;
+    const name = `${$('#diagram-stage').dataset.diagram ?? 'diagram'}-${stamp}.${format}`;
     const bytes = format === 'svg' ? new TextEncoder().encode(svg.text) : await toPng(svg);
     const path = await ui.backend.saveExport(name, bytes);
     notice(t('diagram.exported', { path }), 'info',

@@ -16,7 +16,6 @@ export const FIELDS: { key: string; label: Key; group: Key; type?: string }[] = 
   { key: 'API_PORT', label: 'settings.api_port', group: 'settings.ports', type: 'number' },
   { key: 'WORKER_CONCURRENCY', label: 'settings.concurrency', group: 'settings.worker', type: 'number' },
   { key: 'NOTIFY_SIMULATED_SECS', label: 'settings.simulated', group: 'settings.worker' },
-  { key: 'NOTIFY_FAIL_FIRST_ATTEMPTS', label: 'settings.fail_first', group: 'settings.worker', type: 'number' },
   { key: 'TASK_MAX_RETRIES', label: 'settings.max_retries', group: 'settings.worker', type: 'number' },
   { key: 'TASK_RETRY_COUNTDOWN_SECS', label: 'settings.countdown', group: 'settings.worker', type: 'number' },
   { key: 'TELEGRAM_BOT_TOKEN', label: 'settings.token', group: 'settings.telegram', type: 'password' },
@@ -65,7 +64,8 @@ export async function saveSettingsForm(form: HTMLFormElement): Promise<void> {
     const input = form.elements.namedItem(field.key) as HTMLInputElement;
     // Seconds may be typed with a decimal comma («2,5»).
     const typed = input.value.trim();
-    const value = field.key === 'NOTIFY_SIMULATED_SECS' && parseDecimal(typed) !== null ? typed.replace(',', '.') : typed;
+    const number = field.key === 'NOTIFY_SIMULATED_SECS' ? parseDecimal(typed) : null;
+    const value = number !== null ? String(number) : typed;
     if (field.key === 'REDIS_PORT') {
       if (value !== redisPortOf(s?.values.REDIS_URL ?? '')) values.REDIS_URL = value ? redisUrlFor(value) : '';
     } else if (field.type === 'password') {

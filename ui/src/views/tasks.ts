@@ -5,7 +5,8 @@ import { $, fill, h } from '../dom';
 import { language, t } from '../i18n';
 import { type Task } from '../ipc';
 import { processAction } from '../stack';
-import { formatDuration, TASK_STATES, timelineWithDurations } from '../state';
+import { formatDuration } from '../format';
+import { TASK_STATES, timelineWithDurations } from '../state';
 
 // ---------------------------------------------------------------- painting: task history
 
