@@ -42,7 +42,8 @@ export function formatDuration(secs: number | null | undefined, lang: Language =
   const millis = Math.round(abs * 1000);
   if (millis < 1000) return `${sign}${millis}${NBSP}${u.ms}`;
   const tenths = Math.round(abs * 10) / 10;
-  if (tenths < 60) return `${sign}${formatNumber(tenths, 1, lang)}${NBSP}${u.s}`;
+  // A whole number of seconds as such («5 с», a setting or a limit), a measurement with its tenth.
+  if (tenths < 60) return `${sign}${formatNumber(tenths, Number.isInteger(abs) ? 0 : 1, lang)}${NBSP}${u.s}`;
   const whole = Math.round(abs);
   if (whole < 3600) return `${sign}${Math.floor(whole / 60)}${NBSP}${u.min} ${two(whole % 60)}${NBSP}${u.s}`;
   return `${sign}${formatNumber(Math.floor(whole / 3600), 0, lang)}${NBSP}${u.h} ${two(Math.floor((whole % 3600) / 60))}${NBSP}${u.min}`;

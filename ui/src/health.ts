@@ -53,7 +53,8 @@ export function problemText(problem: HealthProblem, lang?: Language): string {
     case 'worker_redis_unreachable':
       return t('health.worker_redis_unreachable', {}, lang);
     case 'worker_silent':
-      return t('health.worker_silent', { limit: formatDuration(problem.limit_secs, lang) }, lang);
+      // Whole seconds: «уже дольше 5 с».
+      return t('health.worker_silent', { limit: formatDuration(Math.round(problem.limit_secs), lang) }, lang);
     default: {
       const unknown: never = problem;
       return String(unknown);

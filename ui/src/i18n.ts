@@ -286,7 +286,7 @@ const ru: Record<Key, string> = {
   'health.api_redis_unreachable': 'Redis недоступен: API не может сохранять товары',
   'health.api_no_answer': 'API не отвечает на проверку GET /health',
   'health.worker_redis_unreachable': 'Воркер не получает задачи: нет связи с Redis',
-  'health.worker_silent': 'Воркер не подаёт признаков жизни больше {limit} (нет событий worker-heartbeat): возможно, он завис',
+  'health.worker_silent': 'Воркер не подаёт признаков жизни уже дольше {limit} (нет событий worker-heartbeat): возможно, он завис',
   'health.detail': 'Подробности: {detail}',
   'pending.restart': 'Сохранённые настройки вступят в силу после перезапуска системы ({list}).',
   'pending.api_port': 'Новый порт API {new} заработает после перезапуска системы; до тех пор страница работает с API на порту {old}.',

@@ -12,7 +12,8 @@ test('durations in Russian: comma decimals and мс, с, мин, ч', () => {
   assert.equal(ru(0.85), '850 мс');
   assert.equal(ru(0.0004), '0 мс');
   assert.equal(ru(3.5), '3,5 с');
-  assert.equal(ru(3), '3,0 с');
+  assert.equal(ru(3), '3 с', 'a whole number of seconds as such');
+  assert.equal(ru(3.04), '3,0 с');
   assert.equal(ru(0.9996), '1,0 с', 'rounding up to a second is said in seconds');
   assert.equal(ru(59.96), '1 мин 00 с', 'rounding up to a minute is said in minutes');
   assert.equal(ru(185), '3 мин 05 с');

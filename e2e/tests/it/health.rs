@@ -142,7 +142,7 @@ async fn redis_stopped_shows_the_stack_partly_running_and_says_why_within_3_s() 
     assert!(took >= Duration::from_millis(2500), "degraded too soon: {took:?}");
     assert_eq!(
         silent["cards"]["worker"]["reason"],
-        "Воркер не подаёт признаков жизни больше 5,0\u{a0}с (нет событий worker-heartbeat): возможно, он завис"
+        "Воркер не подаёт признаков жизни уже дольше 5\u{a0}с (нет событий worker-heartbeat): возможно, он завис"
     );
     assert_eq!(silent["cards"]["worker"]["state"], "running");
     assert_eq!(silent["cards"]["worker"]["reason_fits"], true, "{silent}");
