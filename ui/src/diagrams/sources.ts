@@ -40,9 +40,7 @@ const MEASURED = '· 00,0 мс';
 /** A duration for a diagram: «5 с», «2,5 с», «24 ч». A plain space before the unit: Mermaid
  * does not keep a no-break one in every diagram type, and lines are broken by hand anyway. */
 function secs(lang: Language, value: number): string {
-  const text = value >= 3600 && value % 3600 === 0
-    ? `${value / 3600} ${tr(lang, 'ч', 'h')}`
-    : Number.isInteger(value) && value < 60 ? `${value} ${tr(lang, 'с', 's')}` : formatDuration(value, lang);
+  const text = value >= 3600 && value % 3600 === 0 ? `${value / 3600} ${tr(lang, 'ч', 'h')}` : formatDuration(value, lang);
   return text.replace(/\u00a0/g, ' ');
 }
 
