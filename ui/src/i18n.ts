@@ -40,7 +40,7 @@ const en = {
   'demo.redis_stop': 'Stop Redis',
   'demo.redis_start': 'Start Redis',
   'demo.concurrency': 'Concurrency',
-  'demo.sent': 'Sent {count} products',
+  'demo.sent': 'Sent {count} {count|product|products}',
   'demo.killed': 'Worker killed: the supervisor puts its task back on the queue and starts a new worker (acks_late)',
   'demo.redis_down': 'Redis stopped. The API now answers: {answer}. The worker keeps trying to reconnect (see its log).',
   'demo.redis_up': 'Redis is back: the API and the worker reconnect on their own',

@@ -78,8 +78,3 @@ export function stackFacts(settings: SettingsView | null, snapshot: Snapshot | n
 
 /** The course's defaults (what the diagrams say before the app knows better). */
 export const COURSE_FACTS: StackFacts = stackFacts(null, null);
-
-/** A key that changes whenever a diagram's text would. */
-export function factsKey(facts: StackFacts): string {
-  return JSON.stringify(facts);
-}

@@ -4,8 +4,6 @@
 
 import type { Diagram } from './sources';
 import { LIVE_MARK } from './sources';
-import type { StackFacts } from './facts';
-import type { Language } from '../ipc';
 
 type Mermaid = typeof import('mermaid').default;
 
@@ -61,12 +59,13 @@ async function loadMermaid(theme: 'dark' | 'default', look: Look): Promise<Merma
 
 let renders = 0;
 
-/** The diagram's SVG text for a language, the stack's facts, a theme and a look. Call one at a
- * time: Mermaid renders in a scratch element of its own. */
-export async function renderDiagram(diagram: Diagram, lang: Language, facts: StackFacts, theme: 'dark' | 'default', look: Look): Promise<string> {
+/** The SVG text of `diagram` drawn from `source` (its text for a language and the stack's
+ * values), in a theme and a look. Call one at a time: Mermaid renders in a scratch element of
+ * its own. */
+export async function renderDiagram(diagram: Diagram, source: string, theme: 'dark' | 'default', look: Look): Promise<string> {
   const m = await loadMermaid(theme, look);
   renders += 1;
-  return (await m.render(`d-${diagram.id}-${renders}`, diagram.source(lang, facts))).svg;
+  return (await m.render(`d-${diagram.id}-${renders}`, source)).svg;
 }
 
 /**

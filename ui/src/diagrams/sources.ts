@@ -58,7 +58,7 @@ export const DIAGRAMS: Diagram[] = [
   api["stackdesk api<br/>axum, ${tr(l, 'порт', 'port')} ${f.apiPort ?? '—'}"]
   worker["stackdesk worker<br/>send_tg_notification<br/>${live('w', tr(l, 'ждёт задач ———', 'waiting for tasks'))}"]
   redis[("Redis, ${tr(l, 'порт', 'port')} ${f.redisPort ?? '—'}<br/>${live('q', tr(l, 'в очереди — · в работе —', 'queued — · in flight —'))}<br/>${live('r', tr(l, 'результатов: ———', 'results: ———'))}")]
-  tg["Telegram<br/>Bot API"]
+  tg["Telegram Bot API"]
   client -- "POST /products/" --> api
   api -- "201 + task_id" --> client
   api -- "${tr(l, 'Lua: товар<br/>и задача', 'Lua: product<br/>and task')}" --> redis

@@ -8,7 +8,7 @@ import { $, fill, h } from '../dom';
 import { language, t } from '../i18n';
 import type { WorkerView } from '../ipc';
 import { DIAGRAMS, LIFECYCLE_STATES } from '../diagrams/sources';
-import { factsKey, stackFacts } from '../diagrams/facts';
+import { stackFacts } from '../diagrams/facts';
 import {
   architectureLines, flowEdgeOf, flowLines, keyOfNode, LIVE_CLASSES, nodeIdOf, paintDelay, PROCESS_NODES, processClass,
   PULLED, redisKeyLines,
@@ -80,13 +80,16 @@ async function draw(): Promise<void> {
   const lang = language();
   const theme = dark() ? 'dark' : 'default';
   const facts = stackFacts(ui.settings, ui.snapshot, workers);
-  const key = `${diagram.id}:${lang}:${theme}:${look()}:${factsKey(facts)}`;
+  // Drawn again only when its text changes (a value it prints), never for a state change: the
+  // live layer keeps the same nodes.
+  const source = diagram.source(lang, facts);
+  const key = `${diagram.id}:${theme}:${look()}:${source}`;
   const stage = $('#diagram-stage');
   if (shown !== key) {
     let svg = rendered.get(key);
     if (!svg) {
       stage.setAttribute('aria-busy', 'true');
-      svg = await renderDiagram(diagram, lang, facts, theme, look());
+      svg = await renderDiagram(diagram, source, theme, look());
       if (rendered.size > 60) rendered.clear();
       rendered.set(key, svg);
       stage.removeAttribute('aria-busy');
@@ -94,7 +97,7 @@ async function draw(): Promise<void> {
     // Mermaid's own output, sanitised by it in strict mode.
     stage.innerHTML = svg;
     stage.dataset.diagram = diagram.id;
-    stage.dataset.source = diagram.source(lang, facts);
+    stage.dataset.source = source;
     stage.style.setProperty('--font', `${FONT_PX[look()]}px`);
     const drawn = stage.querySelector('svg');
     if (drawn) fitToStage(drawn);
@@ -354,6 +357,7 @@ function paintDiagrams(): void {
   $('#diagram-title').textContent = diagram.title[language()];
   $('#diagram-caption').textContent = diagram.caption[language()];
   paintPresent();
+  sampleRedis();
   void drawInTurn();
 }
 
@@ -409,11 +413,16 @@ export function diagramsView(): HTMLElement {
   );
 }
 
-/** Samples Redis every two seconds while a shown diagram needs it (never per event). */
-setInterval(() => {
+let lastGlance = 0;
+
+/** Samples Redis (and the workers' own figures) while a shown diagram needs them: when it is
+ * shown, then every two seconds — never per event. */
+function sampleRedis(): void {
   const view = document.querySelector<HTMLElement>('#view-diagrams');
   const needs = ['architecture', 'redis', 'components', 'configuration'].includes(currentDiagram().id);
   if (!view || view.hidden || !needs || !ui.snapshot?.running || !ui.backend) return;
+  if (performance.now() - lastGlance < GLANCE_EVERY / 2) return;
+  lastGlance = performance.now();
   ui.backend.redisGlance().then(
     (glance) => { ui.redis = glance; render('diagrams'); },
     () => { ui.redis = null; render('diagrams'); },
@@ -421,7 +430,8 @@ setInterval(() => {
   // Keep the last answer with stats while a worker is slow to answer one `stats` (a diagram
   // would otherwise be redrawn back and forth).
   ui.api?.workers().then((seen) => { if (seen.some((w) => w.online && w.stats) || !seen.some((w) => w.online)) workers = seen; }, () => {});
-}, GLANCE_EVERY);
+}
+setInterval(sampleRedis, GLANCE_EVERY);
 
 /** In a presentation, Space is the clicker's: a focused button must not be pressed by its
  * release either (a browser presses a button on Space's keyup). */
