@@ -80,7 +80,11 @@ async fn a_retry_records_the_eta_its_countdown_ends_at() {
     assert!(steps[1].get("eta").is_none(), "the first delivery had none: {}", steps[1]);
 
     // The retried attempt starts at the eta, not before.
-    let done = wait_task(&app, &task_id, "SUCCESS", |t| t["state"] == "SUCCESS").await;
+    // The result can be stored before its task-succeeded event is recorded: wait for both.
+    let done = wait_task(&app, &task_id, "SUCCESS, recorded", |t| {
+        t["state"] == "SUCCESS" && states(t).last() == Some(&"SUCCESS")
+    })
+    .await;
     let steps = done["timeline"].as_array().unwrap();
     assert_eq!(states(&done), ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"]);
     assert!(epoch(&steps[5]["at"]) >= eta - 0.01, "started at the eta: {done}");
