@@ -203,7 +203,7 @@ fn test() -> anyhow::Result<()> {
     step(&format!("cargo test --workspace (end-to-end screenshots in {})", artifacts.display()));
     run_checked(
         Command::new(cargo_bin())
-            .args(["test", "--workspace", "--locked"])
+            .args(["test", "--workspace", "--locked", "--no-fail-fast"])
             .env("STACKDESK_TEST_VENV", &venv)
             .env("STACKDESK_BIN", &stackdesk)
             .env("STACKDESK_UI_DIR", root().join("ui").join("dist"))
