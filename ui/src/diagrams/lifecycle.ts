@@ -34,7 +34,7 @@ export function stateLabel(state: string, counts: Record<string, number>, note?:
 /** The lifecycle's transitions, in the order the diagram declares them (Mermaid numbers its
  * edges in that order: `edge0`, `edge1`, …). `[*]` is the start (the drawing has no end state: a final state is the end). */
 export const LIFECYCLE: { from: string; to: string; label?: Record<Language, string> }[] = [
-  { from: '[*]', to: 'PENDING', label: { ru: 'POST /products/', en: 'POST /products/' } },
+  { from: '[*]', to: 'PENDING' },
   { from: 'PENDING', to: 'RECEIVED', label: { ru: 'получена воркером', en: 'a worker took it' } },
   { from: 'RECEIVED', to: 'STARTED' },
   { from: 'STARTED', to: 'SUCCESS' },

@@ -16,6 +16,9 @@ export const LOOKS: readonly Look[] = ['normal', 'large', 'contrast'];
  * then fitted to the stage), so a larger look is a re-render, not a zoom. */
 export const FONT_PX: Record<Look, number> = { normal: 16, large: 28, contrast: 28 };
 
+/** A sequence diagram's font size in the large looks, px. */
+const SEQUENCE_LARGE_PX = 34;
+
 /** How far (px) a label keeps from its node's edge when the live layer fits a line in. */
 export const LABEL_MARGIN = 6;
 
@@ -27,8 +30,11 @@ let configured = '';
  * own listeners handle clicks). Plain SVG text (no HTML labels), so that a live line is one
  * element and an export draws anywhere. No automatic wrapping of node labels: lines are broken
  * by hand in the sources, between words. */
-export function mermaidConfig(theme: 'dark' | 'default', look: Look) {
-  const font = FONT_PX[look];
+export function mermaidConfig(theme: 'dark' | 'default', look: Look, sequence = false) {
+  // A sequence diagram's messages are never wrapped, and its spacing is fixed: larger type there
+  // comes out larger on the screen (a flowchart's edge labels wrap at 200 px, so 28 px is its most).
+  // Mermaid sizes a sequence diagram's texts by the top-level `fontSize`.
+  const font = sequence && look !== 'normal' ? SEQUENCE_LARGE_PX : FONT_PX[look];
   return {
     startOnLoad: false, securityLevel: 'strict', theme, layout: 'dagre', look: 'classic',
     fontFamily: 'system-ui, sans-serif', fontSize: font, htmlLabels: false, markdownAutoWrap: false,
@@ -40,18 +46,20 @@ export function mermaidConfig(theme: 'dark' | 'default', look: Look) {
     flowchart: { htmlLabels: false, wrappingWidth: 4000, padding: 12, nodeSpacing: 40, rankSpacing: 50 },
     state: { wrappingWidth: 4000, nodeSpacing: 40, rankSpacing: 36 },
     sequence: {
-      mirrorActors: false, actorMargin: 30, diagramMarginX: 8, diagramMarginY: 8, boxMargin: 6, width: 110,
+      // An actor's box tall enough for its name in every engine (WebKit's text box is taller).
+      mirrorActors: false, actorMargin: 30, diagramMarginX: 8, diagramMarginY: 8, boxMargin: 6, width: 110, height: Math.max(50, Math.round(font * 1.9)),
+      messageMargin: 24,
       messageFontSize: font, actorFontSize: font, noteFontSize: font,
     },
   } as const;
 }
 
-async function loadMermaid(theme: 'dark' | 'default', look: Look): Promise<Mermaid> {
+async function loadMermaid(theme: 'dark' | 'default', look: Look, sequence: boolean): Promise<Mermaid> {
   mermaid ??= import('mermaid').then(({ default: m }) => m);
   const m = await mermaid;
-  const key = `${theme}:${look}`;
+  const key = `${theme}:${look}:${sequence}`;
   if (configured !== key) {
-    m.initialize(mermaidConfig(theme, look) as Parameters<Mermaid['initialize']>[0]);
+    m.initialize(mermaidConfig(theme, look, sequence) as Parameters<Mermaid['initialize']>[0]);
     configured = key;
   }
   return m;
@@ -63,7 +71,7 @@ let renders = 0;
  * values), in a theme and a look. Call one at a time: Mermaid renders in a scratch element of
  * its own. */
 export async function renderDiagram(diagram: Diagram, source: string, theme: 'dark' | 'default', look: Look): Promise<string> {
-  const m = await loadMermaid(theme, look);
+  const m = await loadMermaid(theme, look, source.startsWith('sequenceDiagram'));
   renders += 1;
   return (await m.render(`d-${diagram.id}-${renders}`, source)).svg;
 }

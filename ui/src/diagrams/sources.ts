@@ -81,15 +81,15 @@ export const DIAGRAMS: Diagram[] = [
   participant A as API
   participant R as Redis
   participant W as ${tr(l, 'Воркер', 'Worker')}
-  participant T as ${f.telegram ? 'Telegram' : tr(l, `Telegram<br/>(имитация ${secs(l, f.simulatedSecs)})`, `Telegram<br/>(simulated ${secs(l, f.simulatedSecs)})`)}
+  participant T as ${f.telegram ? 'Telegram' : tr(l, 'Telegram (имитация)', 'Telegram (simulated)')}
   C->>A: POST /products/
   A->>A: ${tr(l, 'проверка', 'validation')}<br/>${live('v', MEASURED)}
   A->>R: ${tr(l, 'Lua: товар и задача', 'Lua: product and task')}<br/>${live('s', MEASURED)}
   A-->>C: 201 + task_id<br/>${live('total', MEASURED)}
   R->>W: ${tr(l, 'сообщение → unacked', 'message → unacked')}
-  W->>T: sendMessage<br/>${live('n', MEASURED)}
+  W->>T: sendMessage${f.telegram ? '' : ` (${secs(l, f.simulatedSecs)})`}<br/>${live('n', MEASURED)}
   T-->>W: message_id
-  W->>R: ${tr(l, 'SUCCESS, подтверждение, события', 'SUCCESS, ack, events')}`,
+  W->>R: ${tr(l, 'SUCCESS и подтверждение', 'SUCCESS and ack')}`,
   },
   {
     id: 'lifecycle',
