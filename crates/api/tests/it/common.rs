@@ -29,6 +29,18 @@ pub struct Answer {
 }
 
 impl TestApp {
+    /// A Python Celery worker with events on (`-E`, the `notifications` test app) on this app's
+    /// Redis, named `name`; killed when dropped.
+    pub fn python_worker(&self, name: &str) -> test_support::python::ChildProcess {
+        test_support::python::celery_worker(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python"),
+            "notifications",
+            &self.redis.url(),
+            name,
+            &["--without-mingle", "--without-gossip"],
+        )
+    }
+
     pub async fn start() -> Self {
         Self::start_with(ApiOptions::default()).await
     }

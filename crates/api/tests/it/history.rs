@@ -163,13 +163,7 @@ async fn python_shaped_received_events_carry_the_eta_too() {
 async fn a_python_workers_received_event_records_the_eta() {
     let app = TestApp::start().await;
     let tracker = app.start_recorder().await;
-    let _python = test_support::python::celery_worker(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python"),
-        "notifications",
-        &app.redis.url(),
-        "py-eta@%h",
-        &["--without-mingle", "--without-gossip"],
-    );
+    let _python = app.python_worker("py-eta@%h");
     let options = taskq::SendOptions { countdown: Some(Duration::from_secs(1)), ..Default::default() };
     let message = taskq::TaskMessage::new(
         "tasks.notifications.send_tg_notification",

@@ -11,13 +11,7 @@ use crate::common::TestApp;
 async fn a_python_workers_task_appears_in_the_history() {
     let app = TestApp::start().await;
     let tracker = app.start_recorder().await;
-    let _python = test_support::python::celery_worker(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python"),
-        "notifications",
-        &app.redis.url(),
-        "py-history@%h",
-        &["--without-mingle", "--without-gossip"],
-    );
+    let _python = app.python_worker("py-history@%h");
     let created = app.post_json("/products/", &json!({"name": "Phone", "price": 1})).await;
     let task_id = created.json["task_id"].as_str().unwrap().to_string();
     let task = test_support::wait::until(
