@@ -132,10 +132,12 @@ const glance: RedisGlance = {
 };
 
 test('Redis facts read from a glance, in both languages', () => {
-  assert.deepEqual(architectureLines(glance, [], 'en'), { w: 'waiting for tasks', q: 'queued 3 · in flight 1', r: 'results: 42' });
-  assert.deepEqual(architectureLines(glance, [], 'ru'), { w: 'ждёт задач', q: 'в очереди 3 · в работе 1', r: 'результатов: 42' });
+  assert.deepEqual(architectureLines(glance, [], 'en'), { w: 'waiting for tasks', q: 'queued 3 · taken 1', r: 'results: 42' });
+  assert.deepEqual(architectureLines(glance, [], 'ru'), { w: 'ждёт задач', q: 'в очереди 3 · взято 1', r: 'результатов: 42' });
   assert.equal(architectureLines({ ...glance, truncated: true }, [], 'en').r, 'results: 42+');
-  assert.deepEqual(architectureLines(null, [], 'en'), { w: 'waiting for tasks', q: 'queued — · in flight —', r: 'results: —' });
+  const down = { level: 'degraded', problem: { kind: 'worker_redis_unreachable' }, detail: null } as const;
+  assert.equal(architectureLines(null, [], 'ru', down).w, 'нет связи с Redis', 'not «ждёт задач» while it cannot take one');
+  assert.deepEqual(architectureLines(null, [], 'en'), { w: 'waiting for tasks', q: 'queued — · taken —', r: 'results: —' });
   const lines = redisKeyLines(glance, 'en');
   assert.deepEqual([lines.q, lines.q2], ['now 3', 'aaaaaaaa']);
   assert.deepEqual([lines.m, lines.m2], ['now 42', 'TTL 23\u00a0h 53\u00a0min']);
@@ -162,7 +164,7 @@ test('the product flow shows the measured steps and the task’s time', () => {
   assert.deepEqual(steps, { validate: 0.041, store: 0.53 });
   assert.deepEqual(parseServerTiming(null), {});
   const last = { steps, totalMs: 3.25, taskId: 't' };
-  assert.deepEqual(flowLines(last, task('STARTED', []), 'en'), { v: '0.04\u00a0ms', s: '0.53\u00a0ms', total: '3.3\u00a0ms', n: 'STARTED' });
+  assert.deepEqual(flowLines(last, task('STARTED', []), 'en'), { v: '0.04\u00a0ms', s: '0.53\u00a0ms', total: '3.3\u00a0ms', n: '' });
   assert.equal(flowLines(last, task('SUCCESS', [], 30.02), 'ru').n, '30,0\u00a0с');
   assert.equal(flowLines(last, task('SUCCESS', [], 30.02), 'ru').v, '0,04\u00a0мс');
   assert.deepEqual(flowLines(null, undefined, 'en'), { v: '', s: '', total: '', n: '' });

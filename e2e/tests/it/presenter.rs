@@ -139,7 +139,7 @@ async fn live_text_is_exact(page: &mut Page, stack: &Stack<'_>) {
             vec!["stackdesk worker".to_string(), "send_tg_notification".into(), "ждёт задач".into()],
             vec![
                 format!("Redis, порт {}", stack.redis_port),
-                "в очереди 0 · в работе 0".into(),
+                "в очереди 0 · взято 0".into(),
                 format!("результатов: {results}"),
             ],
         ]

@@ -64,16 +64,18 @@ export function pulsesFor(event: 'product' | 'task', task?: Pick<Task, 'state' |
 export const PULLED = new Set(['worker>redis:0']);
 
 const WORDS = {
-  ru: { queue: 'в очереди', flight: 'в работе', results: 'результатов:', idle: 'ждёт задач', now: 'сейчас', workers: 'воркеров:', revoked: 'отозвано:' },
-  en: { queue: 'queued', flight: 'in flight', results: 'results:', idle: 'waiting for tasks', now: 'now', workers: 'workers:', revoked: 'revoked:' },
+  ru: { queue: 'в очереди', flight: 'взято', results: 'результатов:', idle: 'ждёт задач', now: 'сейчас', workers: 'воркеров:', revoked: 'отозвано:', noRedis: 'нет связи с Redis', silent: 'не отвечает' },
+  en: { queue: 'queued', flight: 'taken', results: 'results:', idle: 'waiting for tasks', now: 'now', workers: 'workers:', revoked: 'revoked:', noRedis: 'no Redis connection', silent: 'not answering' },
 };
 
-/** The architecture's live lines: the worker's task (`w`), the queue (`q`) and the results (`r`). */
-export function architectureLines(glance: RedisGlance | null, tasks: Task[], lang: Language): Record<string, string> {
+/** The architecture's live lines: the worker's task (`w`) — or why it cannot take one — the
+ * queue (`q`) and the results (`r`). */
+export function architectureLines(glance: RedisGlance | null, tasks: Task[], lang: Language, worker?: Health): Record<string, string> {
   const w = WORDS[lang];
   const more = glance?.truncated ? '+' : '';
+  const trouble = worker?.level === 'degraded' ? (worker.problem.kind === 'worker_silent' ? w.silent : w.noRedis) : null;
   return {
-    w: workerLine(tasks, lang),
+    w: trouble ?? workerLine(tasks, lang),
     q: glance ? `${w.queue} ${glance.queued} · ${w.flight} ${glance.in_flight}` : `${w.queue} — · ${w.flight} —`,
     r: glance ? `${w.results} ${glance.results}${more}` : `${w.results} —`,
   };
@@ -151,6 +153,6 @@ export interface LastRequest {
 export function flowLines(last: LastRequest | null, task: Task | undefined, lang: Language): Record<string, string> {
   const none = { v: '', s: '', total: '', n: '' };
   if (!last) return none;
-  const taskLine = task?.runtime !== null && task?.runtime !== undefined ? formatDuration(task.runtime, lang) : (task?.state ?? '');
+  const taskLine = task?.runtime !== null && task?.runtime !== undefined ? formatDuration(task.runtime, lang) : '';
   return { v: formatMs(last.steps.validate, lang), s: formatMs(last.steps.store, lang), total: formatMs(last.totalMs, lang), n: taskLine };
 }

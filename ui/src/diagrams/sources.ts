@@ -57,8 +57,8 @@ export const DIAGRAMS: Diagram[] = [
   app["${tr(l, 'Приложение', 'Stackdesk app')}<br/>${tr(l, 'Stackdesk', '(supervisor)')}"]
   api["stackdesk api<br/>axum, ${tr(l, 'порт', 'port')} ${f.apiPort ?? '—'}"]
   worker["stackdesk worker<br/>send_tg_notification<br/>${live('w', tr(l, 'ждёт задач ———', 'waiting for tasks'))}"]
-  redis[("Redis, ${tr(l, 'порт', 'port')} ${f.redisPort ?? '—'}<br/>${live('q', tr(l, 'в очереди — · в работе —', 'queued — · in flight —'))}<br/>${live('r', tr(l, 'результатов: ———', 'results: ———'))}")]
-  tg["Telegram Bot API"]
+  redis[("Redis, ${tr(l, 'порт', 'port')} ${f.redisPort ?? '—'}<br/>${live('q', tr(l, 'в очереди — · взято —', 'queued — · taken —'))}<br/>${live('r', tr(l, 'результатов: ———', 'results: ———'))}")]
+  tg["${f.telegram ? 'Telegram Bot API' : tr(l, 'Telegram (имитация)', 'Telegram (simulated)')}"]
   client -- "POST /products/" --> api
   api -- "201 + task_id" --> client
   api -- "${tr(l, 'Lua: товар<br/>и задача', 'Lua: product<br/>and task')}" --> redis
@@ -197,7 +197,7 @@ export const DIAGRAMS: Diagram[] = [
   tgset -- "${tr(l, 'да', 'yes')}" --> send["sendMessage"]
   send -- "200" --> ok
   send -- "429" --> later["${tr(l, 'повтор через', 'retry after')}<br/>retry_after"]
-  send -- "${tr(l, 'сеть, 5xx', 'network, 5xx')}" --> more{"${tr(l, 'осталось<br/>попыток?', 'retries<br/>left?')}<br/>${tr(l, `(всего ${f.maxRetries})`, `(of ${f.maxRetries})`)}"}
+  send -- "${tr(l, 'сеть, 5xx', 'network, 5xx')}" --> more{"${tr(l, 'осталось<br/>повторов?', 'retries<br/>left?')}<br/>${tr(l, `(из ${f.maxRetries})`, `(of ${f.maxRetries})`)}"}
   send -- "400, 401, 403" --> fail(["FAILURE"])
   more -- "${tr(l, 'да', 'yes')}" --> again["RETRY<br/>${tr(l, 'через', 'after')} ${secs(l, f.countdownSecs)}"]
   more -- "${tr(l, 'нет', 'no')}" --> fail

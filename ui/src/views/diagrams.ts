@@ -55,17 +55,28 @@ export function look(): Look {
 /** Notes the worker process's state as the supervisor reports it, when it is reported: a killed
  * worker's death is dated by its event, not by the next paint (the tab may be hidden). */
 export function observeWorker(): void {
-  lifecycle.observeWorker(status('worker'), Date.now());
+  const worker = status('worker');
+  lifecycle.observeWorker(worker, Date.now());
+  if (worker?.state === 'crashed' || worker?.state === 'backing-off') workerDownAt = Date.now();
 }
+
+/** When the worker process last crashed (or was killed): its node shows it for a moment, even
+ * when the supervisor has a new worker running within a fraction of a second. */
+let workerDownAt = 0;
+/** How long a crashed worker's node stays red, ms. */
+const CRASH_SHOWN_MS = 2000;
+/** The repaint pending at the end of that moment. */
+let crashTick = 0;
 
 export function currentDiagram() {
   return DIAGRAMS.find((d) => d.id === ui.diagram) ?? DIAGRAMS[0]!;
 }
 
 /** Shows the previous (-1) or next (+1) diagram. */
-export function step(direction: number): void {
+export function step(direction: number, wrap = true): void {
   const i = DIAGRAMS.findIndex((d) => d.id === currentDiagram().id);
-  ui.diagram = DIAGRAMS[(i + direction + DIAGRAMS.length) % DIAGRAMS.length]!.id;
+  const next = wrap ? (i + direction + DIAGRAMS.length) % DIAGRAMS.length : Math.min(DIAGRAMS.length - 1, Math.max(0, i + direction));
+  ui.diagram = DIAGRAMS[next]!.id;
   render('diagrams');
 }
 
@@ -176,7 +187,8 @@ function paintLive(stage: HTMLElement): void {
   if (diagram === 'architecture') {
     // Every task running now, as the lifecycle counts them (a dead worker's task is not).
     const running = [...ui.tasks.all()].filter((task) => lifecycle.stateOf(task, now) === 'STARTED');
-    for (const [name, text] of Object.entries(architectureLines(ui.redis, running, lang))) setLive(svg, name, text);
+    const workerHealth = healthOf(status('worker'), ui.snapshot);
+    for (const [name, text] of Object.entries(architectureLines(ui.redis, running, lang, workerHealth))) setLive(svg, name, text);
   }
   if (diagram === 'redis' && ui.redis) {
     for (const [name, text] of Object.entries(redisKeyLines(ui.redis, lang))) setLive(svg, name, text);
@@ -186,7 +198,9 @@ function paintLive(stage: HTMLElement): void {
     if (!id) continue;
     const process = PROCESS_NODES[id];
     if (process) {
-      const cls = processClass(status(process)?.state, healthOf(status(process), ui.snapshot));
+      const crashed = process === 'worker' && Date.now() - workerDownAt < CRASH_SHOWN_MS;
+      if (crashed && !crashTick) crashTick = window.setTimeout(() => { crashTick = 0; render('diagrams'); }, CRASH_SHOWN_MS);
+      const cls = crashed ? 'live-bad' : processClass(status(process)?.state, healthOf(status(process), ui.snapshot));
       if (!node.classList.contains(cls)) {
         node.classList.remove(...LIVE_CLASSES);
         node.classList.add(cls);
@@ -277,7 +291,7 @@ function paintExtra(diagram: string): void {
   } else if (diagram === 'lifecycle') {
     const selected = ui.selectedTask ? ui.tasks.get(ui.selectedTask) : undefined;
     const recent = ui.tasks.list(null, '', 20);
-    const signature = `${selected?.task_id ?? ''}:${recent.map((r) => r.task_id).join(',')}:${lang}`;
+    const signature = `${selected?.task_id ?? ''}:${recent.map((r) => `${r.task_id}=${r.state}`).join(',')}:${lang}`;
     if (extra.dataset.for !== diagram || extra.dataset.signature !== signature) {
       extra.dataset.signature = signature;
       fill(extra, h('p', { class: 'path-of' },
@@ -447,10 +461,11 @@ document.addEventListener('keydown', (e) => {
   if (!action) return;
   e.preventDefault();
   switch (action) {
+    // A clicker stops at the ends (the arrows beside the title go round).
     case 'next':
-      return step(1);
+      return step(1, false);
     case 'previous':
-      return step(-1);
+      return step(-1, false);
     case 'first':
       return stepTo('first');
     case 'last':

@@ -102,9 +102,16 @@ export function paintPresent(): void {
 
 // ---------------------------------------------------------------- the demo bar
 
+/** How long the demo bar's status line stays: it is about what was just done. */
+const SAID_MS = 10_000;
+let sayTimer = 0;
+
 function say(text: string): void {
   const line = document.querySelector('#demo-status');
-  if (line) line.textContent = text;
+  if (!line) return;
+  line.textContent = text;
+  clearTimeout(sayTimer);
+  sayTimer = window.setTimeout(() => { if (line.textContent === text) line.textContent = ''; }, SAID_MS);
 }
 
 /** Creates a product, measured; the product flow diagram shows the last one. */
@@ -166,7 +173,7 @@ async function act(process: ProcessKind, action: 'kill' | 'stop' | 'start'): Pro
     } catch (err) {
       answer = err instanceof ApiError ? `${err.status} ${err.message}` : String(err);
     }
-    say(t('demo.redis_down', { answer }));
+    say(t('demo.redis_down', { answer: answer.replace(/[.\s]+$/, '') }));
   }
 }
 
