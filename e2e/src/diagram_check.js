@@ -167,12 +167,26 @@
   }
   const figure = document.querySelector('#diagram-figure');
   const controls = [...figure.querySelectorAll('button, select, label, h2, p, strong, span, figcaption, a')]
-    .filter((el) => visible(el) && !el.disabled && !el.closest('svg') && [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()));
+    .filter((el) => visible(el) && !el.disabled && !el.closest('svg') && (el instanceof HTMLSelectElement || [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())));
   for (const el of controls) {
+    // A list the engine paints itself ignores the page's colours: its contrast cannot be read
+    // from them (WebKitGTK drew light lists under light text).
+    if (el instanceof HTMLSelectElement && !['none', ''].includes(getComputedStyle(el).appearance ?? '')) {
+      contrast.push({ text: el.textContent.trim().slice(0, 40), ratio: 'painted by the engine' });
+      continue;
+    }
     const fg = rgba(getComputedStyle(el).color);
     const bg = pageBackground(el);
     const value = ratio(fg.a < 1 ? over(fg, bg) : fg, bg);
     if (value < 4.5) contrast.push({ text: el.textContent.trim().slice(0, 40), ratio: round(value) });
+  }
+
+  // --- links meant to be invisible (Mermaid's `~~~`, for layout only) must stay so
+  for (const link of svg.querySelectorAll('path.edge-thickness-invisible')) {
+    const style = getComputedStyle(link);
+    if (style.stroke !== 'none' && parseFloat(style.strokeWidth) > 0 && Number(style.strokeOpacity || 1) > 0) {
+      overlaps.push(['an invisible link is drawn', link.id]);
+    }
   }
 
   // --- what the live layer wrote, and each node's lines

@@ -91,7 +91,7 @@ export function buildShell(): void {
             ...FIELDS.filter((f) => f.group === group).map((f) => field(f.key, f.label, f.type === 'password' ? 'password' : 'text')),
             group === 'settings.telegram' ? h('div', { class: 'buttons' },
               h('button', { type: 'button', id: 'telegram-test', onclick: (e: Event) => void testTelegram((e.target as HTMLElement).closest('form')!) }, t('settings.test')),
-              h('button', { type: 'button', class: 'link', onclick: () => void clearToken() }, t('settings.token_clear')),
+              h('button', { type: 'button', id: 'token-clear', class: 'link', onclick: () => void clearToken() }, t('settings.token_clear')),
               h('p', { id: 'telegram-result', role: 'status' })) : null)),
           h('fieldset', {}, h('legend', {}, t('settings.appearance')),
             h('label', { class: 'field' }, h('span', {}, t('settings.language')),

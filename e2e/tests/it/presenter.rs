@@ -361,6 +361,7 @@ pub async fn read_only_changes_nothing(page: &mut Page) {
         "demo-concurrency",
         "demo-count",
         "telegram-test",
+        "token-clear",
         "stop",
         "restart",
     ];
