@@ -1,26 +1,16 @@
-//! Lists every command the app exposes, so that `capabilities/default.json` can grant exactly those.
+//! Tells tauri-build every command the app exposes (from `src/commands/list.rs`), so that
+//! `capabilities/default.json` can grant exactly those.
+
+include!("src/commands/list.rs");
+
+macro_rules! names {
+    ($($command:ident),*) => {
+        &[$(stringify!($command)),*]
+    };
+}
 
 fn main() {
-    let manifest = tauri_build::AppManifest::new().commands(&[
-        "snapshot",
-        "start",
-        "stop",
-        "restart",
-        "process_action",
-        "logs",
-        "settings",
-        "save_settings",
-        "test_telegram",
-        "open_target",
-        "subscribe",
-        "browser_url",
-        "close_answer",
-        "redis_glance",
-        "redis_server",
-        "redis_key",
-        "save_export",
-        "set_fullscreen",
-    ]);
+    let manifest = tauri_build::AppManifest::new().commands(with_commands!(names));
     if let Err(err) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri-build: {err:#}");
     }

@@ -11,10 +11,30 @@
 //! - [`state`]: what commands share. [`events`]: what the window's channel carries.
 //! - [`error`]: the commands' error type.
 
+// The command list (`with_commands!`), shared with build.rs.
+include!("commands/list.rs");
+
 pub mod commands;
 pub mod error;
 pub mod events;
 pub mod state;
+
+/// `generate_handler!` over the command list.
+macro_rules! handler {
+    ($($command:ident),*) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
+}
+
+/// The command names, as the list gives them.
+macro_rules! names {
+    ($($command:ident),*) => {
+        &[$(stringify!($command)),*]
+    };
+}
+
+/// Every command the app exposes (`src/commands/list.rs`).
+pub const COMMANDS: &[&str] = with_commands!(names);
 
 use std::borrow::Cow;
 use std::io::Write as _;
@@ -147,6 +167,27 @@ fn tray(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    /// `capabilities/default.json` grants exactly the commands the list names (tauri-build and
+    /// `generate_handler!` take theirs from that list).
+    #[test]
+    fn the_capability_grants_exactly_the_listed_commands() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/default.json")).unwrap();
+        let capability: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut granted: Vec<String> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect();
+        let mut listed: Vec<String> = super::COMMANDS.iter().map(|c| format!("allow-{}", c.replace('_', "-"))).collect();
+        granted.sort();
+        listed.sort();
+        assert_eq!(granted, listed, "capabilities/default.json and src/commands/list.rs disagree");
+    }
+}
+
 /// Runs the app until it quits; the stack is always stopped on the way out.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -163,30 +204,11 @@ pub fn run() {
                 if !state.quitting.load(Ordering::SeqCst) && state.stack.snapshot().running {
                     // Ask in the UI: stop and quit, keep running in the tray, or cancel.
                     api.prevent_close();
-                    state.send(AppEvent::Window(events::WindowEvent::CloseRequested));
+                    state.send(AppEvent::CloseRequested);
                 }
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::snapshot,
-            commands::start,
-            commands::stop,
-            commands::restart,
-            commands::process_action,
-            commands::logs,
-            commands::settings,
-            commands::save_settings,
-            commands::test_telegram,
-            commands::open_target,
-            commands::subscribe,
-            commands::browser_url,
-            commands::close_answer,
-            commands::redis_glance,
-            commands::redis_server,
-            commands::redis_key,
-            commands::save_export,
-            commands::set_fullscreen,
-        ])
+        .invoke_handler(with_commands!(handler))
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,

@@ -2,17 +2,23 @@
 
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
+use web::Detail;
 
-use crate::error::HttpError;
 use crate::state::AppState;
 
 /// How long Redis may take to answer PING.
 const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
 
 /// The healthy answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -28,7 +34,7 @@ pub struct Health {
     get, path = "/health", tag = "health",
     responses(
         (status = 200, description = "Redis answers", body = Health),
-        (status = 503, description = "Redis does not answer; the reason is in `detail`", body = HttpError),
+        (status = 503, description = "Redis does not answer; the reason is in `detail`", body = Detail),
     )
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {

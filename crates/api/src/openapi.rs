@@ -1,24 +1,20 @@
-//! The OpenAPI document, generated from the handlers and types above.
+//! The API's OpenAPI document, generated from the handlers and types.
 
 use utoipa::OpenApi;
 
 /// The whole API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Stackdesk", description = "Products API: creating a product queues its Telegram notification, run by a Celery-compatible worker."),
+    info(title = "Stackdesk", description = "Products API: creating a product queues its Telegram notification, run by a Celery-compatible worker. The task history, live feed and controls are the monitor's (on MONITOR_PORT)."),
     paths(
-        crate::products::create, crate::products::list, crate::products::get,
-        crate::tasks::get, crate::tasks::list, crate::health::health, crate::live::events,
-        crate::control::revoke, crate::control::retry, crate::control::purge, crate::control::workers,
-        crate::products::create_sync,
+        crate::products::create, crate::products::list, crate::products::one, crate::health::health,
+        crate::demo::create_sync,
     ),
     components(schemas(
-        crate::products::ProductIn, crate::products::Product, crate::history::TaskView, crate::history::TaskPage,
-        crate::history::TaskErrorView, crate::history::StepView, crate::error::HttpError, crate::error::ValidationErrorBody,
-        crate::error::FieldError, crate::health::Health, crate::control::WorkerView,
-        crate::products::SyncOutcome,
+        crate::model::ProductIn, crate::model::Product, crate::model::SyncOutcome, crate::health::Health,
+        web::Detail, web::ValidationErrorBody, web::FieldError,
     )),
-    tags((name = "products"), (name = "tasks"), (name = "health"), (name = "live"),
+    tags((name = "products"), (name = "health"),
         (name = "demo", description = "For comparisons in class; not part of the original system"))
 )]
 pub struct ApiDoc;

@@ -6,7 +6,6 @@ use std::time::Duration;
 use taskq::Broker;
 use tokio_util::sync::CancellationToken;
 
-use crate::live::Live;
 use crate::store::Store;
 
 /// Limits and timeouts of the API.
@@ -18,7 +17,7 @@ pub struct ApiOptions {
     pub redis_timeout: Duration,
     /// How long a request may take in all before it fails with 504.
     pub request_timeout: Duration,
-    /// Most tasks the history keeps.
+    /// Most tasks the history keeps (the PENDING record written with each product counts).
     pub history_max: usize,
     /// Origins whose pages may call the API from a browser (CORS); empty: no CORS headers.
     pub cors_origins: Vec<String>,
@@ -47,12 +46,9 @@ pub struct AppState {
 }
 
 struct Inner {
-    /// For remote control (revoke, worker stats).
-    broker: Broker,
     store: Store,
-    live: Live,
     options: ApiOptions,
-    /// Ends live streams so that graceful shutdown does not wait on them forever.
+    /// Cancels a synchronous demo's notification at shutdown.
     shutdown: CancellationToken,
 }
 
@@ -60,32 +56,12 @@ impl AppState {
     /// State over `broker`'s connection.
     pub fn new(broker: &Broker, options: ApiOptions, shutdown: CancellationToken) -> Self {
         let store = Store::new(broker.connection(), options.redis_timeout, options.history_max);
-        Self { inner: Arc::new(Inner { broker: broker.clone(), store, live: Live::default(), options, shutdown }) }
+        Self { inner: Arc::new(Inner { store, options, shutdown }) }
     }
 
     /// The product store.
     pub fn store(&self) -> &Store {
         &self.inner.store
-    }
-
-    /// The broker.
-    pub fn broker(&self) -> &Broker {
-        &self.inner.broker
-    }
-
-    /// The live feed.
-    pub fn live(&self) -> &Live {
-        &self.inner.live
-    }
-
-    /// The body size limit.
-    pub fn body_limit(&self) -> usize {
-        self.inner.options.body_limit
-    }
-
-    /// The history cap.
-    pub fn history_max(&self) -> usize {
-        self.inner.options.history_max
     }
 
     /// The options it was built with.
@@ -98,13 +74,20 @@ impl AppState {
         self.inner.options.notifier.as_ref()
     }
 
-    /// How long a request may take in all.
-    pub fn request_timeout(&self) -> Duration {
-        self.inner.options.request_timeout
-    }
-
     /// Fires at shutdown.
     pub fn shutdown(&self) -> &CancellationToken {
         &self.inner.shutdown
+    }
+}
+
+impl web::BodyLimit for AppState {
+    fn body_limit(&self) -> usize {
+        self.inner.options.body_limit
+    }
+}
+
+impl web::layers::RequestTimeout for AppState {
+    fn request_timeout(&self) -> Duration {
+        self.inner.options.request_timeout
     }
 }

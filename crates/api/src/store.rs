@@ -1,34 +1,20 @@
-//! Products in Redis, created together with their task message.
-//!
-//! Keys (all ours start with `stackdesk:`):
-//! | key | type | holds |
-//! |---|---|---|
-//! | `stackdesk:products:next_id` | string | the last product id handed out (INCR) |
-//! | `stackdesk:product:<id>` | string | the product's JSON |
-//! | `stackdesk:products` | zset | product ids, scored by id (newest first = highest) |
+//! Products in Redis, created together with their task message (keys: [`layout::keys`]).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use layout::keys;
+use layout::record::{self, Sent};
 use redis::Script;
 use redis::aio::ConnectionManager;
 use serde_json::Map;
 use taskq::{SendOptions, TaskMessage};
+use web::{WebError, WebResult};
 
-use crate::error::{ApiError, ApiResult};
-use crate::history;
-use crate::products::{Product, ProductIn};
+use crate::model::{Product, ProductIn};
 
-/// The product id counter.
-pub const NEXT_ID_KEY: &str = "stackdesk:products:next_id";
-/// Product ids, newest last.
-pub const PRODUCTS_KEY: &str = "stackdesk:products";
-/// The queue notification tasks go to.
-pub const QUEUE: &str = taskq::DEFAULT_QUEUE;
-
-/// The key of product `id`.
-pub fn product_key(id: u64) -> String {
-    format!("stackdesk:product:{id}")
-}
+/// The notification task's name (as the worker registers it).
+pub const TASK_NAME: &str = worker::TASK_NAME;
 
 /// Reads and writes products.
 #[derive(Clone)]
@@ -36,39 +22,39 @@ pub struct Store {
     conn: ConnectionManager,
     /// How long any Redis call may take before the request fails with 503.
     timeout: Duration,
-    /// Most tasks the history keeps.
+    /// Most tasks the history keeps (the PENDING record written with each product counts).
     history_max: usize,
-    create: &'static Script,
 }
 
 fn create_script() -> &'static Script {
-    static SCRIPT: std::sync::OnceLock<Script> = std::sync::OnceLock::new();
+    static SCRIPT: OnceLock<Script> = OnceLock::new();
     SCRIPT.get_or_init(|| Script::new(include_str!("lua/create_product.lua")))
 }
 
 impl Store {
     /// A store on `conn`; every call fails after `timeout`.
     pub fn new(conn: ConnectionManager, timeout: Duration, history_max: usize) -> Self {
-        Self { conn, timeout, history_max, create: create_script() }
+        Self { conn, timeout, history_max }
     }
 
     /// Runs a Redis call with the store's timeout.
-    pub async fn call<T>(&self, work: impl Future<Output = Result<T, redis::RedisError>>) -> ApiResult<T> {
+    pub async fn call<T>(&self, work: impl Future<Output = Result<T, redis::RedisError>>) -> WebResult<T> {
         match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result.map_err(ApiError::from),
-            Err(_) => Err(ApiError::Unavailable(format!("no answer within {:?}", self.timeout))),
+            Ok(result) => result.map_err(WebError::from),
+            Err(_) => Err(WebError::Unavailable(format!("no answer within {:?}", self.timeout))),
         }
     }
 
-    /// The connection (for the history and health checks).
+    /// The connection (for health checks).
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
     }
 
-    /// Stores a product and queues `send_tg_notification(product)` atomically.
-    pub async fn create(&self, input: ProductIn) -> ApiResult<Product> {
+    /// Stores a product, queues `send_tg_notification(product)`, records the task as PENDING and
+    /// announces the product, atomically.
+    pub async fn create(&self, input: ProductIn) -> WebResult<Product> {
         let mut conn = self.conn.clone();
-        let id: u64 = self.call(redis::cmd("INCR").arg(NEXT_ID_KEY).query_async(&mut conn)).await?;
+        let id: u64 = self.call(redis::cmd("INCR").arg(keys::NEXT_PRODUCT_ID).query_async(&mut conn)).await?;
         let created = chrono::Utc::now();
         let mut product = Product {
             id,
@@ -78,54 +64,62 @@ impl Store {
             created_at: taskq::time::isoformat(created),
             task_id: String::new(),
         };
-        let message =
-            TaskMessage::new(worker::TASK_NAME, vec![product.as_task_arg()], Map::new(), &SendOptions::default());
+        let message = TaskMessage::new(TASK_NAME, vec![product.as_task_arg()], Map::new(), &SendOptions::default());
         product.task_id = message.id().to_string();
         let sent_at = created.timestamp_micros() as f64 / 1e6;
-        let record = history::pending_record(&message, Some(id), sent_at, None);
-        let product_json = serde_json::to_string(&product).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let mut invocation = self.create.prepare_invoke();
+        let sent = Sent {
+            task_id: message.id(),
+            name: TASK_NAME,
+            args: message.args(),
+            product_id: Some(id),
+            sent_at,
+            retry_of: None,
+        };
+        let product_json = serde_json::to_string(&product).map_err(|e| WebError::Internal(e.to_string()))?;
+        let [binding, binding_permanent] = keys::bindings(keys::QUEUE);
+        let mut invocation = create_script().prepare_invoke();
         invocation
-            .key(product_key(id))
-            .key(PRODUCTS_KEY)
+            .key(keys::product(id))
+            .key(keys::PRODUCTS)
             .key(message.queue_key())
-            .key(format!("_kombu.binding.{QUEUE}"))
-            .key(format!("_kombu.binding_permanent.{QUEUE}"))
-            .key(history::record_key(message.id()))
-            .key(history::TASKS_KEY)
+            .key(binding)
+            .key(binding_permanent)
+            .key(keys::task(message.id()))
+            .key(keys::TASKS)
             .arg(id)
             .arg(product_json)
             .arg(message.to_json()?)
-            .arg(taskq::queue::binding_member(QUEUE, QUEUE))
-            .arg(record)
+            .arg(taskq::queue::binding_member(keys::QUEUE, keys::QUEUE))
+            .arg(record::pending(&sent))
             .arg(sent_at)
             .arg(message.id())
             .arg(self.history_max)
-            .arg(history::RECORD_PREFIX);
+            .arg(keys::TASK_PREFIX)
+            .arg(keys::PRODUCT_CHANNEL);
         let _: i64 = self.call(invocation.invoke_async(&mut conn)).await?;
         tracing::info!(product_id = id, task_id = %product.task_id, "product created; notification queued");
         Ok(product)
     }
 
     /// Products, newest first.
-    pub async fn list(&self, limit: u64, offset: u64) -> ApiResult<Vec<Product>> {
+    pub async fn list(&self, limit: u64, offset: u64) -> WebResult<Vec<Product>> {
         let mut conn = self.conn.clone();
         let stop = offset.saturating_add(limit).saturating_sub(1);
         let ids: Vec<u64> =
-            self.call(redis::cmd("ZREVRANGE").arg(PRODUCTS_KEY).arg(offset).arg(stop).query_async(&mut conn)).await?;
+            self.call(redis::cmd("ZREVRANGE").arg(keys::PRODUCTS).arg(offset).arg(stop).query_async(&mut conn)).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = ids.iter().map(|id| product_key(*id)).collect();
+        let keys: Vec<String> = ids.iter().map(|id| keys::product(*id)).collect();
         let raw: Vec<Option<String>> = self.call(redis::cmd("MGET").arg(&keys).query_async(&mut conn)).await?;
         Ok(raw.iter().flatten().filter_map(|json| serde_json::from_str(json).ok()).collect())
     }
 
     /// One product.
-    pub async fn get(&self, id: u64) -> ApiResult<Option<Product>> {
+    pub async fn get(&self, id: u64) -> WebResult<Option<Product>> {
         let mut conn = self.conn.clone();
-        let raw: Option<String> = self.call(redis::cmd("GET").arg(product_key(id)).query_async(&mut conn)).await?;
-        raw.map(|json| serde_json::from_str(&json).map_err(|e| ApiError::Internal(format!("product {id}: {e}"))))
+        let raw: Option<String> = self.call(redis::cmd("GET").arg(keys::product(id)).query_async(&mut conn)).await?;
+        raw.map(|json| serde_json::from_str(&json).map_err(|e| WebError::Internal(format!("product {id}: {e}"))))
             .transpose()
     }
 }

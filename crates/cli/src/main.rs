@@ -46,8 +46,19 @@ enum Command {
         #[arg(long)]
         redis_url: Option<String>,
     },
+    /// The task monitor alone (Flower's role): task history, live feed, workers and controls on
+    /// MONITOR_PORT, for any Celery system on this Redis (ours, or Python workers started with -E).
+    Monitor {
+        /// The port (env MONITOR_PORT, default 5555).
+        #[arg(long)]
+        port: Option<String>,
+        /// The Redis to watch (env REDIS_URL).
+        #[arg(long)]
+        redis_url: Option<String>,
+    },
     /// All three, headless: redis-server, then the API, then the worker, each once the one before
-    /// is ready; one merged log; Ctrl+C stops them in reverse order.
+    /// is ready, and the task monitor beside them; one merged log; Ctrl+C stops them in reverse
+    /// order.
     Up {
         /// Processes run by someone else, only probed: any of redis, api, worker (comma separated).
         #[arg(long, value_delimiter = ',')]
@@ -120,6 +131,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Api { .. } => run_api(&settings, shutdown).await,
             Command::Worker { .. } => run_worker(&settings, hostname, shutdown).await,
+            Command::Monitor { .. } => run_monitor(&settings, shutdown).await,
             Command::Up { external, .. } => up::run(&settings, &external, shutdown).await,
             Command::Ui { dir, ui_port, config_dir, start } => {
                 let options = ui::UiOptions { dir, port: ui_port, config_dir, start };
@@ -148,6 +160,11 @@ fn flags_of(command: &Command) -> (HashMap<String, String>, Option<String>) {
         Command::Api { host, port, redis_url } => {
             set("API_HOST", host);
             set("API_PORT", port);
+            set("REDIS_URL", redis_url);
+            (flags, None)
+        }
+        Command::Monitor { port, redis_url } => {
+            set("MONITOR_PORT", port);
             set("REDIS_URL", redis_url);
             (flags, None)
         }
@@ -181,16 +198,25 @@ async fn run_api(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
         ..api::ApiOptions::default()
     };
     let state = api::AppState::new(&broker, options, shutdown.clone());
-    let tracker = TaskTracker::new();
-    api::spawn_background(&state, &broker, &tracker, &shutdown);
     tracing::info!(%addr, redis = %settings.redis_url.redacted_url(), "API listening; Swagger UI at http://{addr}/docs");
-    api::serve(listener, state, shutdown.clone()).await.context("serving HTTP")?;
-    shutdown.cancel();
-    tracker.close();
-    if tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_err() {
-        tracing::warn!("background tasks did not stop within 5 s");
-    }
+    api::serve(listener, state, shutdown).await.context("serving HTTP")?;
     tracing::info!("API stopped");
+    Ok(())
+}
+
+async fn run_monitor(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let addr = format!("127.0.0.1:{}", settings.monitor_port);
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let tracker = TaskTracker::new();
+    let options = monitor::MonitorOptions::from_settings(settings);
+    monitor::start(listener, settings.redis_url.expose().to_string(), options, &tracker, shutdown.clone());
+    tracker.close();
+    tracing::info!(%addr, redis = %settings.redis_url.redacted_url(), "monitor listening; Swagger UI at http://{addr}/docs");
+    shutdown.cancelled().await;
+    if tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_err() {
+        tracing::warn!("the monitor did not stop within 5 s");
+    }
+    tracing::info!("monitor stopped");
     Ok(())
 }
 

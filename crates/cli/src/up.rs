@@ -1,5 +1,6 @@
 //! `stackdesk up`: the supervisor in a terminal — a status line per process on every change, and
-//! one merged log with a prefix per process, as three terminals would show.
+//! one merged log with a prefix per process, as three terminals would show — with the task
+//! monitor beside it in this process (one recorder per stack).
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -9,10 +10,25 @@ use config::Settings;
 use supervisor::{Event, Mode, ProcessKind, ProcessState, Supervisor, SupervisorConfig};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Runs the stack until `shutdown`, then stops it.
 pub async fn run(settings: &Settings, external: &[String], shutdown: CancellationToken) -> anyhow::Result<()> {
     let config = supervisor_config(settings, external)?;
+    // The monitor's port first, like the others: a taken one stops `up` before anything runs.
+    let monitor_addr = format!("127.0.0.1:{}", settings.monitor_port);
+    let listener = match tokio::net::TcpListener::bind(&monitor_addr).await {
+        Ok(listener) => listener,
+        Err(err) => match supervisor::ports::check(settings.monitor_port) {
+            Some(owner) => bail!("{}", desk::error::DeskError::MonitorPortTaken { port: settings.monitor_port, owner }),
+            None => return Err(err).with_context(|| format!("cannot listen on {monitor_addr} for the monitor")),
+        },
+    };
+    let monitor_stop = CancellationToken::new();
+    let monitor_tasks = TaskTracker::new();
+    let options = monitor::MonitorOptions::from_settings(settings);
+    monitor::start(listener, settings.redis_url.expose().to_string(), options, &monitor_tasks, monitor_stop.clone());
+    monitor_tasks.close();
     let supervisor = Supervisor::new(config)?;
     let mut events = supervisor.subscribe();
     let printer = tokio::spawn(async move {
@@ -29,6 +45,7 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
         () = shutdown.cancelled() => Ok(()),
     };
     if let Err(err) = started {
+        monitor_stop.cancel();
         supervisor.shutdown().await;
         printer.abort();
         bail!("{err}");
@@ -40,10 +57,17 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
             .find(|s| s.process == ProcessKind::Api)
             .and_then(|s| s.port)
             .unwrap_or(settings.api_port);
-        say(&format!("ready: API on http://127.0.0.1:{api}  (Swagger UI: /docs).  Ctrl+C stops everything."));
+        say(&format!(
+            "ready: API on http://127.0.0.1:{api}  (Swagger UI: /docs), task monitor on http://{monitor_addr}.  \
+             Ctrl+C stops everything."
+        ));
         shutdown.cancelled().await;
     }
-    say("stopping: worker, then API, then Redis");
+    say("stopping: the monitor, the worker, then API, then Redis");
+    monitor_stop.cancel();
+    if tokio::time::timeout(Duration::from_secs(3), monitor_tasks.wait()).await.is_err() {
+        say("the monitor did not stop within 3 s");
+    }
     supervisor.shutdown().await;
     // Let the last state lines reach the terminal.
     let _ = tokio::time::timeout(Duration::from_millis(200), printer).await;

@@ -31,6 +31,11 @@ pub const KEYS: &[Key] = &[
         "",
         "web pages allowed to call the API from a browser (comma-separated origins; the desktop app sets its own)",
     ),
+    key(
+        "MONITOR_PORT",
+        "5555",
+        "where the task monitor answers while a stack runs (history, live feed, controls; Flower's port)",
+    ),
     key("WORKER_CONCURRENCY", "1", "tasks run at once (the original's worker_pool=\"solo\")"),
     key("TASK_MAX_RETRIES", "3", "retries after the first attempt (the original's max_retries=3)"),
     key("TASK_RETRY_COUNTDOWN_SECS", "5", "delay before a retry (the original's self.retry(countdown=5))"),

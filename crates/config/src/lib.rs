@@ -38,8 +38,9 @@ pub struct ConfigError {
 
 /// What a setting must be: the rule a value broke, with its bounds. Serialised as the UI reads
 /// it: `{"type": "whole_number", "ctx": {"min": 1, "max": 64}}`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(tag = "type", content = "ctx", rename_all = "snake_case")]
+#[ts(export_to = "Rule.ts")]
 pub enum Rule {
     /// A whole number from `min` to `max`.
     WholeNumber {
@@ -64,6 +65,7 @@ pub enum Rule {
     /// A value, because `other` is set (a chat id with a bot token, and the other way round).
     RequiredWith {
         /// The key that needs this one.
+        #[ts(type = "string")]
         other: &'static str,
     },
     /// A readable `.env` file of `KEY=value` lines.
@@ -146,6 +148,8 @@ pub struct Settings {
     pub api_port: u16,
     /// `API_CORS_ORIGINS`: origins whose pages may call the API from a browser; empty: none.
     pub api_cors_origins: Vec<String>,
+    /// `MONITOR_PORT`: where the task monitor answers while a stack runs.
+    pub monitor_port: u16,
     /// `WORKER_CONCURRENCY`: tasks run at once.
     pub worker_concurrency: usize,
     /// `TASK_MAX_RETRIES`.
@@ -208,6 +212,7 @@ impl Settings {
             redis_url,
             api_host: p.host("API_HOST")?,
             api_port: p.number("API_PORT", 1, u16::MAX)?,
+            monitor_port: p.number("MONITOR_PORT", 1, u16::MAX)?,
             api_cors_origins: p.origins("API_CORS_ORIGINS")?,
             worker_concurrency: p.number("WORKER_CONCURRENCY", 1, 64)?,
             task_max_retries: p.number("TASK_MAX_RETRIES", 0, 100)?,

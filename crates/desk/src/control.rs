@@ -14,9 +14,7 @@
 //! | `GET /api/processes/{process}/logs?lines=N` | its last lines |
 //! | `GET`, `PUT /api/settings` | the settings (422 names every wrong key) |
 //! | `POST /api/telegram/test` | `getMe`, then a test message |
-//! | `POST /api/open/{swagger,data-dir,logs}` | opens it on this machine |
-//! | `GET /api/redis` | what Redis holds now (sampled by the diagrams) |
-//! | `GET /api/redis/key?name=` | one key's contents |
+//! | `POST /api/open/{swagger,monitor-docs,data-dir,logs}` | opens it on this machine |
 //! | `GET /api/redis/server` | whether a redis-server for a managed Redis can be found, and where |
 //! | `PUT /api/exports/{name}` | saves an exported diagram (`.svg`, `.png`) under the data folder |
 //! | `GET /api/events?token=` | Server-Sent Events: states, log lines, settings |
@@ -25,6 +23,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -40,8 +39,9 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::{OpenTarget, ProcessAction, StackAction};
 use crate::assets::Assets;
-use crate::error::DeskError;
+use crate::error::{DeskError, ErrorKind};
 use crate::prefs::SettingsUpdate;
 use crate::stack::{DeskEvent, Stack};
 
@@ -102,8 +102,6 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/settings", get(settings).put(save_settings))
         .route("/api/telegram/test", post(test_telegram))
         .route("/api/open/{target}", post(open))
-        .route("/api/redis", get(redis_glance))
-        .route("/api/redis/key", get(redis_key))
         .route("/api/redis/server", get(redis_server))
         .route(
             "/api/exports/{name}",
@@ -187,64 +185,60 @@ impl From<DeskError> for ControlError {
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let err = self.0;
-        let error = serde_json::to_value(&err).unwrap_or(Value::Null);
-        let status = match err.kind() {
-            "invalid_settings" => {
-                let DeskError::InvalidSettings(problems) = &err else { unreachable!("kind says so") };
-                let detail: Vec<Value> = problems
-                    .iter()
-                    .map(|p| {
-                        // The problem's own `type` and `ctx` (see `ProblemKind`), in FastAPI's shape.
-                        let typed = serde_json::to_value(p).unwrap_or(Value::Null);
-                        let mut error = json!({"type": typed["type"], "loc": ["body", "values", p.key], "msg": p.message, "input": null});
-                        if let Some(ctx) = typed.get("ctx") {
-                            error["ctx"] = ctx.clone();
-                        }
-                        error
-                    })
-                    .collect();
-                return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"detail": detail, "error": error})))
-                    .into_response();
-            }
-            "bad_request" => StatusCode::NOT_FOUND,
-            "bad_export_name" => StatusCode::UNPROCESSABLE_ENTITY,
-            "telegram" => StatusCode::BAD_GATEWAY,
-            "redis_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-            "io" | "supervisor" => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::CONFLICT,
-        };
+        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = err.body();
         if status.is_server_error() {
             tracing::warn!(%err, "control request failed");
         }
-        (status, Json(json!({"detail": err.to_string(), "error": error}))).into_response()
+        if body.kind == ErrorKind::InvalidSettings {
+            // FastAPI's shape, each problem with its own `type` and `ctx` (see `ProblemKind`).
+            let detail: Vec<Value> = body
+                .problems
+                .iter()
+                .flatten()
+                .map(|p| {
+                    let typed = serde_json::to_value(p).unwrap_or(Value::Null);
+                    let mut error = json!({"type": typed["type"], "loc": ["body", "values", p.key], "msg": p.message, "input": null});
+                    if let Some(ctx) = typed.get("ctx") {
+                        error["ctx"] = ctx.clone();
+                    }
+                    error
+                })
+                .collect();
+            return (status, Json(json!({"detail": detail, "error": body}))).into_response();
+        }
+        (status, Json(json!({"detail": body.message, "error": body}))).into_response()
     }
 }
 
 type ControlResult<T> = Result<Json<T>, ControlError>;
 
-fn process_of(name: &str) -> Result<ProcessKind, ControlError> {
-    name.parse().map_err(|_| ControlError(DeskError::UnknownProcess(name.to_string())))
+/// A path that names no process, action or target (the UI never sends one): 404 with what was
+/// expected.
+impl From<PathRejection> for ControlError {
+    fn from(rejection: PathRejection) -> Self {
+        Self(DeskError::BadRequest(rejection.body_text()))
+    }
 }
 
 async fn snapshot(State(state): State<ControlState>) -> ControlResult<crate::Snapshot> {
     Ok(Json(state.stack.snapshot()))
 }
 
-async fn stack_action(State(state): State<ControlState>, Path(action): Path<String>) -> ControlResult<crate::Snapshot> {
-    let snapshot = match action.as_str() {
-        "start" => state.stack.start().await?,
-        "stop" => state.stack.stop().await?,
-        "restart" => state.stack.restart().await?,
-        other => return Err(DeskError::UnknownAction(other.to_string()).into()),
-    };
-    Ok(Json(snapshot))
+async fn stack_action(
+    State(state): State<ControlState>,
+    action: Result<Path<StackAction>, PathRejection>,
+) -> ControlResult<crate::Snapshot> {
+    let Path(action) = action?;
+    Ok(Json(state.stack.act(action).await?))
 }
 
 async fn process_action(
     State(state): State<ControlState>,
-    Path((process, action)): Path<(String, String)>,
+    path: Result<Path<(ProcessKind, ProcessAction)>, PathRejection>,
 ) -> ControlResult<crate::Snapshot> {
-    Ok(Json(state.stack.process_action(process_of(&process)?, &action).await?))
+    let Path((process, action)) = path?;
+    Ok(Json(state.stack.process_action(process, action).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,10 +248,11 @@ struct LogsQuery {
 
 async fn logs(
     State(state): State<ControlState>,
-    Path(process): Path<String>,
+    process: Result<Path<ProcessKind>, PathRejection>,
     Query(query): Query<LogsQuery>,
 ) -> ControlResult<Vec<String>> {
-    Ok(Json(state.stack.logs(process_of(&process)?, query.lines.unwrap_or(500).min(5000))))
+    let Path(process) = process?;
+    Ok(Json(state.stack.logs(process, query.lines.unwrap_or(500).min(5000))))
 }
 
 async fn settings(State(state): State<ControlState>) -> ControlResult<crate::SettingsView> {
@@ -298,41 +293,31 @@ async fn test_telegram(
     Ok(Json(test_telegram_with(&state.stack, form).await?))
 }
 
-/// Opens Swagger UI, the data folder or the logs folder on this machine.
-pub fn open_target(stack: &Stack, target: &str) -> crate::Result<()> {
+/// Opens Swagger UI (the API's or the monitor's), the data folder or the logs folder on this
+/// machine. The browser link is the desktop app's own to open.
+pub fn open_target(stack: &Stack, target: OpenTarget) -> crate::Result<()> {
     let snapshot = stack.snapshot();
     let what = match target {
-        "swagger" => snapshot.docs_url,
-        "data-dir" => snapshot.data_dir.display().to_string(),
-        "logs" => snapshot.logs_dir.display().to_string(),
-        other => return Err(DeskError::UnknownTarget(other.to_string())),
+        OpenTarget::Swagger => snapshot.docs_url,
+        OpenTarget::MonitorDocs => format!("{}/docs", snapshot.monitor_url),
+        OpenTarget::DataDir => snapshot.data_dir.display().to_string(),
+        OpenTarget::Logs => snapshot.logs_dir.display().to_string(),
+        OpenTarget::Browser => return Err(DeskError::BadRequest("this page is already open in a browser".into())),
     };
     crate::open::open(&what)
 }
 
-async fn open(State(state): State<ControlState>, Path(target): Path<String>) -> ControlResult<Value> {
-    open_target(&state.stack, &target)?;
+async fn open(
+    State(state): State<ControlState>,
+    target: Result<Path<OpenTarget>, PathRejection>,
+) -> ControlResult<Value> {
+    let Path(target) = target?;
+    open_target(&state.stack, target)?;
     Ok(Json(json!({"opened": target})))
 }
 
 async fn redis_server(State(state): State<ControlState>) -> ControlResult<crate::RedisServerCheck> {
     Ok(Json(state.stack.redis_server().await?))
-}
-
-async fn redis_glance(State(state): State<ControlState>) -> ControlResult<crate::glance::RedisGlance> {
-    Ok(Json(state.stack.redis_glance().await?))
-}
-
-#[derive(Debug, Deserialize)]
-struct KeyQuery {
-    name: String,
-}
-
-async fn redis_key(
-    State(state): State<ControlState>,
-    Query(query): Query<KeyQuery>,
-) -> ControlResult<crate::glance::KeyContents> {
-    Ok(Json(state.stack.redis_key(&query.name).await?))
 }
 
 async fn save_export(

@@ -3,14 +3,15 @@
 //! external Redis, the field to fix).
 
 use serde::Serialize;
-use serde::ser::SerializeMap as _;
 use supervisor::{PortOwner, ProcessKind, SupervisorError};
+use ts_rs::TS;
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = DeskError> = std::result::Result<T, E>;
 
 /// A setting that does not pass its check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export_to = "SettingProblem.ts")]
 pub struct SettingProblem {
     /// The configuration key (`API_PORT`).
     pub key: String,
@@ -36,8 +37,9 @@ impl SettingProblem {
 
 /// What is wrong with a setting: a rule of the configuration it broke, or one of the app's own:
 /// `{"type": "whole_number", "ctx": {"min": 1, "max": 64}}`, `{"type": "not_editable"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(untagged)]
+#[ts(export_to = "ProblemKind.ts")]
 pub enum ProblemKind {
     /// A rule every way of running Stackdesk checks (the command line too).
     Config(config::Rule),
@@ -46,8 +48,9 @@ pub enum ProblemKind {
 }
 
 /// The rules only the app's settings have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export_to = "AppRule.ts")]
 pub enum AppRule {
     /// A Redis reached over TCP is expected (not a Unix socket).
     RedisTcp,
@@ -64,21 +67,20 @@ pub enum DeskError {
     /// The supervisor refused or failed.
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
-    /// A name that is not one of the three processes.
-    #[error("unknown process {0:?}: expected redis, api or worker")]
-    UnknownProcess(String),
-    /// An action that is not start, stop or restart.
-    #[error("unknown action {0:?}: expected start, stop, restart or kill")]
-    UnknownAction(String),
+    /// The monitor's port is taken: the stack cannot start with its monitor.
+    #[error("{}", monitor_port_message(*.port, .owner))]
+    MonitorPortTaken {
+        /// `MONITOR_PORT`.
+        port: u16,
+        /// Who has it.
+        owner: PortOwner,
+    },
+    /// A request the UI should never make (a path that names no process, action or target).
+    #[error("{0}")]
+    BadRequest(String),
     /// The Telegram check failed; the message says why in plain words.
     #[error("{0}")]
     Telegram(String),
-    /// Something to open that is not known.
-    #[error("unknown target {0:?}: expected swagger, data-dir or logs")]
-    UnknownTarget(String),
-    /// Redis did not answer a look at its keys.
-    #[error("Redis is unavailable: {0}")]
-    RedisUnavailable(String),
     /// An export name that is not a plain file name ending in `.svg` or `.png`.
     #[error("cannot export as {0:?}: expected a plain file name ending in .svg or .png")]
     BadExportName(String),
@@ -97,63 +99,214 @@ fn invalid_message(problems: &[SettingProblem]) -> String {
     format!("invalid settings, nothing saved: {}", parts.join("; "))
 }
 
+fn monitor_port_message(port: u16, owner: &PortOwner) -> String {
+    let who = match owner {
+        PortOwner::Redis => "a Redis".to_string(),
+        PortOwner::Program { name: Some(name), pid: Some(pid) } => format!("{name} (pid {pid})"),
+        PortOwner::Program { pid: Some(pid), .. } => format!("process {pid}"),
+        PortOwner::Program { .. } => "another program".into(),
+    };
+    format!("port {port}, needed by the task monitor, is already used by {who}. Stop it, or change MONITOR_PORT")
+}
+
+/// What kind of error, for the UI to offer the right way out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "ErrorKind.ts")]
+pub enum ErrorKind {
+    /// Settings that do not pass their checks (see `problems`).
+    InvalidSettings,
+    /// A port is taken (see `process`, `port`, `owner`, `free_port`, `fix`).
+    PortTaken,
+    /// No redis-server for a managed Redis.
+    RedisNotFound,
+    /// A process did not become ready (see `process`, `last_lines`).
+    StartFailed,
+    /// The stack is already running or starting.
+    Busy,
+    /// The stack is not running.
+    NotRunning,
+    /// The process is not running (nothing to kill).
+    ProcessNotRunning,
+    /// Another supervisor failure.
+    Supervisor,
+    /// A request the UI should never make.
+    BadRequest,
+    /// A bad export name.
+    BadExportName,
+    /// The Telegram check failed.
+    Telegram,
+    /// A file or program operation failed.
+    Io,
+}
+
+/// Who holds a taken port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "PortOwnerKind.ts")]
+pub enum PortOwnerKind {
+    /// A Redis answering PING.
+    Redis,
+    /// Another program.
+    Program,
+}
+
+/// A setting that would get round an error: the key and the value to save.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export_to = "SettingFix.ts")]
+pub struct SettingFix {
+    /// The configuration key (`API_PORT`, `REDIS_URL`, `MONITOR_PORT`).
+    pub key: String,
+    /// Its new value.
+    pub value: String,
+}
+
+/// An error as the UI receives it: `{"kind", "message", ...}`, the details that its kind has.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "ErrorBody.ts")]
+pub struct ErrorBody {
+    /// What kind of error.
+    pub kind: ErrorKind,
+    /// What went wrong, in English words.
+    pub message: String,
+    /// `invalid_settings`: every wrong setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub problems: Option<Vec<SettingProblem>>,
+    /// `port_taken`, `start_failed`: the process concerned (none for the monitor's port).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub process: Option<ProcessKind>,
+    /// `port_taken`: the port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub port: Option<u16>,
+    /// `port_taken`: who has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub owner: Option<PortOwnerKind>,
+    /// `port_taken`: the owner's process name, when the OS tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub owner_name: Option<String>,
+    /// `port_taken`: the owner's pid, when the OS tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub owner_pid: Option<u32>,
+    /// `port_taken`: the first free port after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub free_port: Option<u16>,
+    /// `port_taken`: the setting that moves to `free_port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fix: Option<SettingFix>,
+    /// `port_taken`: whether the owner is a Redis that could be used as the external Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub can_use_external: Option<bool>,
+    /// `start_failed`: the process's last log lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_lines: Option<Vec<String>>,
+}
+
 impl DeskError {
     /// An I/O error with what we were doing.
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io { what: what.into(), source }
     }
 
-    /// A short machine-readable name of the error, for the UI.
-    pub fn kind(&self) -> &'static str {
+    /// What kind of error this is, for the UI.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            DeskError::InvalidSettings(_) => "invalid_settings",
-            DeskError::Supervisor(SupervisorError::PortTaken { .. }) => "port_taken",
-            DeskError::Supervisor(SupervisorError::RedisNotFound { .. }) => "redis_not_found",
-            DeskError::Supervisor(SupervisorError::StartFailed { .. }) => "start_failed",
-            DeskError::Supervisor(SupervisorError::Busy(_)) => "busy",
-            DeskError::Supervisor(SupervisorError::NotUp) => "not_running",
-            DeskError::Supervisor(SupervisorError::NotRunning(_)) => "process_not_running",
-            DeskError::Supervisor(_) => "supervisor",
-            DeskError::UnknownProcess(_) | DeskError::UnknownAction(_) | DeskError::UnknownTarget(_) => "bad_request",
-            DeskError::BadExportName(_) => "bad_export_name",
-            DeskError::RedisUnavailable(_) => "redis_unavailable",
-            DeskError::Telegram(_) => "telegram",
-            DeskError::Io { .. } => "io",
+            DeskError::InvalidSettings(_) => ErrorKind::InvalidSettings,
+            DeskError::Supervisor(SupervisorError::PortTaken { .. }) | DeskError::MonitorPortTaken { .. } => {
+                ErrorKind::PortTaken
+            }
+            DeskError::Supervisor(SupervisorError::RedisNotFound { .. }) => ErrorKind::RedisNotFound,
+            DeskError::Supervisor(SupervisorError::StartFailed { .. }) => ErrorKind::StartFailed,
+            DeskError::Supervisor(SupervisorError::Busy(_)) => ErrorKind::Busy,
+            DeskError::Supervisor(SupervisorError::NotUp) => ErrorKind::NotRunning,
+            DeskError::Supervisor(SupervisorError::NotRunning(_)) => ErrorKind::ProcessNotRunning,
+            DeskError::Supervisor(_) => ErrorKind::Supervisor,
+            DeskError::BadRequest(_) => ErrorKind::BadRequest,
+            DeskError::BadExportName(_) => ErrorKind::BadExportName,
+            DeskError::Telegram(_) => ErrorKind::Telegram,
+            DeskError::Io { .. } => ErrorKind::Io,
         }
+    }
+
+    /// The HTTP status the control endpoint answers it with.
+    pub fn status(&self) -> u16 {
+        match self.kind() {
+            ErrorKind::InvalidSettings | ErrorKind::BadExportName => 422,
+            ErrorKind::BadRequest => 404,
+            ErrorKind::Telegram => 502,
+            ErrorKind::Io | ErrorKind::Supervisor => 500,
+            ErrorKind::PortTaken
+            | ErrorKind::RedisNotFound
+            | ErrorKind::StartFailed
+            | ErrorKind::Busy
+            | ErrorKind::NotRunning
+            | ErrorKind::ProcessNotRunning => 409,
+        }
+    }
+
+    /// The error as the UI receives it.
+    pub fn body(&self) -> ErrorBody {
+        let mut body = ErrorBody {
+            kind: self.kind(),
+            message: self.to_string(),
+            problems: None,
+            process: None,
+            port: None,
+            owner: None,
+            owner_name: None,
+            owner_pid: None,
+            free_port: None,
+            fix: None,
+            can_use_external: None,
+            last_lines: None,
+        };
+        let mut taken = |process: Option<ProcessKind>, port: u16, owner: &PortOwner, key: &str| {
+            body.process = process;
+            body.port = Some(port);
+            match owner {
+                PortOwner::Redis => body.owner = Some(PortOwnerKind::Redis),
+                PortOwner::Program { name, pid } => {
+                    body.owner = Some(PortOwnerKind::Program);
+                    body.owner_name.clone_from(name);
+                    body.owner_pid = *pid;
+                }
+            }
+            body.free_port = next_free_port(port);
+            body.fix = body.free_port.map(|free| SettingFix {
+                key: key.into(),
+                value: if key == "REDIS_URL" { format!("redis://127.0.0.1:{free}/0") } else { free.to_string() },
+            });
+            body.can_use_external = Some(process == Some(ProcessKind::Redis) && *owner == PortOwner::Redis);
+        };
+        match self {
+            DeskError::InvalidSettings(problems) => body.problems = Some(problems.clone()),
+            DeskError::Supervisor(SupervisorError::PortTaken { process, port, owner }) => {
+                let key = if *process == ProcessKind::Redis { "REDIS_URL" } else { "API_PORT" };
+                taken(Some(*process), *port, owner, key);
+            }
+            DeskError::MonitorPortTaken { port, owner } => taken(None, *port, owner, "MONITOR_PORT"),
+            DeskError::Supervisor(SupervisorError::StartFailed { process, last_lines, .. }) => {
+                body.process = Some(*process);
+                body.last_lines = Some(last_lines.clone());
+            }
+            _ => {}
+        }
+        body
     }
 }
 
 impl Serialize for DeskError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("kind", self.kind())?;
-        map.serialize_entry("message", &self.to_string())?;
-        match self {
-            DeskError::InvalidSettings(problems) => map.serialize_entry("problems", problems)?,
-            DeskError::Supervisor(SupervisorError::PortTaken { process, port, owner }) => {
-                map.serialize_entry("process", process)?;
-                map.serialize_entry("port", port)?;
-                match owner {
-                    PortOwner::Redis => map.serialize_entry("owner", "redis")?,
-                    PortOwner::Program { name, pid } => {
-                        map.serialize_entry("owner", "program")?;
-                        map.serialize_entry("owner_name", name)?;
-                        map.serialize_entry("owner_pid", pid)?;
-                    }
-                }
-                map.serialize_entry("free_port", &next_free_port(*port))?;
-                map.serialize_entry(
-                    "can_use_external",
-                    &(*process == ProcessKind::Redis && *owner == PortOwner::Redis),
-                )?;
-            }
-            DeskError::Supervisor(SupervisorError::StartFailed { process, last_lines, .. }) => {
-                map.serialize_entry("process", process)?;
-                map.serialize_entry("last_lines", last_lines)?;
-            }
-            _ => {}
-        }
-        map.end()
+        self.body().serialize(serializer)
     }
 }
 
@@ -215,5 +368,11 @@ mod tests {
         let json = serde_json::to_value(&program).unwrap();
         assert_eq!((json["owner_name"].as_str(), json["owner_pid"].as_u64()), (Some("nginx"), Some(42)));
         assert_eq!(json["can_use_external"], false, "only a Redis can stand in for ours");
+        assert_eq!(json["fix"]["key"], "API_PORT");
+        let monitor = DeskError::MonitorPortTaken { port, owner: PortOwner::Program { name: None, pid: None } };
+        let json = serde_json::to_value(&monitor).unwrap();
+        assert_eq!((json["kind"].as_str(), json.get("process")), (Some("port_taken"), None));
+        assert_eq!(json["fix"]["key"], "MONITOR_PORT");
+        assert!(json["message"].as_str().unwrap().contains("MONITOR_PORT"));
     }
 }

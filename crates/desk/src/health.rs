@@ -18,6 +18,7 @@ mod probe;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+use ts_rs::TS;
 use supervisor::{Mode, ProcessKind, ProcessState, ProcessStatus};
 
 pub use probe::{HealthSink, ProbeTargets, Prober, StatusSource};
@@ -26,8 +27,9 @@ pub use probe::{HealthSink, ProbeTargets, Prober, StatusSource};
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How a process is doing, beside its supervisor state.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "level", rename_all = "snake_case")]
+#[ts(export_to = "Health.ts")]
 pub enum Health {
     /// Not up (stopped, starting, stopping, crashed, restarting): its process state says why.
     Down,
@@ -43,8 +45,9 @@ pub enum Health {
 }
 
 /// Why a process that runs cannot do its job. The UI words each one in the learner's language.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export_to = "Problem.ts")]
 pub enum Problem {
     /// Redis runs but does not answer `PING`.
     RedisNoAnswer,
@@ -63,7 +66,8 @@ pub enum Problem {
 }
 
 /// The health of the three processes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "StackHealth.ts")]
 pub struct StackHealth {
     /// redis-server.
     pub redis: Health,

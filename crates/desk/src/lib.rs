@@ -1,31 +1,33 @@
 //! # stackdesk-desk
 //!
 //! Everything the desktop app does that does not need a window: the settings a learner saves,
-//! the stack behind the Start and Stop buttons, a Telegram check, and the local HTTP control
-//! endpoint through which the same UI runs in a plain browser (for projecting, and for tests in
-//! Chromium). `src-tauri` is glue over this crate; `stackdesk up --ui-dir` serves it too.
+//! the stack behind the Start and Stop buttons (with its task monitor), a Telegram check, and the
+//! local HTTP control endpoint through which the same UI runs in a plain browser (for
+//! projecting, and for tests in Chromium). `src-tauri` is glue over this crate; `stackdesk ui`
+//! serves it too.
 //!
 //! # Layout
-//! - [`Stack`] (in `stack.rs`): owns the [`supervisor::Supervisor`] built from the saved settings;
-//!   start, stop, restart (all or one process), snapshot, logs, and one event stream for the UI.
-//! - [`health`]: health beside the process states — a prober (owned by the [`Stack`] while it
-//!   runs) that pings Redis, reads the API's `/health` and follows the worker's heartbeats.
+//! Bottom to top; each module uses only those above it in this list.
+//! - [`actions`]: what the UI can ask for (stack, process, open, close), as enums.
+//! - [`error`]: one error type, serializable for the UI; [`open`]: the desktop's own opener.
 //! - [`prefs`]: the saved settings (`settings.json` in the app's config directory), checked key by
 //!   key with the same rules as the command line.
-//! - [`control`]: the control endpoint — the UI's files and a JSON API, guarded by a per-run token
-//!   and an Origin/Host check.
-//! - [`assets`]: where the control endpoint finds the UI's files.
+//! - [`health`]: health beside the process states — a prober (owned by the [`Stack`] while it
+//!   runs) that pings Redis, reads the API's `/health` and follows the worker's heartbeats.
 //! - [`telegram`]: the "Test Telegram" button: `getMe`, then a test message.
-//! - [`glance`]: what Redis holds right now (sampled for the diagrams), and one key's contents.
 //! - [`exports`]: exported diagrams, saved under the data folder.
-//! - [`open`]: opening a folder or a URL with the desktop's own program.
-//! - [`error`]: one error type, serializable for the UI.
+//! - [`Stack`] (in `stack.rs`): owns the [`supervisor::Supervisor`] built from the saved settings
+//!   and the [`monitor`] of the running stack; start, stop, restart (all or one process),
+//!   snapshot, logs, and one event stream for the UI.
+//! - [`assets`]: where the control endpoint finds the UI's files; [`control`]: the control
+//!   endpoint — the UI's files and a JSON API over the [`Stack`], guarded by a per-run token and
+//!   an Origin/Host check.
 
+pub mod actions;
 pub mod assets;
 pub mod control;
 pub mod error;
 pub mod exports;
-pub mod glance;
 pub mod health;
 pub mod open;
 pub mod prefs;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use supervisor::ProcessKind;
+use ts_rs::TS;
 
 use crate::error::{DeskError, ProblemKind, Result, SettingProblem};
 
@@ -30,8 +31,9 @@ pub const EDITABLE: &[(&str, &[ProcessKind])] = &[
 ];
 
 /// The UI's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export_to = "Language.ts")]
 pub enum Language {
     /// Русский: the original course's language.
     Ru,
@@ -48,8 +50,9 @@ impl Language {
 }
 
 /// The UI's colours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export_to = "Theme.ts")]
 pub enum Theme {
     /// As the desktop says.
     #[default]
@@ -103,23 +106,30 @@ impl Default for Prefs {
 
 /// A change from the Settings page. Keys left out keep their value; an empty value goes back to
 /// the default (for the bot token: removes it).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, TS)]
+#[ts(export_to = "SettingsUpdate.ts")]
 pub struct SettingsUpdate {
     /// Keys to change.
     #[serde(default)]
+    #[ts(optional, as = "Option<BTreeMap<String, String>>")]
     pub values: BTreeMap<String, String>,
     /// The new list of external processes, if it changes.
+    #[ts(optional)]
     pub external: Option<Vec<ProcessKind>>,
     /// The new language, if it changes.
+    #[ts(optional)]
     pub language: Option<Language>,
     /// The new theme, if it changes.
+    #[ts(optional)]
     pub theme: Option<Theme>,
     /// Failure injection on or off, for this run of the app only (never saved).
+    #[ts(optional)]
     pub demo_failures: Option<bool>,
 }
 
 /// The settings as the UI shows them: secrets are never sent back, only whether they are set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "SettingsView.ts")]
 pub struct SettingsView {
     /// Every editable key's current text: saved, else from the environment, else the default
     /// (empty for secrets).
@@ -140,11 +150,13 @@ pub struct SettingsView {
     /// it is on whatever the switch says.
     pub demo_failures_env: bool,
     /// Where they are saved.
+    #[ts(type = "string")]
     pub path: PathBuf,
 }
 
 /// The answer to a save.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "SaveOutcome.ts")]
 pub struct SaveOutcome {
     /// The settings now.
     pub settings: SettingsView,

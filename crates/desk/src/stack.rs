@@ -1,6 +1,7 @@
 //! The stack behind the Start and Stop buttons: one [`Supervisor`] built from the saved settings
-//! at each Start, and one event stream for every open UI (the window and any browser) that
-//! outlives the supervisors behind it.
+//! at each Start, the task monitor beside it (in this process: one recorder per stack), and one
+//! event stream for every open UI (the window and any browser) that outlives the supervisors
+//! behind it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,7 +13,11 @@ use serde::Serialize;
 use supervisor::{Event, Mode, ProcessKind, ProcessStatus, Stream, Supervisor, SupervisorConfig, SupervisorError};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use ts_rs::TS;
 
+use crate::actions::{ProcessAction, StackAction};
 use crate::error::{DeskError, ProblemKind, Result};
 use crate::health::{ProbeTargets, Prober, StackHealth};
 use crate::prefs::{Prefs, SaveOutcome, SettingsUpdate, SettingsView};
@@ -55,8 +60,9 @@ impl StackOptions {
 }
 
 /// Everything an open UI is told, in order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export_to = "DeskEvent.ts")]
 pub enum DeskEvent {
     /// A process changed state.
     State {
@@ -92,10 +98,14 @@ pub enum DeskEvent {
         /// How many.
         missed: u64,
     },
+    /// The window's close button was pressed while the stack runs: the UI asks what to do. Sent
+    /// by the desktop app on its window's channel only, never to a browser.
+    CloseRequested,
 }
 
 /// What the dashboard shows at a glance.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "Snapshot.ts")]
 pub struct Snapshot {
     /// Whether the stack is up (started and not stopped).
     pub running: bool,
@@ -111,20 +121,27 @@ pub struct Snapshot {
     pub api_url: String,
     /// Swagger UI.
     pub docs_url: String,
+    /// The task monitor's base URL (history, live feed, controls): the running one's while the
+    /// stack runs, else the saved one.
+    pub monitor_url: String,
     /// The Redis URL, password masked.
     pub redis_url: String,
     /// Redis data.
+    #[ts(type = "string")]
     pub data_dir: PathBuf,
     /// The processes' log files.
+    #[ts(type = "string")]
     pub logs_dir: PathBuf,
 }
 
 /// Whether the redis-server a managed Redis needs can be found (the first-run screen's question).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "RedisServerCheck.ts")]
 pub struct RedisServerCheck {
     /// Whether Stackdesk starts Redis itself (otherwise nothing needs to be found).
     pub managed: bool,
     /// The redis-server found, when found.
+    #[ts(type = "string | null")]
     pub path: Option<PathBuf>,
     /// Its version (`7.0.15`), when found.
     pub version: Option<String>,
@@ -133,8 +150,23 @@ pub struct RedisServerCheck {
     /// What to do about it, for this OS, when not found.
     pub advice: Option<String>,
     /// `windows`, `linux` or `macos`: the first-run screen's choices differ.
+    #[ts(type = "string")]
     pub os: &'static str,
 }
+
+/// The monitor of a running stack: stopped with it.
+#[derive(Debug)]
+struct MonitorRun {
+    /// Its port, as started (a saved new one applies after the restart).
+    port: u16,
+    /// Stops it.
+    shutdown: CancellationToken,
+    /// Owns its server and recorder.
+    tracker: TaskTracker,
+}
+
+/// How long the monitor may take to stop before its tasks are left behind.
+const MONITOR_STOP: Duration = Duration::from_secs(3);
 
 /// The stack and its settings.
 #[derive(Debug)]
@@ -152,6 +184,8 @@ pub struct Stack {
     events: broadcast::Sender<DeskEvent>,
     /// Probes the health of the running stack (from Start until Stop).
     prober: Mutex<Option<Prober>>,
+    /// The task monitor of the running stack (from Start until Stop).
+    monitor: Mutex<Option<MonitorRun>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -172,6 +206,7 @@ impl Stack {
             running: AtomicBool::new(false),
             events: broadcast::channel(EVENT_CAPACITY).0,
             prober: Mutex::new(None),
+            monitor: Mutex::new(None),
         })
     }
 
@@ -212,7 +247,16 @@ impl Stack {
         Ok((settings, config))
     }
 
-    /// Starts Redis, the API and the worker, each once the one before is ready.
+    /// Starts, stops or restarts the whole stack.
+    pub async fn act(&self, action: StackAction) -> Result<Snapshot> {
+        match action {
+            StackAction::Start => self.start().await,
+            StackAction::Stop => self.stop().await,
+            StackAction::Restart => self.restart().await,
+        }
+    }
+
+    /// Starts the monitor, then Redis, the API and the worker, each once the one before is ready.
     pub async fn start(&self) -> Result<Snapshot> {
         let _one_at_a_time = self.lifecycle.lock().await;
         self.start_locked().await
@@ -222,7 +266,9 @@ impl Stack {
         if self.running.load(Ordering::SeqCst) {
             return Err(SupervisorError::Busy("running").into());
         }
-        let (_, config) = self.configs()?;
+        let (settings, config) = self.configs()?;
+        // Its port first: a taken one stops the Start before anything runs.
+        let listener = bind_monitor(settings.monitor_port)?;
         let targets = ProbeTargets::of(&config);
         *lock(&self.started_with) = Some(config.clone());
         let supervisor = Arc::new(Supervisor::new(config)?);
@@ -231,9 +277,11 @@ impl Stack {
         if let Some(previous) = previous.and_then(|p| Arc::try_unwrap(p).ok()) {
             previous.shutdown().await;
         }
+        self.start_monitor(listener, &settings)?;
         self.running.store(true, Ordering::SeqCst);
         self.emit(DeskEvent::Stack { running: true });
         if let Err(err) = supervisor.start().await {
+            self.stop_monitor().await;
             self.running.store(false, Ordering::SeqCst);
             self.emit(DeskEvent::Stack { running: false });
             return Err(err.into());
@@ -259,6 +307,31 @@ impl Stack {
         }
     }
 
+    /// Starts the task monitor of this stack on `listener` (it connects to Redis once Redis is up).
+    fn start_monitor(&self, listener: std::net::TcpListener, settings: &config::Settings) -> Result<()> {
+        let port = settings.monitor_port;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| DeskError::io(format!("serving the monitor on port {port}"), e))?;
+        let mut options = monitor::MonitorOptions::from_settings(settings);
+        options.cors_origins.clone_from(&self.options.cors_origins);
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        monitor::start(listener, settings.redis_url.expose().to_string(), options, &tracker, shutdown.clone());
+        tracker.close();
+        *lock(&self.monitor) = Some(MonitorRun { port, shutdown, tracker });
+        Ok(())
+    }
+
+    async fn stop_monitor(&self) {
+        let run = lock(&self.monitor).take();
+        if let Some(run) = run {
+            run.shutdown.cancel();
+            if tokio::time::timeout(MONITOR_STOP, run.tracker.wait()).await.is_err() {
+                tracing::warn!("the monitor did not stop within {MONITOR_STOP:?}");
+            }
+        }
+    }
+
     async fn stop_prober(&self) {
         let prober = lock(&self.prober).take();
         if let Some(prober) = prober {
@@ -274,6 +347,7 @@ impl Stack {
 
     async fn stop_locked(&self) -> Result<Snapshot> {
         self.stop_prober().await;
+        self.stop_monitor().await;
         if let Some(supervisor) = self.supervisor() {
             supervisor.stop().await?;
         }
@@ -296,17 +370,16 @@ impl Stack {
     /// do not change what the rest of the stack was started with (ports, Redis URL, which
     /// processes are external, the secrets masked in logs); otherwise it keeps the last Start's
     /// and the whole stack must be restarted to see them.
-    pub async fn process_action(&self, process: ProcessKind, action: &str) -> Result<Snapshot> {
+    pub async fn process_action(&self, process: ProcessKind, action: ProcessAction) -> Result<Snapshot> {
         let supervisor = self.running_supervisor()?;
-        if matches!(action, "start" | "restart") {
+        if matches!(action, ProcessAction::Start | ProcessAction::Restart) {
             self.refresh_child_env(&supervisor).await?;
         }
         match action {
-            "start" => supervisor.start_process(process).await?,
-            "stop" => supervisor.stop_process(process).await?,
-            "restart" => supervisor.restart_process(process).await?,
-            "kill" => supervisor.kill_process(process).await?,
-            other => return Err(DeskError::UnknownAction(other.to_string())),
+            ProcessAction::Start => supervisor.start_process(process).await?,
+            ProcessAction::Stop => supervisor.stop_process(process).await?,
+            ProcessAction::Restart => supervisor.restart_process(process).await?,
+            ProcessAction::Kill => supervisor.kill_process(process).await?,
         }
         Ok(self.snapshot())
     }
@@ -327,12 +400,6 @@ impl Stack {
             *lock(&self.started_with) = Some(next);
         }
         Ok(())
-    }
-
-    /// What Redis holds now (queue, in flight, results, our keys), sampled.
-    pub async fn redis_glance(&self) -> Result<crate::glance::RedisGlance> {
-        let (settings, _) = self.configs()?;
-        crate::glance::glance(settings.redis_url.expose()).await
     }
 
     /// Whether a redis-server can be found for a managed Redis, as Start would look for it.
@@ -364,12 +431,6 @@ impl Stack {
             Err(other) => return Err(other.into()),
         }
         Ok(check)
-    }
-
-    /// The contents of one Redis key.
-    pub async fn redis_key(&self, key: &str) -> Result<crate::glance::KeyContents> {
-        let (settings, _) = self.configs()?;
-        crate::glance::contents(settings.redis_url.expose(), key).await
     }
 
     /// Saves an exported diagram under the data folder's `exports/`; returns its path.
@@ -407,16 +468,25 @@ impl Stack {
             (None, Err(_)) => Vec::new(),
         };
         let started_with = if running { lock(&self.started_with).clone() } else { None };
-        let (api_url, redis_url, data_dir) = match &configs {
+        let monitor_port = lock(&self.monitor).as_ref().map(|m| m.port);
+        let (api_url, monitor_url, redis_url, data_dir) = match &configs {
             Ok((settings, config)) => (
                 format!("http://127.0.0.1:{}", started_with.as_ref().map_or(settings.api_port, |was| was.api_port)),
+                format!("http://127.0.0.1:{}", monitor_port.unwrap_or(settings.monitor_port)),
                 settings.redis_url.redacted_url(),
                 config.data_dir.clone(),
             ),
-            Err(_) => (String::new(), String::new(), self.options.data_dir.clone()),
+            Err(_) => (String::new(), String::new(), String::new(), self.options.data_dir.clone()),
         };
         let restart_pending = match (&started_with, &configs) {
-            (Some(was), Ok((_, now))) => restart_pending(was, now),
+            (Some(was), Ok((settings, now))) => {
+                if monitor_port.is_some_and(|port| port != settings.monitor_port) {
+                    // Only a restart of the whole stack moves its monitor.
+                    ProcessKind::ALL.to_vec()
+                } else {
+                    restart_pending(was, now)
+                }
+            }
             _ => Vec::new(),
         };
         let health = match lock(&self.prober).as_ref() {
@@ -430,6 +500,7 @@ impl Stack {
             restart_pending,
             docs_url: format!("{api_url}/docs"),
             api_url,
+            monitor_url,
             redis_url,
             logs_dir: data_dir.join("logs"),
             data_dir,
@@ -481,6 +552,18 @@ fn restart_pending(was: &SupervisorConfig, now: &SupervisorConfig) -> Vec<Proces
         pending.push(ProcessKind::Worker);
     }
     pending
+}
+
+/// Binds the monitor's port on loopback, or says who holds it.
+fn bind_monitor(port: u16) -> Result<std::net::TcpListener> {
+    let bound = std::net::TcpListener::bind(("127.0.0.1", port)).and_then(|listener| {
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    });
+    bound.map_err(|err| match supervisor::ports::check(port) {
+        Some(owner) => DeskError::MonitorPortTaken { port, owner },
+        None => DeskError::io(format!("listening on 127.0.0.1:{port} for the monitor"), err),
+    })
 }
 
 /// Passes a supervisor's events on to the UIs until that supervisor is gone.

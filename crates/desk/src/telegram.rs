@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::error::{DeskError, Result};
 
 /// A check that passed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export_to = "TelegramCheck.ts")]
 pub struct TelegramCheck {
     /// The bot's `@username`.
     pub bot: String,

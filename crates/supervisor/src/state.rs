@@ -3,10 +3,12 @@
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// The three processes of the stack, in start order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export_to = "ProcessKind.ts")]
 pub enum ProcessKind {
     /// redis-server.
     Redis,
@@ -53,8 +55,9 @@ impl std::fmt::Display for ProcessKind {
 }
 
 /// Whether the supervisor runs a process or only probes one run by someone else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export_to = "Mode.ts")]
 pub enum Mode {
     /// Started, watched and stopped by the supervisor.
     #[default]
@@ -64,8 +67,9 @@ pub enum Mode {
 }
 
 /// Where a process is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
+#[ts(export_to = "ProcessState.ts")]
 pub enum ProcessState {
     /// Not running.
     Stopped,
@@ -84,7 +88,8 @@ pub enum ProcessState {
 }
 
 /// A process as the UI shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "ProcessStatus.ts")]
 pub struct ProcessStatus {
     /// Which process.
     pub process: ProcessKind,
@@ -104,6 +109,7 @@ pub struct ProcessStatus {
     pub reason: Option<String>,
     /// When it became ready (not serialized: `uptime_secs` says it).
     #[serde(skip)]
+    #[ts(skip)]
     pub ready_since: Option<SystemTime>,
 }
 
@@ -132,8 +138,9 @@ impl ProcessStatus {
 }
 
 /// Which output stream a log line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export_to = "Stream.ts")]
 pub enum Stream {
     /// Standard output.
     Stdout,

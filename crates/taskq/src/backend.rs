@@ -25,6 +25,7 @@ pub fn result_key(task_id: &str) -> String {
 /// Task states, as Celery names them. PENDING is never stored: a missing key means PENDING.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "TaskState.ts"))]
 pub enum TaskState {
     /// Unknown to the backend (not yet received, or expired).
     Pending,
@@ -43,6 +44,17 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// Every state, in the order a task goes through them.
+    pub const ALL: [TaskState; 7] = [
+        TaskState::Pending,
+        TaskState::Received,
+        TaskState::Started,
+        TaskState::Retry,
+        TaskState::Success,
+        TaskState::Failure,
+        TaskState::Revoked,
+    ];
+
     /// The state's name as stored (`"SUCCESS"`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -161,6 +173,17 @@ impl ResultMeta {
     /// `worker` (the host name) from the extended fields.
     pub fn worker(&self) -> Option<&str> {
         self.extended.get("worker").and_then(Value::as_str)
+    }
+
+    /// A REVOKED result, as Celery's `mark_as_revoked` stores it: `TaskRevokedError(reason)`.
+    pub fn revoked(task_id: &str, reason: &str) -> Self {
+        Self::revoked_with(task_id, reason, None)
+    }
+
+    /// [`ResultMeta::revoked`], with the request's extended fields.
+    pub fn revoked_with(task_id: &str, reason: &str, request: Option<&RequestInfo<'_>>) -> Self {
+        let error = ExceptionInfo::new("celery.exceptions", "TaskRevokedError", reason);
+        Self::new(task_id, TaskState::Revoked, serde_json::json!(error), None, request)
     }
 }
 

@@ -22,9 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 pub use notify::TASK_NAME;
 
-/// Task ids revoked through the API, scored by when the revoke expires (Celery keeps revokes 3 h).
-pub const REVOKED_KEY: &str = "stackdesk:revoked";
-
 /// The registry of this worker: the notification task with the configured retry policy.
 pub fn registry(settings: &Settings) -> Result<Registry, telegram::TelegramError> {
     let notifier = notify::Notifier::from_settings(settings)?;
@@ -71,8 +68,8 @@ pub async fn run(
         // Enough for a Telegram call to finish when asked to stop; a longer simulated send is
         // cancelled and its message put back on the queue (it runs again on the next start).
         shutdown_timeout: Duration::from_secs(5),
-        // Revokes made through the API while no worker ran.
-        revoked_key: Some(REVOKED_KEY.into()),
+        // Revokes made through the monitor while no worker ran.
+        revoked_key: Some(layout::keys::REVOKED.into()),
         ..WorkerConfig::default()
     };
     if let Some(hostname) = hostname {

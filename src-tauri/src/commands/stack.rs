@@ -1,5 +1,6 @@
-//! Start, stop, status, logs and settings: thin calls into the desk.
+//! The stack, its processes, logs and settings: thin calls into the desk.
 
+use desk::actions::{ProcessAction, StackAction};
 use desk::{SaveOutcome, SettingsUpdate, SettingsView, Snapshot};
 use supervisor::ProcessKind;
 use tauri::State;
@@ -13,28 +14,20 @@ pub fn snapshot(state: State<'_, AppState>) -> Snapshot {
     state.stack.snapshot()
 }
 
-/// Starts Redis, the API and the worker.
+/// Starts, stops or restarts the whole stack.
 #[tauri::command]
-pub async fn start(state: State<'_, AppState>) -> Result<Snapshot> {
-    Ok(state.stack.start().await?)
-}
-
-/// Stops the worker, the API and Redis.
-#[tauri::command]
-pub async fn stop(state: State<'_, AppState>) -> Result<Snapshot> {
-    Ok(state.stack.stop().await?)
-}
-
-/// Stops everything, then starts it with the settings saved now.
-#[tauri::command]
-pub async fn restart(state: State<'_, AppState>) -> Result<Snapshot> {
-    Ok(state.stack.restart().await?)
+pub async fn stack(state: State<'_, AppState>, action: StackAction) -> Result<Snapshot> {
+    Ok(state.stack.act(action).await?)
 }
 
 /// Starts, stops, restarts or kills (as a crash would) one process.
 #[tauri::command]
-pub async fn process_action(state: State<'_, AppState>, process: ProcessKind, action: String) -> Result<Snapshot> {
-    Ok(state.stack.process_action(process, &action).await?)
+pub async fn process_action(
+    state: State<'_, AppState>,
+    process: ProcessKind,
+    action: ProcessAction,
+) -> Result<Snapshot> {
+    Ok(state.stack.process_action(process, action).await?)
 }
 
 /// A process's last lines.
@@ -70,18 +63,6 @@ pub async fn test_telegram(
 #[tauri::command]
 pub async fn redis_server(state: State<'_, AppState>) -> Result<desk::RedisServerCheck> {
     Ok(state.stack.redis_server().await?)
-}
-
-/// What Redis holds now, sampled for the diagrams.
-#[tauri::command]
-pub async fn redis_glance(state: State<'_, AppState>) -> Result<desk::glance::RedisGlance> {
-    Ok(state.stack.redis_glance().await?)
-}
-
-/// One Redis key's contents.
-#[tauri::command]
-pub async fn redis_key(state: State<'_, AppState>, name: String) -> Result<desk::glance::KeyContents> {
-    Ok(state.stack.redis_key(&name).await?)
 }
 
 /// Saves an exported diagram under the data folder; returns where.

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
+use desk::actions::{CloseAnswer, OpenTarget};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager as _, State};
 
@@ -22,7 +23,7 @@ pub fn subscribe(state: State<'_, AppState>, channel: Channel<AppEvent>) {
                 Err(RecvError::Lagged(missed)) => desk::DeskEvent::Lagged { missed },
                 Err(RecvError::Closed) => return,
             };
-            if forward_to.send(AppEvent::Desk(event)).is_err() {
+            if forward_to.send(event).is_err() {
                 return;
             }
         }
@@ -35,11 +36,11 @@ pub fn subscribe(state: State<'_, AppState>, channel: Channel<AppEvent>) {
 
 /// Opens Swagger UI, the data or logs folder, or this UI in the default browser.
 #[tauri::command]
-pub fn open_target(state: State<'_, AppState>, target: String) -> Result<()> {
-    if target == "browser" {
+pub fn open_target(state: State<'_, AppState>, target: OpenTarget) -> Result<()> {
+    if target == OpenTarget::Browser {
         return Ok(desk::open::open(&state.browser_url)?);
     }
-    Ok(desk::control::open_target(&state.stack, &target)?)
+    Ok(desk::control::open_target(&state.stack, target)?)
 }
 
 /// The link that opens this UI in a browser, with this run's token.
@@ -50,18 +51,18 @@ pub fn browser_url(state: State<'_, AppState>) -> String {
 
 /// The close prompt's answer: quit (stopping the stack), hide to the tray, or cancel.
 #[tauri::command]
-pub fn close_answer(app: AppHandle, state: State<'_, AppState>, action: String) -> Result<()> {
-    match action.as_str() {
-        "quit" => {
+pub fn close_answer(app: AppHandle, state: State<'_, AppState>, action: CloseAnswer) -> Result<()> {
+    match action {
+        CloseAnswer::Quit => {
             state.quitting.store(true, Ordering::SeqCst);
             app.exit(0);
         }
-        "hide" => {
+        CloseAnswer::Hide => {
             if let Some(window) = app.get_webview_window("main") {
                 window.hide()?;
             }
         }
-        _ => {}
+        CloseAnswer::Cancel => {}
     }
     Ok(())
 }

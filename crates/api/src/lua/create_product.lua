@@ -1,9 +1,10 @@
--- Stores a product, queues its notification task and records the task as PENDING in the history,
--- all in one step: never a product without its task or a task without its product.
+-- Stores a product, queues its notification task, records the task as PENDING in the history and
+-- announces the product, all in one step: never a product without its task or a task without its
+-- product.
 -- KEYS: product key, products zset, queue list, _kombu.binding.<q>, _kombu.binding_permanent.<q>,
 --       history record key, history zset
 -- ARGV: product id, product JSON, task message JSON, binding member, history record JSON, sent_at,
---       task id, history cap, history key prefix
+--       task id, history cap, history key prefix, product channel
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[4])
@@ -18,4 +19,5 @@ if excess > 0 then
     if i % 2 == 1 then redis.call('DEL', ARGV[9] .. id) end
   end
 end
+redis.call('PUBLISH', ARGV[10], ARGV[2])
 return 1

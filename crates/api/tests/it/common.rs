@@ -15,10 +15,8 @@ use tower::ServiceExt as _;
 pub struct TestApp {
     pub redis: RedisServer,
     pub broker: Broker,
-    pub state: AppState,
     pub router: Router,
     pub conn: ConnectionManager,
-    pub shutdown: CancellationToken,
 }
 
 pub struct Answer {
@@ -29,18 +27,6 @@ pub struct Answer {
 }
 
 impl TestApp {
-    /// A Python Celery worker with events on (`-E`, the `notifications` test app) on this app's
-    /// Redis, named `name`; killed when dropped.
-    pub fn python_worker(&self, name: &str) -> test_support::python::ChildProcess {
-        test_support::python::celery_worker(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python"),
-            "notifications",
-            &self.redis.url(),
-            name,
-            &["--without-mingle", "--without-gossip"],
-        )
-    }
-
     pub async fn start() -> Self {
         Self::start_with(ApiOptions::default()).await
     }
@@ -48,11 +34,10 @@ impl TestApp {
     pub async fn start_with(options: ApiOptions) -> Self {
         let redis = RedisServer::start();
         let broker = Broker::connect(&redis.url(), BrokerOptions::default()).await.unwrap();
-        let shutdown = CancellationToken::new();
-        let state = AppState::new(&broker, options, shutdown.clone());
-        let router = api::router(state.clone());
+        let state = AppState::new(&broker, options, CancellationToken::new());
+        let router = api::router(state);
         let conn = broker.connection();
-        Self { redis, broker, state, router, conn, shutdown }
+        Self { redis, broker, router, conn }
     }
 
     pub async fn request(
@@ -80,22 +65,6 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Answer {
         self.request(Method::GET, path, None, Body::empty()).await
-    }
-
-    /// Starts the event recorder and queue sampler, and waits until the recorder follows Celery's
-    /// event fanout (so no event of a worker started afterwards is missed).
-    pub async fn start_recorder(&self) -> tokio_util::task::TaskTracker {
-        let tracker = tokio_util::task::TaskTracker::new();
-        api::spawn_background(&self.state, &self.broker, &tracker, &self.shutdown);
-        let conn = self.conn.clone();
-        test_support::wait::until("the recorder to subscribe", std::time::Duration::from_secs(10), || {
-            let mut conn = conn.clone();
-            async move {
-                (redis::cmd("PUBSUB").arg("NUMPAT").query_async::<i64>(&mut conn).await.unwrap() > 0).then_some(())
-            }
-        })
-        .await;
-        tracker
     }
 
     /// Every key in Redis with its type and content, to compare before and after a request.

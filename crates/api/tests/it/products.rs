@@ -33,11 +33,30 @@ async fn create_stores_the_product_and_queues_its_task_atomically() {
 
     let stored: String = conn.get("stackdesk:product:1").await.unwrap();
     assert_eq!(serde_json::from_str::<Value>(&stored).unwrap(), *product);
-    let task = app.get(&format!("/tasks/{task_id}")).await;
-    assert_eq!(task.status, 200);
-    assert_eq!(task.json["state"], "PENDING");
-    assert_eq!(task.json["product_id"], 1);
-    assert_eq!(task.json["timeline"][0]["state"], "PENDING");
+    // The task is in the history from this moment, whoever monitors it.
+    let record: String = conn.get(format!("stackdesk:task:{task_id}")).await.unwrap();
+    let record: layout::Record = serde_json::from_str(&record).unwrap();
+    assert_eq!(record.state, Some(taskq::TaskState::Pending));
+    assert_eq!(record.product_id, Some(1));
+    assert_eq!(record.timeline[0].state, taskq::TaskState::Pending);
+    let listed: Vec<String> = conn.zrange("stackdesk:tasks", 0, -1).await.unwrap();
+    assert_eq!(listed, [task_id]);
+}
+
+#[tokio::test]
+async fn a_created_product_is_announced_for_the_monitor() {
+    let app = TestApp::start().await;
+    let mut announcements = app.broker.client().get_async_pubsub().await.unwrap();
+    announcements.subscribe("stackdesk:events:product").await.unwrap();
+    let mut messages = announcements.on_message();
+    let answer = app.post_json("/products/", &json!({"name": "Phone", "price": 1})).await;
+    assert_eq!(answer.status, 201);
+    let message = tokio::time::timeout(std::time::Duration::from_secs(5), futures_util::StreamExt::next(&mut messages))
+        .await
+        .expect("an announcement within 5 s")
+        .unwrap();
+    let announced: Value = serde_json::from_slice(message.get_payload_bytes()).unwrap();
+    assert_eq!(announced, answer.json, "the product as answered");
 }
 
 #[tokio::test]
@@ -74,9 +93,6 @@ async fn get_answers_404_and_422_like_fastapi() {
         bad.json,
         json!({"detail": [{"type": "int_parsing", "loc": ["path", "product_id"], "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "abc"}]})
     );
-    let unknown_task = app.get("/tasks/no-such-task").await;
-    assert_eq!(unknown_task.status, 404);
-    assert_eq!(unknown_task.json, json!({"detail": "Task no-such-task not found"}));
 }
 
 #[tokio::test]
@@ -102,7 +118,7 @@ async fn redis_down_means_a_quick_503_and_nothing_stored() {
     let health = tokio::time::timeout(std::time::Duration::from_secs(5), app.get("/health")).await.unwrap();
     assert_eq!(health.status, 503);
     assert!(health.json["detail"].as_str().unwrap().starts_with("Redis"), "{}", health.json);
-    let list = tokio::time::timeout(std::time::Duration::from_secs(5), app.get("/tasks")).await.unwrap();
+    let list = tokio::time::timeout(std::time::Duration::from_secs(5), app.get("/products/")).await.unwrap();
     assert_eq!(list.status, 503);
 }
 

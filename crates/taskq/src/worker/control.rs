@@ -243,7 +243,7 @@ async fn revoke(shared: &Arc<Shared>, args: &Map<String, Value>) -> Value {
         }
         match backend.state(id).await {
             Ok(TaskState::Pending | TaskState::Received | TaskState::Retry) => {
-                let meta = super::execute::revoked_meta(id, "revoked", None);
+                let meta = crate::ResultMeta::revoked(id, "revoked");
                 if let Err(err) = backend.store(&meta, None).await {
                     tracing::warn!(%err, id, "could not mark a task as revoked");
                 }

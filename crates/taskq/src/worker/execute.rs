@@ -198,18 +198,12 @@ async fn reject_unregistered(shared: &Arc<Shared>, delivery: &Delivery, message:
     }
 }
 
-/// A REVOKED result, as Celery's `mark_as_revoked` stores it.
-pub(super) fn revoked_meta(task_id: &str, reason: &str, request: Option<&RequestInfo<'_>>) -> ResultMeta {
-    let error = ExceptionInfo::new("celery.exceptions", "TaskRevokedError", reason);
-    ResultMeta::new(task_id, TaskState::Revoked, json!(error), None, request)
-}
-
 /// Settles a task that must not run (revoked, expired, or terminated): REVOKED, acknowledged,
 /// announced.
 async fn settle_revoked(shared: &Arc<Shared>, delivery: &Delivery, message: &TaskMessage, reason: &str) {
     tracing::info!(id = message.id(), reason, "task revoked; not run");
     let meta = (!ignores_result(message))
-        .then(|| revoked_meta(message.id(), reason, request(shared, message, delivery).as_ref()));
+        .then(|| ResultMeta::revoked_with(message.id(), reason, request(shared, message, delivery).as_ref()));
     match confirm(shared.settler.store(message.id(), meta.as_ref(), Some(&delivery.delivery_tag))).await {
         Ok(()) => shared.release(&delivery.delivery_tag),
         Err(err) => tracing::error!(%err, "could not settle a revoked task"),

@@ -1,4 +1,4 @@
-"""A Python Celery worker for the API's interop test: the original's task, simulated briefly.
+"""A Python Celery worker for the monitor's tests: the original's task, simulated briefly.
 
 Run with: celery -A notifications worker --pool=solo -E
 """

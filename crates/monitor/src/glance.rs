@@ -1,45 +1,107 @@
 //! A glance at what is in Redis right now, for the Redis-keys diagram and the architecture's
 //! Redis node: the queue, the messages in flight, stored results with their TTL, and our
-//! `stackdesk:` keys. The UI asks for it every few seconds while such a diagram is shown — it is
-//! sampled, never scanned per event — and a scan stops after [`SCAN_LIMIT`] keys.
+//! `stackdesk:` keys, each with its [`KeyRole`]. The UI asks for it every few seconds while such a
+//! diagram is shown — it is sampled, never scanned per event — and a scan stops after
+//! [`SCAN_LIMIT`] keys.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use layout::{KeyRole, keys};
 use redis::AsyncCommands as _;
 use serde::Serialize;
 use serde_json::Value;
+use taskq::TaskState;
+use ts_rs::TS;
+use web::{WebError, WebResult};
 
-use crate::error::{DeskError, Result};
+use crate::db::Db;
 
 /// The most keys one glance looks at (a huge database is summarised, not walked).
 pub const SCAN_LIMIT: usize = 20_000;
 /// How many keys of each group are shown by name.
 pub const SAMPLES: usize = 6;
 /// How long one glance may take before it gives up.
-pub const TIMEOUT: Duration = Duration::from_secs(2);
+pub const TIMEOUT: Duration = Duration::from_secs(4);
 /// The longest value text a key's contents show.
 pub const PREVIEW_MAX: usize = 16 * 1024;
 
-/// One key: its type, size (length, fields, members or bytes) and time to live.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Redis's type of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export_to = "RedisType.ts")]
+pub enum RedisType {
+    /// A string.
+    String,
+    /// A list.
+    List,
+    /// A hash.
+    Hash,
+    /// A set.
+    Set,
+    /// A sorted set.
+    Zset,
+    /// A stream.
+    Stream,
+    /// No such key.
+    None,
+    /// A type of a module.
+    Other,
+}
+
+impl RedisType {
+    /// From the `TYPE` command's answer.
+    fn parse(name: &str) -> Self {
+        match name {
+            "string" => Self::String,
+            "list" => Self::List,
+            "hash" => Self::Hash,
+            "set" => Self::Set,
+            "zset" => Self::Zset,
+            "stream" => Self::Stream,
+            "none" => Self::None,
+            _ => Self::Other,
+        }
+    }
+
+    /// The command that says how big a key of this type is.
+    fn size_command(self) -> &'static str {
+        match self {
+            Self::List => "LLEN",
+            Self::Hash => "HLEN",
+            Self::Zset => "ZCARD",
+            Self::Set => "SCARD",
+            Self::Stream => "XLEN",
+            _ => "STRLEN",
+        }
+    }
+}
+
+/// One key: its role, type, size (length, fields, members or bytes) and time to live.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "KeyGlance.ts")]
 pub struct KeyGlance {
     /// The key.
     pub key: String,
-    /// Redis's type name (`list`, `hash`, `zset`, `string`, `set`), or `none` when absent.
-    pub kind: String,
+    /// What it stands for.
+    pub role: KeyRole,
+    /// Redis's type.
+    pub kind: RedisType,
     /// Elements (or bytes of a string).
     pub size: u64,
     /// Milliseconds left to live; `None` when it never expires.
     pub ttl_ms: Option<i64>,
-    /// What it stands for, when it is one we know (a task id, a state).
-    pub note: Option<String>,
+    /// For a result: the state it holds.
+    pub state: Option<TaskState>,
 }
 
-/// Keys that share a pattern (`celery-task-meta-*`): how many, and a few by name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Keys of one family (`celery-task-meta-*`): how many, and a few by name.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "KeyGroup.ts")]
 pub struct KeyGroup {
-    /// The pattern.
+    /// The family.
+    pub role: KeyRole,
+    /// Its pattern.
     pub pattern: String,
     /// How many keys matched (among those scanned).
     pub count: u64,
@@ -48,7 +110,8 @@ pub struct KeyGroup {
 }
 
 /// What Redis holds now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "RedisGlance.ts")]
 pub struct RedisGlance {
     /// Messages waiting in the `celery` queue (all priorities).
     pub queued: u64,
@@ -67,13 +130,14 @@ pub struct RedisGlance {
     /// Our single keys (`stackdesk:products`, `stackdesk:tasks`, …).
     pub our_keys: Vec<KeyGlance>,
     /// Keys looked at.
-    pub scanned: usize,
+    pub scanned: u64,
     /// Whether the scan stopped at [`SCAN_LIMIT`] (counts are then lower bounds).
     pub truncated: bool,
 }
 
 /// A key's contents (truncated), for the "what is in this key" panel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "KeyContents.ts")]
 pub struct KeyContents {
     /// The key and its facts.
     #[serde(flatten)]
@@ -85,29 +149,13 @@ pub struct KeyContents {
     pub truncated: bool,
 }
 
-/// The families we group instead of listing one by one.
-const GROUPS: &[&str] = &[
-    "celery-task-meta-*",
-    "stackdesk:product:*",
-    "stackdesk:task:*",
-    "_kombu.binding.*",
-    "_kombu.binding_permanent.*",
-];
-
-fn group_of(key: &str) -> Option<&'static str> {
-    GROUPS.iter().copied().find(|pattern| key.starts_with(pattern.trim_end_matches('*')))
+/// The role of a key that belongs to a family shown as a group, if it does.
+fn family_of(key: &str) -> Option<KeyRole> {
+    Some(KeyRole::of(key)).filter(|role| role.prefix().is_some())
 }
 
-fn unavailable(err: impl std::fmt::Display) -> DeskError {
-    DeskError::RedisUnavailable(err.to_string())
-}
-
-async fn connect(url: &str) -> Result<redis::aio::MultiplexedConnection> {
-    let client = redis::Client::open(url).map_err(unavailable)?;
-    tokio::time::timeout(TIMEOUT, client.get_multiplexed_async_connection())
-        .await
-        .map_err(|_| unavailable(format!("no answer within {TIMEOUT:?}")))?
-        .map_err(unavailable)
+fn unavailable(err: impl std::fmt::Display) -> WebError {
+    WebError::Unavailable(err.to_string())
 }
 
 /// The task id inside a kombu message envelope (JSON text), if it is one.
@@ -118,7 +166,9 @@ pub fn task_id_of(envelope: &str) -> Option<String> {
     envelope.pointer("/headers/id").and_then(Value::as_str).map(str::to_string)
 }
 
-async fn glance_at(conn: &mut redis::aio::MultiplexedConnection, keys: &[String]) -> Result<Vec<KeyGlance>> {
+type Conn = redis::aio::ConnectionManager;
+
+async fn glance_at(conn: &mut Conn, keys: &[String]) -> WebResult<Vec<KeyGlance>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -127,52 +177,45 @@ async fn glance_at(conn: &mut redis::aio::MultiplexedConnection, keys: &[String]
         pipe.cmd("TYPE").arg(key).cmd("PTTL").arg(key);
     }
     let facts: Vec<(String, i64)> = pipe.query_async(conn).await.map_err(unavailable)?;
+    let kinds: Vec<RedisType> = facts.iter().map(|(kind, _)| RedisType::parse(kind)).collect();
     let mut sizes = redis::pipe();
-    for (key, (kind, _)) in keys.iter().zip(&facts) {
-        let command = match kind.as_str() {
-            "list" => "LLEN",
-            "hash" => "HLEN",
-            "zset" => "ZCARD",
-            "set" => "SCARD",
-            "stream" => "XLEN",
-            _ => "STRLEN",
-        };
-        sizes.cmd(command).arg(key);
+    for (key, kind) in keys.iter().zip(&kinds) {
+        sizes.cmd(kind.size_command()).arg(key);
     }
     let sizes: Vec<u64> = sizes.query_async(conn).await.map_err(unavailable)?;
     Ok(keys
         .iter()
-        .zip(facts)
+        .zip(facts.iter().zip(kinds))
         .zip(sizes)
-        .map(|((key, (kind, ttl)), size)| KeyGlance {
+        .map(|((key, ((_, ttl), kind)), size)| KeyGlance {
             key: key.clone(),
+            role: KeyRole::of(key),
             kind,
             size,
-            ttl_ms: (ttl >= 0).then_some(ttl),
-            note: None,
+            ttl_ms: (*ttl >= 0).then_some(*ttl),
+            state: None,
         })
         .collect())
 }
 
-/// Looks at Redis at `url` now.
-pub async fn glance(url: &str) -> Result<RedisGlance> {
-    tokio::time::timeout(TIMEOUT * 2, glance_inner(url)).await.map_err(|_| unavailable("the glance took too long"))?
+/// Looks at Redis now.
+pub async fn glance(db: &Db) -> WebResult<RedisGlance> {
+    tokio::time::timeout(TIMEOUT, glance_inner(db.conn())).await.map_err(|_| unavailable("the glance took too long"))?
 }
 
-async fn glance_inner(url: &str) -> Result<RedisGlance> {
-    let mut conn = connect(url).await?;
+async fn glance_inner(mut conn: Conn) -> WebResult<RedisGlance> {
     let mut cursor: u64 = 0;
     let mut scanned = 0;
     let mut singles = Vec::new();
-    let mut groups: BTreeMap<&'static str, (u64, Vec<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<u8, (KeyRole, u64, Vec<String>)> = BTreeMap::new();
     loop {
         let (next, keys): (u64, Vec<String>) =
             redis::cmd("SCAN").arg(cursor).arg("COUNT").arg(1000).query_async(&mut conn).await.map_err(unavailable)?;
         for key in keys {
             scanned += 1;
-            match group_of(&key) {
-                Some(pattern) => {
-                    let (count, samples) = groups.entry(pattern).or_default();
+            match family_of(&key) {
+                Some(role) => {
+                    let (_, count, samples) = groups.entry(role as u8).or_insert((role, 0, Vec::new()));
                     *count += 1;
                     if samples.len() < SAMPLES {
                         samples.push(key);
@@ -187,17 +230,17 @@ async fn glance_inner(url: &str) -> Result<RedisGlance> {
         }
     }
     singles.sort();
-    let queue_keys = taskq::queue::keys_of(taskq::DEFAULT_QUEUE);
+    let queue_keys = taskq::queue::keys_of(keys::QUEUE);
     let mut queued = 0;
     for key in queue_keys {
         queued += conn.llen::<_, u64>(&key).await.map_err(unavailable)?;
     }
-    let in_flight: u64 = conn.hlen(taskq::broker::UNACKED_KEY).await.map_err(unavailable)?;
+    let in_flight: u64 = conn.hlen(keys::UNACKED).await.map_err(unavailable)?;
     // The queue is consumed from its right end (BRPOP): the next message is the last element.
-    let head: Vec<String> = conn.lrange(taskq::DEFAULT_QUEUE, -(SAMPLES as isize), -1).await.map_err(unavailable)?;
+    let head: Vec<String> = conn.lrange(keys::QUEUE, -(SAMPLES as isize), -1).await.map_err(unavailable)?;
     let queue_head = head.iter().rev().filter_map(|m| task_id_of(m)).collect();
     let (_, flying): (u64, Vec<String>) = redis::cmd("HSCAN")
-        .arg(taskq::broker::UNACKED_KEY)
+        .arg(keys::UNACKED)
         .arg(0)
         .arg("COUNT")
         .arg(SAMPLES * 4)
@@ -206,23 +249,23 @@ async fn glance_inner(url: &str) -> Result<RedisGlance> {
         .map_err(unavailable)?;
     let in_flight_ids = flying.chunks(2).filter_map(|pair| pair.get(1)).filter_map(|m| task_id_of(m)).collect();
 
-    let (ours, celery): (Vec<String>, Vec<String>) = singles.into_iter().partition(|k| k.starts_with("stackdesk:"));
+    let (ours, celery): (Vec<String>, Vec<String>) = singles.into_iter().partition(|k| KeyRole::of(k).is_ours());
     let celery_keys = glance_at(&mut conn, &celery).await?;
     let our_keys = glance_at(&mut conn, &ours).await?;
     let mut out_groups = Vec::new();
-    for (pattern, (count, samples)) in groups {
+    for (role, count, samples) in groups.into_values() {
         let mut samples = glance_at(&mut conn, &samples).await?;
-        if pattern == "celery-task-meta-*" {
+        if role == KeyRole::Result {
             for sample in &mut samples {
                 let stored: Option<String> = conn.get(&sample.key).await.map_err(unavailable)?;
-                sample.note = stored
+                sample.state = stored
                     .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-                    .and_then(|v| v.get("status").and_then(Value::as_str).map(str::to_string));
+                    .and_then(|v| serde_json::from_value(v.get("status")?.clone()).ok());
             }
         }
-        out_groups.push(KeyGroup { pattern: pattern.to_string(), count, samples });
+        out_groups.push(KeyGroup { role, pattern: role.pattern().unwrap_or_default(), count, samples });
     }
-    let results = out_groups.iter().find(|g| g.pattern == "celery-task-meta-*").map_or(0, |g| g.count);
+    let results = out_groups.iter().find(|g| g.role == KeyRole::Result).map_or(0, |g| g.count);
     Ok(RedisGlance {
         queued,
         in_flight,
@@ -232,9 +275,14 @@ async fn glance_inner(url: &str) -> Result<RedisGlance> {
         celery_keys,
         groups: out_groups,
         our_keys,
-        scanned,
+        scanned: scanned as u64,
         truncated: scanned >= SCAN_LIMIT,
     })
+}
+
+/// The type's name as Redis says it.
+fn json_name(kind: RedisType) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn pretty(text: &str) -> String {
@@ -246,20 +294,23 @@ fn pretty(text: &str) -> String {
 }
 
 /// What key `key` holds now (the first elements of a collection), or `kind: "none"`.
-pub async fn contents(url: &str, key: &str) -> Result<KeyContents> {
-    let mut conn = connect(url).await?;
+pub async fn contents(db: &Db, key: &str) -> WebResult<KeyContents> {
+    tokio::time::timeout(TIMEOUT, contents_inner(db.conn(), key)).await.map_err(|_| unavailable("no answer in time"))?
+}
+
+async fn contents_inner(mut conn: Conn, key: &str) -> WebResult<KeyContents> {
     let glance = glance_at(&mut conn, &[key.to_string()]).await?.pop().ok_or_else(|| unavailable("no answer"))?;
     let first = SAMPLES as isize * 3;
-    let lines: Vec<String> = match glance.kind.as_str() {
-        "string" => vec![pretty(&conn.get::<_, String>(key).await.map_err(unavailable)?)],
-        "list" => conn
+    let lines: Vec<String> = match glance.kind {
+        RedisType::String => vec![pretty(&conn.get::<_, String>(key).await.map_err(unavailable)?)],
+        RedisType::List => conn
             .lrange::<_, Vec<String>>(key, 0, first - 1)
             .await
             .map_err(unavailable)?
             .iter()
             .map(|s| pretty(s))
             .collect(),
-        "hash" => {
+        RedisType::Hash => {
             let (_, pairs): (u64, Vec<String>) = redis::cmd("HSCAN")
                 .arg(key)
                 .arg(0)
@@ -270,11 +321,11 @@ pub async fn contents(url: &str, key: &str) -> Result<KeyContents> {
                 .map_err(unavailable)?;
             pairs.chunks(2).map(|p| format!("{} → {}", p[0], pretty(p.get(1).map_or("", String::as_str)))).collect()
         }
-        "zset" => {
+        RedisType::Zset => {
             let members: Vec<(String, f64)> = conn.zrange_withscores(key, 0, first - 1).await.map_err(unavailable)?;
             members.into_iter().map(|(m, score)| format!("{score} → {}", pretty(&m))).collect()
         }
-        "set" => {
+        RedisType::Set => {
             let (_, members): (u64, Vec<String>) = redis::cmd("SSCAN")
                 .arg(key)
                 .arg(0)
@@ -285,11 +336,11 @@ pub async fn contents(url: &str, key: &str) -> Result<KeyContents> {
                 .map_err(unavailable)?;
             members
         }
-        "none" => Vec::new(),
-        other => vec![format!("({other}: not shown)")],
+        RedisType::None => Vec::new(),
+        RedisType::Stream | RedisType::Other => vec![format!("({}: not shown)", json_name(glance.kind))],
     };
     let mut preview = lines.join("\n");
-    let truncated = preview.len() > PREVIEW_MAX || lines.len() as u64 != glance.size && glance.kind != "string";
+    let truncated = preview.len() > PREVIEW_MAX || lines.len() as u64 != glance.size && glance.kind != RedisType::String;
     if preview.len() > PREVIEW_MAX {
         let mut cut = PREVIEW_MAX;
         while !preview.is_char_boundary(cut) {
@@ -315,10 +366,10 @@ mod tests {
 
     #[test]
     fn families_are_grouped_and_others_kept_single() {
-        assert_eq!(group_of("celery-task-meta-1f"), Some("celery-task-meta-*"));
-        assert_eq!(group_of("stackdesk:product:7"), Some("stackdesk:product:*"));
-        assert_eq!(group_of("stackdesk:products"), None);
-        assert_eq!(group_of("_kombu.binding.celery"), Some("_kombu.binding.*"));
-        assert_eq!(group_of("celery"), None);
+        assert_eq!(family_of("celery-task-meta-1f"), Some(KeyRole::Result));
+        assert_eq!(family_of("stackdesk:product:7"), Some(KeyRole::Product));
+        assert_eq!(family_of("stackdesk:products"), None);
+        assert_eq!(family_of("_kombu.binding.celery"), Some(KeyRole::Binding));
+        assert_eq!(family_of("celery"), None);
     }
 }

@@ -1,24 +1,14 @@
-//! History and `/events` with a real worker running the notification task (simulated send).
+//! History and `/events` with a real worker running the notification task (simulated send), for
+//! tasks sent by a producer that records nothing; paging and trimming; event order.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::TestApp;
-
-fn worker_settings(redis_url: &str, extra: &[(&str, &str)]) -> config::Settings {
-    let mut env: HashMap<String, String> = HashMap::from([
-        ("REDIS_URL".into(), redis_url.into()),
-        ("NOTIFY_SIMULATED_SECS".into(), "0.3".into()),
-        ("TASK_RETRY_COUNTDOWN_SECS".into(), "0".into()),
-    ]);
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    config::Settings::from_sources(&config::Sources { env, ..Default::default() }).unwrap()
-}
+use crate::common::{TestMonitor, product, start_worker, states, worker_settings};
 
 /// Reads SSE events from a live `/events` response until `done` says so.
-async fn read_events(
+pub async fn read_events(
     response: &mut reqwest::Response,
     mut done: impl FnMut(&str, &Value) -> bool,
 ) -> Vec<(String, Value)> {
@@ -49,90 +39,97 @@ async fn read_events(
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_task_goes_pending_to_success_in_history_and_on_the_live_feed() {
-    let app = TestApp::start().await;
-    let tracker = app.start_recorder().await;
+/// Serves the monitor on a free port; returns its base URL.
+pub async fn serve(app: &TestMonitor) -> (String, tokio::task::JoinHandle<Result<(), std::io::Error>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(api::serve(listener, app.state.clone(), app.shutdown.clone()));
+    let router = app.router.clone();
+    let shutdown = app.shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await
+    });
+    (base, server)
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_nobody_recorded_goes_pending_to_success_in_history_and_on_the_live_feed() {
+    let app = TestMonitor::start().await;
+    app.start_recorder().await;
+    let (base, server) = serve(&app).await;
     let client = reqwest::Client::new();
     let mut events = client.get(format!("{base}/events")).send().await.unwrap();
     assert_eq!(events.headers()["content-type"], "text/event-stream");
-    let settings = worker_settings(&app.redis.url(), &[("NOTIFY_FAIL_FIRST_ATTEMPTS", "1")]);
-    let worker_stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn({
-        let stop = worker_stop.clone();
-        async move { worker::run(&settings, Some("live-test@test".into()), stop).await }
-    });
 
-    let created: Value = client
-        .post(format!("{base}/products/"))
-        .json(&json!({"name": "Phone", "price": 499.9}))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    // Sent with no history record and no task-sent event: noticed in the queue.
+    let message = app.send(product(7, "Phone")).await;
+    let id = message.id().to_string();
+    let pending = app.wait_task(&id, "the queued task noticed as PENDING", |t| t["state"] == "PENDING").await;
+    assert_eq!(pending["args"][0]["id"], 7, "its arguments, as JSON, from the message");
+    assert_eq!(pending["product_id"], 7, "the product it is about, from its first argument");
+    let announced = json!({"id": 7, "name": "Phone", "price": 1.0, "description": null, "created_at": "2026-12-01T10:00:00", "task_id": id});
+    let mut conn = app.conn.clone();
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(layout::keys::PRODUCT_CHANNEL)
+        .arg(announced.to_string())
+        .query_async(&mut conn)
         .await
         .unwrap();
-    let task_id = created["task_id"].as_str().unwrap().to_string();
+
+    let settings = worker_settings(&app.redis.url(), "0.3", &[("NOTIFY_FAIL_FIRST_ATTEMPTS", "1")]);
+    let (stop, worker) = start_worker(settings, "live-test@test");
     let seen = read_events(&mut events, |event, data| {
-        event == "task" && data["task_id"] == task_id.as_str() && data["state"] == "SUCCESS"
+        event == "task" && data["task_id"] == id.as_str() && data["state"] == "SUCCESS"
     })
     .await;
-    assert!(seen.iter().any(|(e, d)| e == "product" && d["id"] == created["id"]), "product creation is on the feed");
+    assert!(seen.iter().any(|(e, d)| e == "product" && *d == announced), "the announced product is relayed");
     assert!(
         seen.iter().any(|(e, d)| e == "worker" && d["type"] == "worker-online" && d["hostname"] == "live-test@test")
     );
-    let states: Vec<&str> = seen
+    let live: Vec<&str> = seen
         .iter()
-        .filter(|(e, d)| e == "task" && d["task_id"] == task_id.as_str())
+        .filter(|(e, d)| e == "task" && d["task_id"] == id.as_str())
         .map(|(_, d)| d["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"], "every state change, live");
+    assert_eq!(live, ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"], "every change, live");
 
-    let task: Value = client.get(format!("{base}/tasks/{task_id}")).send().await.unwrap().json().await.unwrap();
+    let task: Value = client.get(format!("{base}/tasks/{id}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(task["state"], "SUCCESS");
     assert_eq!(task["retries"], 1);
     assert_eq!(task["worker"], "live-test@test");
     assert_eq!(task["result"]["status"], "simulated");
     assert_eq!(task["error"], Value::Null);
-    let timeline: Vec<&str> =
-        task["timeline"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
-    assert_eq!(timeline, ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"]);
-    assert_eq!(task["args"][0]["id"], created["id"]);
-
-    let page: Value = client.get(format!("{base}/tasks?state=SUCCESS")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(page["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(states(&task), ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"]);
+    let page: Value = client.get(format!("{base}/tasks?state=success")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["tasks"].as_array().unwrap().len(), 1, "the state filter ignores case");
     let none: Value = client.get(format!("{base}/tasks?state=FAILURE")).send().await.unwrap().json().await.unwrap();
     assert_eq!(none["tasks"], json!([]));
 
-    worker_stop.cancel();
-    worker.await.unwrap().unwrap();
+    stop.cancel();
+    worker.await.unwrap();
     app.shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(10), server)
         .await
         .expect("graceful shutdown ends live streams")
         .unwrap()
         .unwrap();
-    tracker.close();
-    tracker.wait().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn history_pages_newest_first_and_is_bounded() {
-    let options = api::ApiOptions { history_max: 10, ..api::ApiOptions::default() };
-    let app = TestApp::start_with(options).await;
+    let options = monitor::MonitorOptions { history_max: 10, ..monitor::MonitorOptions::default() };
+    let app = TestMonitor::start_with(options).await;
     let mut ids = Vec::new();
     for n in 0..14 {
-        let answer = app.post_json("/products/", &json!({"name": format!("p{n}"), "price": 1})).await;
-        ids.push(answer.json["task_id"].as_str().unwrap().to_string());
+        ids.push(app.send(product(n, &format!("p{n}"))).await.id().to_string());
     }
+    app.start_recorder().await;
+    let newest = ids.last().unwrap().clone();
+    app.wait_task(&newest, "the queue noticed", |t| t["state"] == "PENDING").await;
     let first = app.get("/tasks?limit=4").await;
     let page: Vec<&str> =
         first.json["tasks"].as_array().unwrap().iter().map(|t| t["task_id"].as_str().unwrap()).collect();
-    assert_eq!(page, ids.iter().rev().take(4).map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(page, ids.iter().rev().take(4).map(String::as_str).collect::<Vec<_>>(), "in the queue's order");
     let mut all: Vec<String> = page.iter().map(|s| s.to_string()).collect();
     let mut before = first.json["next_before"].clone();
     while let Some(cursor) = before.as_f64() {
@@ -145,11 +142,12 @@ async fn history_pages_newest_first_and_is_bounded() {
     let mut conn = app.conn.clone();
     let records: Vec<String> = redis::cmd("KEYS").arg("stackdesk:task:*").query_async(&mut conn).await.unwrap();
     assert_eq!(records.len(), 10, "trimmed records are deleted, not just unlisted");
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn events_microseconds_apart_keep_their_order() {
-    let app = TestApp::start().await;
+    let app = TestMonitor::start().await;
     let mut conn = app.conn.clone();
     // With 14 significant digits the first is stored as ...3407, after the true time of the next two.
     let t = 1_795_501_634.340_68;
@@ -162,14 +160,12 @@ async fn events_microseconds_apart_keep_their_order() {
         taskq::Event { kind: taskq::EventKind::parse(kind), hostname: "w@h".into(), timestamp: at, clock: 1, fields }
     };
     for (kind, at) in [("task-received", t), ("task-started", t + 0.000_005), ("task-succeeded", t + 0.000_01)] {
-        api::history::apply_event(&mut conn, &event(kind, at), 100).await.unwrap();
+        monitor::history::apply_event(&mut conn, &event(kind, at), 100).await.unwrap();
     }
     let task = app.get("/tasks/t-1").await.json;
     assert_eq!(task["state"], "SUCCESS");
-    let timeline: Vec<&str> =
-        task["timeline"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
-    assert_eq!(timeline, ["RECEIVED", "STARTED", "SUCCESS"]);
+    assert_eq!(states(&task), ["RECEIVED", "STARTED", "SUCCESS"]);
     // A late event never moves a finished task back.
-    api::history::apply_event(&mut conn, &event("task-started", t + 0.000_007), 100).await.unwrap();
+    monitor::history::apply_event(&mut conn, &event("task-started", t + 0.000_007), 100).await.unwrap();
     assert_eq!(app.get("/tasks/t-1").await.json["state"], "SUCCESS");
 }

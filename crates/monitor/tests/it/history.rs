@@ -1,48 +1,11 @@
 //! The history's motion: a retry's countdown (the `eta` of its delivery, from our worker's and a
 //! Python worker's events) and a redelivery after a worker is gone (STARTED → RECEIVED again).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio_util::sync::CancellationToken;
 
-use crate::common::TestApp;
-
-fn worker_settings(redis_url: &str, extra: &[(&str, &str)]) -> config::Settings {
-    let mut env: HashMap<String, String> = HashMap::from([("REDIS_URL".into(), redis_url.into())]);
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    config::Settings::from_sources(&config::Sources { env, ..Default::default() }).unwrap()
-}
-
-fn start_worker(settings: config::Settings, name: &str) -> (CancellationToken, tokio::task::JoinHandle<()>) {
-    let stop = CancellationToken::new();
-    let name = name.to_string();
-    let handle = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            worker::run(&settings, Some(name), stop).await.unwrap();
-        }
-    });
-    (stop, handle)
-}
-
-/// Waits until `GET /tasks/{id}` satisfies `done`, and returns that view.
-async fn wait_task(app: &TestApp, task_id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    test_support::wait::until(what, Duration::from_secs(30), || {
-        let path = format!("/tasks/{task_id}");
-        let done = &done;
-        async move {
-            let task = app.get(&path).await.json;
-            done(&task).then_some(task)
-        }
-    })
-    .await
-}
-
-fn states(task: &Value) -> Vec<&str> {
-    task["timeline"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect()
-}
+use crate::common::{TestMonitor, product, start_worker, states, worker_settings};
 
 fn epoch(iso: &Value) -> f64 {
     let at = chrono::DateTime::parse_from_rfc3339(iso.as_str().unwrap()).unwrap();
@@ -55,18 +18,15 @@ fn now() -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retry_records_the_eta_its_countdown_ends_at() {
-    let app = TestApp::start().await;
-    let tracker = app.start_recorder().await;
-    let settings = worker_settings(
-        &app.redis.url(),
-        &[("NOTIFY_FAIL_FIRST_ATTEMPTS", "1"), ("TASK_RETRY_COUNTDOWN_SECS", "2"), ("NOTIFY_SIMULATED_SECS", "0.1")],
-    );
+    let app = TestMonitor::start().await;
+    app.start_recorder().await;
+    let task_id = app.send(product(1, "Phone")).await.id().to_string();
+    app.wait_task(&task_id, "the task noticed in the queue", |t| t["state"] == "PENDING").await;
+    let settings = worker_settings(&app.redis.url(), "0.1", &[("NOTIFY_FAIL_FIRST_ATTEMPTS", "1"), ("TASK_RETRY_COUNTDOWN_SECS", "2")]);
     let (stop, worker) = start_worker(settings, "eta@test");
-    let created = app.post_json("/products/", &json!({"name": "Phone", "price": 1})).await;
-    let task_id = created.json["task_id"].as_str().unwrap().to_string();
 
     // During the countdown: received again at once, with an eta about 2 s after the retry.
-    let waiting = wait_task(&app, &task_id, "the retried message received, with its eta", |t| {
+    let waiting = app.wait_task(&task_id, "the retried message received, with its eta", |t| {
         t["state"] == "RECEIVED" && !t["eta"].is_null()
     })
     .await;
@@ -81,7 +41,7 @@ async fn a_retry_records_the_eta_its_countdown_ends_at() {
 
     // The retried attempt starts at the eta, not before.
     // The result can be stored before its task-succeeded event is recorded: wait for both.
-    let done = wait_task(&app, &task_id, "SUCCESS, recorded", |t| {
+    let done = app.wait_task(&task_id, "SUCCESS, recorded", |t| {
         t["state"] == "SUCCESS" && states(t).last() == Some(&"SUCCESS")
     })
     .await;
@@ -97,9 +57,7 @@ async fn a_retry_records_the_eta_its_countdown_ends_at() {
 
     stop.cancel();
     worker.await.unwrap();
-    app.shutdown.cancel();
-    tracker.close();
-    tracker.wait().await;
+    app.stop().await;
 }
 
 /// A task event as Celery publishes it.
@@ -117,7 +75,7 @@ fn event(kind: &str, task_id: &str, worker: &str, at: f64, extra: Value) -> task
 
 #[tokio::test]
 async fn python_shaped_received_events_carry_the_eta_too() {
-    let app = TestApp::start().await;
+    let app = TestMonitor::start().await;
     let mut conn = app.conn.clone();
     let t = 1_795_501_634.340_68;
     // As captured from Celery 5.7 (`eta=req.eta and req.eta.isoformat()`), and kombu's typed form.
@@ -130,15 +88,15 @@ async fn python_shaped_received_events_carry_the_eta_too() {
             json!({"name": "tasks.notifications.send_tg_notification", "args": "(2, 'Phone', 499.9)", "kwargs": "{}", "retries": 1, "eta": eta, "expires": null}),
         )
     };
-    api::history::apply_event(&mut conn, &received(t, Value::Null), 100).await.unwrap();
-    api::history::apply_event(&mut conn, &event("task-started", "py-1", "wlife@vm", t + 0.1, json!({})), 100)
+    monitor::history::apply_event(&mut conn, &received(t, Value::Null), 100).await.unwrap();
+    monitor::history::apply_event(&mut conn, &event("task-started", "py-1", "wlife@vm", t + 0.1, json!({})), 100)
         .await
         .unwrap();
     let retried = json!({"exception": "Retry(...)", "traceback": "Traceback ..."});
-    api::history::apply_event(&mut conn, &event("task-retried", "py-1", "wlife@vm", t + 0.2, retried), 100)
+    monitor::history::apply_event(&mut conn, &event("task-retried", "py-1", "wlife@vm", t + 0.2, retried), 100)
         .await
         .unwrap();
-    api::history::apply_event(&mut conn, &received(t + 0.3, json!("2026-11-24T06:25:58.186691+00:00")), 100)
+    monitor::history::apply_event(&mut conn, &received(t + 0.3, json!("2026-11-24T06:25:58.186691+00:00")), 100)
         .await
         .unwrap();
     let task = app.get("/tasks/py-1").await.json;
@@ -148,11 +106,11 @@ async fn python_shaped_received_events_carry_the_eta_too() {
 
     // Another offset, and kombu's `{"__type__": "datetime"}`: the same instant in UTC.
     let typed = json!({"__type__": "datetime", "__value__": "2026-11-24T09:25:59+03:00"});
-    api::history::apply_event(&mut conn, &received(t + 0.4, typed), 100).await.unwrap();
+    monitor::history::apply_event(&mut conn, &received(t + 0.4, typed), 100).await.unwrap();
     assert_eq!(app.get("/tasks/py-1").await.json["eta"], "2026-11-24T06:25:59+00:00");
 
     // A later delivery without one: the task's eta is that delivery's (none); the steps keep theirs.
-    api::history::apply_event(&mut conn, &received(t + 0.5, Value::Null), 100).await.unwrap();
+    monitor::history::apply_event(&mut conn, &received(t + 0.5, Value::Null), 100).await.unwrap();
     let task = app.get("/tasks/py-1").await.json;
     assert_eq!(task["eta"], Value::Null);
     assert_eq!(task["timeline"][3]["eta"], "2026-11-24T06:25:58.186691+00:00");
@@ -161,8 +119,8 @@ async fn python_shaped_received_events_carry_the_eta_too() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_workers_received_event_records_the_eta() {
-    let app = TestApp::start().await;
-    let tracker = app.start_recorder().await;
+    let app = TestMonitor::start().await;
+    app.start_recorder().await;
     let _python = app.python_worker("py-eta@%h");
     let options = taskq::SendOptions { countdown: Some(Duration::from_secs(1)), ..Default::default() };
     let message = taskq::TaskMessage::new(
@@ -173,7 +131,7 @@ async fn a_python_workers_received_event_records_the_eta() {
     );
     let sent_eta = message.envelope.headers.eta.clone().unwrap();
     taskq::Producer::new(app.broker.clone()).publish(&message).await.unwrap();
-    let task = wait_task(&app, message.id(), "the Python worker's SUCCESS recorded", |t| {
+    let task = app.wait_task(message.id(), "the Python worker's SUCCESS recorded", |t| {
         t["state"] == "SUCCESS" && states(t).contains(&"SUCCESS")
     })
     .await;
@@ -184,28 +142,24 @@ async fn a_python_workers_received_event_records_the_eta() {
         "the Python worker reported the message's eta {sent_eta}: {task}"
     );
     assert_eq!(task["eta"], received["eta"]);
-    app.shutdown.cancel();
-    tracker.close();
-    tracker.wait().await;
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redelivered_task_moves_from_started_back_to_received() {
-    let app = TestApp::start().await;
-    let tracker = app.start_recorder().await;
+    let app = TestMonitor::start().await;
+    app.start_recorder().await;
     // The first worker runs a long send and is stopped mid-way: after its shutdown deadline it
     // cuts the task short and puts its message back, as the supervisor does for a dead worker.
-    let (stop, first) =
-        start_worker(worker_settings(&app.redis.url(), &[("NOTIFY_SIMULATED_SECS", "60")]), "first@test");
-    let created = app.post_json("/products/", &json!({"name": "Phone", "price": 1})).await;
-    let task_id = created.json["task_id"].as_str().unwrap().to_string();
-    wait_task(&app, &task_id, "STARTED on the first worker", |t| t["state"] == "STARTED").await;
+    let task_id = app.send(product(1, "Phone")).await.id().to_string();
+    app.wait_task(&task_id, "the task noticed in the queue", |t| t["state"] == "PENDING").await;
+    let (stop, first) = start_worker(worker_settings(&app.redis.url(), "60", &[]), "first@test");
+    app.wait_task(&task_id, "STARTED on the first worker", |t| t["state"] == "STARTED").await;
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(20), first).await.expect("the first worker stops").unwrap();
 
-    let (stop, second) =
-        start_worker(worker_settings(&app.redis.url(), &[("NOTIFY_SIMULATED_SECS", "0.1")]), "second@test");
-    let done = wait_task(&app, &task_id, "SUCCESS on the second worker", |t| {
+    let (stop, second) = start_worker(worker_settings(&app.redis.url(), "0.1", &[]), "second@test");
+    let done = app.wait_task(&task_id, "SUCCESS on the second worker", |t| {
         t["state"] == "SUCCESS" && states(t).contains(&"SUCCESS")
     })
     .await;
@@ -229,19 +183,17 @@ async fn a_redelivered_task_moves_from_started_back_to_received() {
     );
     stop.cancel();
     second.await.unwrap();
-    app.shutdown.cancel();
-    tracker.close();
-    tracker.wait().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn redelivery_wins_over_started_and_a_stale_event_does_not() {
-    let app = TestApp::start().await;
+    let app = TestMonitor::start().await;
     let conn = app.conn.clone();
     let t = 1_795_501_634.340_68;
     let apply = |event: taskq::Event| {
         let mut conn = conn.clone();
-        async move { api::history::apply_event(&mut conn, &event, 100).await.unwrap() }
+        async move { monitor::history::apply_event(&mut conn, &event, 100).await.unwrap() }
     };
     apply(event("task-received", "r-1", "a@h", t, json!({"eta": null}))).await;
     apply(event("task-started", "r-1", "a@h", t + 1.0, json!({}))).await;

@@ -1,0 +1,84 @@
+//! What the handlers and the recorder share: the Redis connection once it is made, the live feed,
+//! the options, the shutdown signal.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use taskq::Broker;
+use tokio_util::sync::CancellationToken;
+use web::{WebError, WebResult};
+
+use crate::db::Db;
+use crate::feed::Feed;
+use crate::options::MonitorOptions;
+
+/// The Redis side, once connected.
+#[derive(Clone)]
+pub struct Connected {
+    /// For remote control (revoke, stats) and event subscriptions.
+    pub broker: Broker,
+    /// Reads and writes with a deadline.
+    pub db: Db,
+}
+
+/// The monitor's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct Monitor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Set once Redis answers: the monitor comes up before Redis does (or while it is down) and
+    /// answers 503 until then; the connection reconnects by itself afterwards.
+    redis: OnceLock<Connected>,
+    feed: Feed,
+    options: MonitorOptions,
+    /// Ends live streams so that graceful shutdown does not wait on them, and stops the recorder.
+    shutdown: CancellationToken,
+}
+
+impl Monitor {
+    /// A monitor not connected yet.
+    pub fn new(options: MonitorOptions, shutdown: CancellationToken) -> Self {
+        Self { inner: Arc::new(Inner { redis: OnceLock::new(), feed: Feed::default(), options, shutdown }) }
+    }
+
+    /// A monitor over `broker`'s connection.
+    pub fn connected(broker: &Broker, options: MonitorOptions, shutdown: CancellationToken) -> Self {
+        let monitor = Self::new(options, shutdown);
+        monitor.attach(broker.clone());
+        monitor
+    }
+
+    /// Uses `broker` from now on (the first one given stays).
+    pub fn attach(&self, broker: Broker) {
+        let db = Db::new(broker.connection(), self.inner.options.redis_timeout);
+        let _ = self.inner.redis.set(Connected { broker, db });
+    }
+
+    /// The Redis side, or 503 while it is not connected yet.
+    pub fn redis(&self) -> WebResult<&Connected> {
+        self.inner.redis.get().ok_or_else(|| WebError::Unavailable("the monitor is not connected to Redis yet".into()))
+    }
+
+    /// The live feed.
+    pub fn feed(&self) -> &Feed {
+        &self.inner.feed
+    }
+
+    /// The options it was built with.
+    pub fn options(&self) -> &MonitorOptions {
+        &self.inner.options
+    }
+
+    /// Fires at shutdown.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+}
+
+impl web::layers::RequestTimeout for Monitor {
+    fn request_timeout(&self) -> Duration {
+        self.inner.options.request_timeout
+    }
+}
