@@ -166,7 +166,8 @@ fn field_description(map: &Map<String, Value>, errors: &mut Vec<FieldError>) -> 
 }
 
 /// What the synchronous variant answers.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, ts_rs::TS)]
+#[ts(export_to = "SyncOutcome.ts")]
 pub struct SyncOutcome {
     /// The product as it was checked (not stored).
     pub name: String,
@@ -174,6 +175,7 @@ pub struct SyncOutcome {
     pub price: f64,
     /// The notification's result, as the task would have stored it.
     #[schema(value_type = Object)]
+    #[ts(type = "unknown")]
     pub notification: Value,
     /// How long the client waited for the notification, in seconds.
     pub notify_secs: f64,

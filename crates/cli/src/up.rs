@@ -26,9 +26,6 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
     };
     let monitor_stop = CancellationToken::new();
     let monitor_tasks = TaskTracker::new();
-    let options = monitor::MonitorOptions::from_settings(settings);
-    monitor::start(listener, settings.redis_url.expose().to_string(), options, &monitor_tasks, monitor_stop.clone());
-    monitor_tasks.close();
     let supervisor = Supervisor::new(config)?;
     let mut events = supervisor.subscribe();
     let printer = tokio::spawn(async move {
@@ -45,12 +42,17 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
         () = shutdown.cancelled() => Ok(()),
     };
     if let Err(err) = started {
-        monitor_stop.cancel();
         supervisor.shutdown().await;
         printer.abort();
         bail!("{err}");
     }
     if !shutdown.is_cancelled() {
+        let options = monitor::MonitorOptions::from_settings(settings);
+        let redis_url = settings.redis_url.expose().to_string();
+        let monitor = monitor::start(listener, redis_url, options, &monitor_tasks, monitor_stop.clone());
+        if !monitor.until_following(Duration::from_secs(5)).await {
+            say("the task monitor does not follow the stack's events yet; it keeps trying");
+        }
         let api = supervisor
             .status()
             .iter()
@@ -65,6 +67,7 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
     }
     say("stopping: the monitor, the worker, then API, then Redis");
     monitor_stop.cancel();
+    monitor_tasks.close();
     if tokio::time::timeout(Duration::from_secs(3), monitor_tasks.wait()).await.is_err() {
         say("the monitor did not stop within 3 s");
     }

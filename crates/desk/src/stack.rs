@@ -167,6 +167,8 @@ struct MonitorRun {
 
 /// How long the monitor may take to stop before its tasks are left behind.
 const MONITOR_STOP: Duration = Duration::from_secs(3);
+/// How long Start waits for the monitor to follow the stack's events.
+const MONITOR_READY: Duration = Duration::from_secs(5);
 
 /// The stack and its settings.
 #[derive(Debug)]
@@ -256,7 +258,7 @@ impl Stack {
         }
     }
 
-    /// Starts the monitor, then Redis, the API and the worker, each once the one before is ready.
+    /// Starts Redis, the API and the worker, each once the one before is ready, then the monitor.
     pub async fn start(&self) -> Result<Snapshot> {
         let _one_at_a_time = self.lifecycle.lock().await;
         self.start_locked().await
@@ -277,15 +279,14 @@ impl Stack {
         if let Some(previous) = previous.and_then(|p| Arc::try_unwrap(p).ok()) {
             previous.shutdown().await;
         }
-        self.start_monitor(listener, &settings)?;
         self.running.store(true, Ordering::SeqCst);
         self.emit(DeskEvent::Stack { running: true });
         if let Err(err) = supervisor.start().await {
-            self.stop_monitor().await;
             self.running.store(false, Ordering::SeqCst);
             self.emit(DeskEvent::Stack { running: false });
             return Err(err.into());
         }
+        self.start_monitor(listener, &settings).await?;
         self.start_prober(&supervisor, targets);
         Ok(self.snapshot())
     }
@@ -307,8 +308,9 @@ impl Stack {
         }
     }
 
-    /// Starts the task monitor of this stack on `listener` (it connects to Redis once Redis is up).
-    fn start_monitor(&self, listener: std::net::TcpListener, settings: &config::Settings) -> Result<()> {
+    /// Starts the task monitor of this stack on `listener`, and waits until it follows the
+    /// stack's events (so the UI, told the stack runs, misses nothing it does from then on).
+    async fn start_monitor(&self, listener: std::net::TcpListener, settings: &config::Settings) -> Result<()> {
         let port = settings.monitor_port;
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| DeskError::io(format!("serving the monitor on port {port}"), e))?;
@@ -316,9 +318,13 @@ impl Stack {
         options.cors_origins.clone_from(&self.options.cors_origins);
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
-        monitor::start(listener, settings.redis_url.expose().to_string(), options, &tracker, shutdown.clone());
+        let monitor =
+            monitor::start(listener, settings.redis_url.expose().to_string(), options, &tracker, shutdown.clone());
         tracker.close();
         *lock(&self.monitor) = Some(MonitorRun { port, shutdown, tracker });
+        if !monitor.until_following(MONITOR_READY).await {
+            tracing::warn!("the monitor does not follow the stack's events yet; it keeps trying");
+        }
         Ok(())
     }
 

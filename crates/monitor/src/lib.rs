@@ -79,8 +79,8 @@ pub fn spawn_recorder(monitor: &Monitor, broker: &Broker, tracker: &TaskTracker)
     tracker.spawn(recorder::relay_products(monitor.clone(), redis));
 }
 
-/// How long the monitor waits between attempts to reach Redis.
-const CONNECT_RETRY: Duration = Duration::from_secs(1);
+/// How long the monitor waits between attempts to reach Redis: at first, and at most.
+const CONNECT_RETRY: [Duration; 2] = [Duration::from_millis(100), Duration::from_secs(2)];
 
 /// Serves the monitor on `listener` until `shutdown`, and connects to the Redis at `redis_url`
 /// in the background — retrying until it answers, so the monitor can start before Redis or while
@@ -104,6 +104,7 @@ pub fn start(
     let owner = tracker.clone();
     tracker.spawn(async move {
         let mut warned = false;
+        let mut pause = CONNECT_RETRY[0];
         loop {
             let broker = tokio::select! {
                 () = connecting.shutdown().cancelled() => return,
@@ -122,8 +123,9 @@ pub fn start(
                     }
                     tokio::select! {
                         () = connecting.shutdown().cancelled() => return,
-                        () = tokio::time::sleep(CONNECT_RETRY) => {}
+                        () = tokio::time::sleep(pause) => {}
                     }
+                    pause = (pause * 2).min(CONNECT_RETRY[1]);
                 }
             }
         }

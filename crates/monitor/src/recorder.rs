@@ -53,6 +53,7 @@ pub async fn record(monitor: Monitor, redis: Connected) {
                 }
             },
         };
+        monitor.set_following(true);
         loop {
             let event = tokio::select! {
                 () = monitor.shutdown().cancelled() => return,
@@ -91,6 +92,7 @@ pub async fn record(monitor: Monitor, redis: Connected) {
                 }
             }
         }
+        monitor.set_following(false);
         tracing::warn!("lost the Celery event stream; reconnecting");
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use taskq::Broker;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use web::{WebError, WebResult};
 
@@ -32,6 +33,9 @@ struct Inner {
     /// answers 503 until then; the connection reconnects by itself afterwards.
     redis: OnceLock<Connected>,
     feed: Feed,
+    /// Whether the recorder follows Celery's event fanout right now (nothing sent meanwhile is
+    /// missed).
+    following: watch::Sender<bool>,
     options: MonitorOptions,
     /// Ends live streams so that graceful shutdown does not wait on them, and stops the recorder.
     shutdown: CancellationToken,
@@ -40,7 +44,8 @@ struct Inner {
 impl Monitor {
     /// A monitor not connected yet.
     pub fn new(options: MonitorOptions, shutdown: CancellationToken) -> Self {
-        Self { inner: Arc::new(Inner { redis: OnceLock::new(), feed: Feed::default(), options, shutdown }) }
+        let following = watch::Sender::new(false);
+        Self { inner: Arc::new(Inner { redis: OnceLock::new(), feed: Feed::default(), following, options, shutdown }) }
     }
 
     /// A monitor over `broker`'s connection.
@@ -64,6 +69,18 @@ impl Monitor {
     /// The live feed.
     pub fn feed(&self) -> &Feed {
         &self.inner.feed
+    }
+
+    /// Says whether the recorder follows the event fanout now (the recorder's to call).
+    pub fn set_following(&self, following: bool) {
+        self.inner.following.send_replace(following);
+    }
+
+    /// Waits until the recorder follows Celery's event fanout, at most `deadline`; whether it
+    /// does. A stack starts its producers and workers after this, so no event of theirs is missed.
+    pub async fn until_following(&self, deadline: Duration) -> bool {
+        let mut following = self.inner.following.subscribe();
+        tokio::time::timeout(deadline, following.wait_for(|on| *on)).await.is_ok_and(|r| r.is_ok())
     }
 
     /// The options it was built with.

@@ -1,6 +1,6 @@
 //! The original system's flow with real processes: POST a product, the worker runs its
-//! notification, the API shows SUCCESS and streams it; the history survives restarts of the API,
-//! the worker and Redis (with AOF persistence on).
+//! notification, the monitor shows SUCCESS and streams it; the history survives restarts of the
+//! API, the worker, the monitor and Redis (with AOF persistence on).
 
 use std::time::Duration;
 
@@ -19,10 +19,11 @@ async fn post_to_success_then_history_survives_restarts() {
     let mut redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
     let env = [("NOTIFY_SIMULATED_SECS", "0.5")];
     let (mut api, base) = process::api(&redis.url(), &env).await;
+    let (mut monitor, monitor_base) = process::monitor(&redis.url()).await;
     let mut worker = process::worker(&redis.url(), &env);
     let client = reqwest::Client::new();
 
-    let mut events = client.get(format!("{base}/events")).send().await.unwrap();
+    let mut events = client.get(format!("{monitor_base}/events")).send().await.unwrap();
     let created = client
         .post(format!("{base}/products/"))
         .json(&json!({"name": "Чайник", "price": 1999.0}))
@@ -35,7 +36,7 @@ async fn post_to_success_then_history_survives_restarts() {
     let task_id = product["task_id"].as_str().unwrap().to_string();
 
     let done = test_support::wait::until("the task to reach SUCCESS", Duration::from_secs(60), || {
-        let (client, base, id) = (client.clone(), base.clone(), task_id.clone());
+        let (client, base, id) = (client.clone(), monitor_base.clone(), task_id.clone());
         async move {
             // SUCCESS in the result and in the recorded events (they can arrive a moment apart).
             let recorded =
@@ -60,15 +61,18 @@ async fn post_to_success_then_history_survives_restarts() {
     drop(events);
 
     process::stop(&mut worker).await;
+    process::stop(&mut monitor).await;
     process::stop(&mut api).await;
     redis.restart();
     let (mut api, base) = process::api(&redis.url(), &env).await;
-    let after = task_state(&client, &base, &task_id).await.expect("the task is still known after restarts");
+    let (mut monitor, monitor_base) = process::monitor(&redis.url()).await;
+    let after = task_state(&client, &monitor_base, &task_id).await.expect("the task is still known after restarts");
     assert_eq!(after["state"], "SUCCESS");
     assert_eq!(after["timeline"], done["timeline"], "the whole timeline survived");
     let products: Value = client.get(format!("{base}/products/")).send().await.unwrap().json().await.unwrap();
     assert_eq!(products[0]["task_id"], task_id.as_str());
-    let page: Value = client.get(format!("{base}/tasks")).send().await.unwrap().json().await.unwrap();
+    let page: Value = client.get(format!("{monitor_base}/tasks")).send().await.unwrap().json().await.unwrap();
     assert_eq!(page["tasks"][0]["task_id"], task_id.as_str());
+    process::stop(&mut monitor).await;
     process::stop(&mut api).await;
 }

@@ -10,6 +10,8 @@ use supervisor::{
 };
 use test_support::redis::{RedisServer, free_port};
 
+use crate::process::InProcessMonitor;
+
 fn config(data: &Path) -> SupervisorConfig {
     let redis_port = free_port();
     SupervisorConfig {
@@ -105,6 +107,7 @@ async fn kill_9_of_each_process_under_load_loses_nothing() {
     let redis_url = config.redis_url.clone();
     let supervisor = Supervisor::new(config).unwrap();
     supervisor.start().await.unwrap();
+    let monitor = InProcessMonitor::start(&redis_url).await;
     let stop = tokio_util::sync::CancellationToken::new();
     let stream = tokio::spawn(post_stream(base.clone(), stop.clone()));
     let client = reqwest::Client::new();
@@ -169,7 +172,7 @@ async fn kill_9_of_each_process_under_load_loses_nothing() {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let task: Value =
-                client.get(format!("{base}/tasks/{task_id}")).send().await.unwrap().json().await.unwrap_or(Value::Null);
+                client.get(format!("{}/tasks/{task_id}", monitor.base)).send().await.unwrap().json().await.unwrap_or(Value::Null);
             if task["state"] == "SUCCESS" {
                 break;
             }
@@ -335,12 +338,14 @@ async fn one_process_stops_and_starts_while_the_rest_runs_on() {
     let data = tempfile::tempdir().unwrap();
     let config = config(data.path());
     let base = format!("http://127.0.0.1:{}", config.api_port);
+    let redis_url = config.redis_url.clone();
     let supervisor = Supervisor::new(config).unwrap();
     assert!(
         matches!(supervisor.stop_process(ProcessKind::Worker).await, Err(SupervisorError::NotUp)),
         "a single process cannot be stopped before Start"
     );
     supervisor.start().await.unwrap();
+    let monitor = InProcessMonitor::start(&redis_url).await;
     let worker_pid = state(&supervisor, ProcessKind::Worker).pid.unwrap();
 
     supervisor.stop_process(ProcessKind::Worker).await.unwrap();
@@ -350,7 +355,7 @@ async fn one_process_stops_and_starts_while_the_rest_runs_on() {
 
     let client = reqwest::Client::new();
     let created = post_product(&client, &base, "queued").await;
-    let task = format!("{base}/tasks/{}", created["task_id"].as_str().unwrap());
+    let task = format!("{}/tasks/{}", monitor.base, created["task_id"].as_str().unwrap());
     let state_of = |task: String| {
         let client = client.clone();
         async move { client.get(task).send().await.unwrap().json::<Value>().await.unwrap()["state"].clone() }
@@ -381,15 +386,17 @@ async fn a_killed_worker_is_restarted_with_the_new_environment_and_its_task_rede
     // Long enough to kill the worker while it runs the task.
     config.child_env.push(("NOTIFY_SIMULATED_SECS".into(), "30".into()));
     let base = format!("http://127.0.0.1:{}", config.api_port);
+    let redis_url = config.redis_url.clone();
     let mut env = config.child_env.clone();
     let supervisor = Supervisor::new(config).unwrap();
     assert!(matches!(supervisor.kill_process(ProcessKind::Worker).await, Err(SupervisorError::NotUp)));
     supervisor.start().await.unwrap();
+    let monitor = InProcessMonitor::start(&redis_url).await;
     let worker_pid = state(&supervisor, ProcessKind::Worker).pid.unwrap();
 
     let client = reqwest::Client::new();
     let created = post_product(&client, &base, "doomed").await;
-    let task_url = format!("{base}/tasks/{}", created["task_id"].as_str().unwrap());
+    let task_url = format!("{}/tasks/{}", monitor.base, created["task_id"].as_str().unwrap());
     let task = |client: reqwest::Client, url: String| async move {
         client.get(url).send().await.unwrap().json::<Value>().await.unwrap()
     };

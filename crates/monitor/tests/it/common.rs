@@ -81,6 +81,11 @@ impl TestMonitor {
         message
     }
 
+    /// The monitor's connection with its deadline.
+    pub fn redis_db(&self) -> monitor::db::Db {
+        self.monitor.redis().unwrap().db.clone()
+    }
+
     pub async fn request(&self, method: Method, path: &str) -> Answer {
         let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
