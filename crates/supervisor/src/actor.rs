@@ -1,51 +1,81 @@
-//! The one task that owns every process's state. Commands (start, stop), child exits, readiness
-//! results and restart timers all arrive here, one at a time, so every transition is explicit and
-//! published in order.
+//! The one task that owns every process's state. Commands (start, stop), child exits, probe
+//! reports and restart timers all arrive here, one at a time, so every transition is explicit and
+//! published in order. Nothing here waits on a readiness probe: each probe runs in a task of its
+//! own and reports back ([`Report`]); a start is a sequence the reports move along.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use taskq::{Broker, BrokerOptions, EventKind, EventReceiver};
+use taskq::Broker;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
 
 use crate::child::{self, ChildHandle, Exit, Launch};
+use crate::config::SupervisorConfig;
 use crate::error::{Result, SupervisorError};
 use crate::logs::Logs;
 use crate::paths::{self, RedisBinary};
 use crate::ports;
-use crate::probe;
+use crate::probe::{self, NotReady, Target};
 use crate::state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
-use crate::supervisor::SupervisorConfig;
 use crate::sys;
 
 /// Lines of a process's log quoted in error reports.
 const QUOTED_LINES: usize = 12;
+/// How long putting a stopped worker's tasks back may take while the stack stops.
+const RESTORE_ON_STOP: Duration = Duration::from_secs(2);
+/// How often a dead worker's tasks are tried again while Redis does not answer, and for how long.
+const RESTORE_RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(600));
 
+/// What the supervisor's handle asks for.
 pub(crate) enum Command {
-    Start(oneshot::Sender<Result<()>>),
+    Start(Reply),
     Stop(oneshot::Sender<()>),
-    StartProcess(ProcessKind, oneshot::Sender<Result<()>>),
-    StopProcess(ProcessKind, oneshot::Sender<Result<()>>),
-    KillProcess(ProcessKind, oneshot::Sender<Result<()>>),
+    StartProcess(ProcessKind, Reply),
+    StopProcess(ProcessKind, Reply),
+    KillProcess(ProcessKind, Reply),
     SetChildEnv(Vec<(String, String)>, oneshot::Sender<()>),
+}
+
+type Reply = oneshot::Sender<Result<()>>;
+
+/// What a probe task reports.
+enum Report {
+    /// The probe is prepared (the worker's event subscription exists): the process may start.
+    Armed { kind: ProcessKind, generation: u64, result: std::result::Result<(), NotReady> },
+    /// The process is ready (a Redis with the supervisor's connection to it), or will not be.
+    Ready { kind: ProcessKind, generation: u64, result: std::result::Result<Option<Broker>, NotReady> },
+}
+
+/// A start in progress: of the whole stack (each process after the one before is ready), or of
+/// one process.
+struct Starting {
+    /// The process being started now.
+    current: ProcessKind,
+    /// Those after it.
+    next: VecDeque<ProcessKind>,
+    /// Whether it is the whole stack's (a failure then stops what was started).
+    whole: bool,
+    reply: Reply,
 }
 
 struct Proc {
     status: ProcessStatus,
     child: Option<ChildHandle>,
+    /// Bumped at every start: reports and exits of an older start are ignored.
     generation: u64,
+    /// Crashes within the policy's window.
     crashes: VecDeque<Instant>,
+    /// Crashes since it last ran for a while (the back-off's exponent).
+    streak: u32,
+    /// When it became ready (its run's length decides whether a crash resets the back-off).
+    ready_at: Option<Instant>,
     restart_at: Option<tokio::time::Instant>,
-}
-
-/// A readiness probe in progress.
-type Probe = std::pin::Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>>;
-
-struct Ready {
-    kind: ProcessKind,
-    generation: u64,
-    result: std::result::Result<(), String>,
+    /// Waiting for Redis before it restarts (it cannot start without it; no crash is counted).
+    waiting_for_redis: bool,
+    /// The probe task of the current start, aborted when the start is abandoned.
+    probe: Option<AbortHandle>,
 }
 
 pub(crate) struct Actor {
@@ -57,11 +87,16 @@ pub(crate) struct Actor {
     lifeline: sys::Lifeline,
     exits_tx: mpsc::UnboundedSender<Exit>,
     exits: mpsc::UnboundedReceiver<Exit>,
-    ready_tx: mpsc::UnboundedSender<Ready>,
-    ready: mpsc::UnboundedReceiver<Ready>,
-    /// For the worker's readiness (its events) and restoring a dead worker's tasks.
+    reports_tx: mpsc::UnboundedSender<Report>,
+    reports: mpsc::UnboundedReceiver<Report>,
+    /// For the worker's probe (its events) and restoring a dead worker's tasks.
     broker: Option<Broker>,
     redis_binary: Option<RedisBinary>,
+    /// The start in progress, if any.
+    starting: Option<Starting>,
+    /// Work the actor started and does not wait for (putting a dead worker's tasks back while
+    /// Redis is down); aborted when the supervisor ends.
+    background: tokio::task::JoinSet<()>,
     /// Whether the stack is up (started and not stopped).
     up: bool,
 }
@@ -72,22 +107,21 @@ impl Actor {
         logs: Arc<Logs>,
         events: broadcast::Sender<Event>,
     ) -> Result<(Self, watch::Receiver<Vec<ProcessStatus>>)> {
-        let port_of = |kind| match kind {
-            ProcessKind::Redis => Some(config.redis_port),
-            ProcessKind::Api => Some(config.api_port),
-            ProcessKind::Worker => None,
-        };
         let procs = ProcessKind::ALL.map(|kind| Proc {
-            status: ProcessStatus::new(kind, config.mode(kind), port_of(kind)),
+            status: ProcessStatus::new(kind, config.mode(kind), config.port_of(kind)),
             child: None,
             generation: 0,
             crashes: VecDeque::new(),
+            streak: 0,
+            ready_at: None,
             restart_at: None,
+            waiting_for_redis: false,
+            probe: None,
         });
         let (status, status_rx) = watch::channel(procs.iter().map(|p| p.status.clone()).collect());
         let lifeline = sys::Lifeline::new().map_err(|e| SupervisorError::io("tying children to the supervisor", e))?;
         let (exits_tx, exits) = mpsc::unbounded_channel();
-        let (ready_tx, ready) = mpsc::unbounded_channel();
+        let (reports_tx, reports) = mpsc::unbounded_channel();
         let actor = Self {
             config,
             logs,
@@ -97,10 +131,12 @@ impl Actor {
             lifeline,
             exits_tx,
             exits,
-            ready_tx,
-            ready,
+            reports_tx,
+            reports,
             broker: None,
             redis_binary: None,
+            starting: None,
+            background: tokio::task::JoinSet::new(),
             up: false,
         };
         Ok((actor, status_rx))
@@ -111,19 +147,23 @@ impl Actor {
             let next_restart = self.procs.iter().filter_map(|p| p.restart_at).min();
             tokio::select! {
                 command = inbox.recv() => match command {
-                    Some(Command::Start(reply)) => { let _ = reply.send(self.start().await); }
+                    Some(Command::Start(reply)) => self.start(reply),
                     Some(Command::Stop(reply)) => { self.stop().await; let _ = reply.send(()); }
-                    Some(Command::StartProcess(kind, reply)) => { let _ = reply.send(self.start_process(kind).await); }
+                    Some(Command::StartProcess(kind, reply)) => self.start_process(kind, reply),
                     Some(Command::StopProcess(kind, reply)) => { let _ = reply.send(self.stop_process(kind).await); }
                     Some(Command::KillProcess(kind, reply)) => { let _ = reply.send(self.kill_process(kind)); }
                     Some(Command::SetChildEnv(env, reply)) => { self.config.child_env = env; let _ = reply.send(()); }
-                    None => { self.stop().await; return; }
+                    None => { self.stop().await; self.background.abort_all(); return; }
                 },
                 Some(exit) = self.exits.recv() => self.on_exit(exit).await,
-                Some(ready) = self.ready.recv() => self.on_ready(ready),
-                () = sleep_until(next_restart) => self.restart_due().await,
+                Some(report) = self.reports.recv() => self.on_report(report).await,
+                () = sleep_until(next_restart) => self.restart_due(),
             }
         }
+    }
+
+    fn proc(&mut self, kind: ProcessKind) -> &mut Proc {
+        &mut self.procs[kind.index()]
     }
 
     fn set(&mut self, kind: ProcessKind, state: ProcessState, reason: Option<String>) {
@@ -194,73 +234,224 @@ impl Actor {
             );
             self.redis_binary = Some(binary);
         }
-        for (kind, port) in [(ProcessKind::Redis, c.redis_port), (ProcessKind::Api, c.api_port)] {
-            if c.mode(kind) == Mode::Managed
-                && let Some(owner) = ports::check(port)
-            {
-                return Err(SupervisorError::PortTaken { process: kind, port, owner });
-            }
+        for kind in [ProcessKind::Redis, ProcessKind::Api] {
+            self.check_port(kind)?;
         }
         Ok(())
     }
 
-    async fn start(&mut self) -> Result<()> {
-        if self.up {
-            return Err(SupervisorError::Busy("running"));
-        }
-        self.preflight()?;
-        self.up = true;
-        for proc in &mut self.procs {
-            proc.status.restarts = 0;
-            proc.crashes.clear();
-        }
-        for kind in ProcessKind::ALL {
-            if let Err(err) = self.start_one(kind).await {
-                self.stop().await;
-                return Err(err);
-            }
-            if kind == ProcessKind::Redis {
-                match Broker::connect(&self.config.redis_url, BrokerOptions::default()).await {
-                    Ok(broker) => self.broker = Some(broker),
-                    Err(err) => {
-                        self.stop().await;
-                        return Err(SupervisorError::StartFailed {
-                            process: kind,
-                            reason: format!("cannot connect: {err}"),
-                            last_lines: self.last_lines(kind),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Starts one process of a running stack again (after it was stopped on its own or gave up
-    /// crashing). Nothing to do when it is already starting or running.
-    async fn start_process(&mut self, kind: ProcessKind) -> Result<()> {
-        if !self.up {
-            return Err(SupervisorError::NotUp);
-        }
-        let proc = &mut self.procs[kind.index()];
-        if proc.child.is_some() || proc.status.state == ProcessState::External {
-            return Ok(());
-        }
-        proc.restart_at = None;
-        proc.crashes.clear();
-        let port = match kind {
-            ProcessKind::Redis => Some(self.config.redis_port),
-            ProcessKind::Api => Some(self.config.api_port),
-            ProcessKind::Worker => None,
-        };
+    /// A managed process's port must be free before it starts.
+    fn check_port(&self, kind: ProcessKind) -> Result<()> {
         if self.config.mode(kind) == Mode::Managed
-            && let Some(port) = port
+            && let Some(port) = self.config.port_of(kind)
             && let Some(owner) = ports::check(port)
         {
             return Err(SupervisorError::PortTaken { process: kind, port, owner });
         }
+        Ok(())
+    }
+
+    /// Starts the stack: Redis, then the API, then the worker, each once the one before is ready.
+    /// The answer is sent when the last is ready, or when one fails (what was started is stopped).
+    fn start(&mut self, reply: Reply) {
+        if self.up {
+            let _ = reply.send(Err(SupervisorError::Busy("running")));
+            return;
+        }
+        if let Err(err) = self.preflight() {
+            let _ = reply.send(Err(err));
+            return;
+        }
+        self.up = true;
+        for proc in &mut self.procs {
+            proc.status.restarts = 0;
+            proc.streak = 0;
+            proc.crashes.clear();
+            proc.waiting_for_redis = false;
+        }
+        let next: VecDeque<ProcessKind> = ProcessKind::ALL[1..].iter().copied().collect();
+        self.starting = Some(Starting { current: ProcessKind::Redis, next, whole: true, reply });
+        self.begin(ProcessKind::Redis);
+    }
+
+    /// Starts one process of a running stack again (after it was stopped on its own or gave up
+    /// crashing). Answers at once when it is already starting or running, else once it is ready.
+    fn start_process(&mut self, kind: ProcessKind, reply: Reply) {
+        if !self.up {
+            let _ = reply.send(Err(SupervisorError::NotUp));
+            return;
+        }
+        if self.starting.is_some() {
+            let _ = reply.send(Err(SupervisorError::Busy("starting")));
+            return;
+        }
+        let proc = self.proc(kind);
+        if proc.child.is_some() || proc.probe.is_some() || proc.status.state == ProcessState::External {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        proc.restart_at = None;
+        proc.waiting_for_redis = false;
+        proc.crashes.clear();
+        proc.streak = 0;
+        if let Err(err) = self.check_port(kind) {
+            let _ = reply.send(Err(err));
+            return;
+        }
         self.note(kind, "start asked for");
-        self.start_one(kind).await
+        self.starting = Some(Starting { current: kind, next: VecDeque::new(), whole: false, reply });
+        self.begin(kind);
+    }
+
+    /// Begins starting `kind` (or probing it, when external): its probe is armed in a task of its
+    /// own; the process is spawned once it is ([`Report::Armed`]).
+    fn begin(&mut self, kind: ProcessKind) {
+        let target = match kind {
+            ProcessKind::Redis => Target::Redis { port: self.config.redis_port, url: self.config.redis_url.clone() },
+            ProcessKind::Api => Target::Api { port: self.config.api_port },
+            ProcessKind::Worker => Target::Worker {
+                broker: self.broker.clone(),
+                name: (self.config.mode(kind) == Mode::Managed).then(|| self.config.worker_name.clone()),
+            },
+        };
+        let deadline = self.config.ready_timeout;
+        let reports = self.reports_tx.clone();
+        let proc = self.proc(kind);
+        proc.generation += 1;
+        let generation = proc.generation;
+        let task = tokio::spawn(async move {
+            let armed = probe::arm(target).await;
+            let (armed, result) = match armed {
+                Ok(armed) => (Some(armed), Ok(())),
+                Err(err) => (None, Err(err)),
+            };
+            let _ = reports.send(Report::Armed { kind, generation, result });
+            if let Some(armed) = armed {
+                let result = probe::ready(armed, deadline).await;
+                let _ = reports.send(Report::Ready { kind, generation, result });
+            }
+        });
+        self.proc(kind).probe = Some(task.abort_handle());
+        let reason = (self.config.mode(kind) == Mode::External).then(|| "external: probing".to_string());
+        self.set(kind, ProcessState::Starting, reason);
+    }
+
+    async fn on_report(&mut self, report: Report) {
+        let (kind, generation) = match &report {
+            Report::Armed { kind, generation, .. } | Report::Ready { kind, generation, .. } => (*kind, *generation),
+        };
+        if self.procs[kind.index()].generation != generation || self.procs[kind.index()].probe.is_none() {
+            return;
+        }
+        match report {
+            Report::Armed { result: Err(why), .. } | Report::Ready { result: Err(why), .. } => {
+                self.not_ready(kind, &why).await;
+            }
+            Report::Armed { result: Ok(()), .. } => {
+                if self.config.mode(kind) == Mode::Managed
+                    && let Err(err) = self.spawn(kind)
+                {
+                    self.not_ready(kind, &NotReady::Exited(err.to_string())).await;
+                }
+            }
+            Report::Ready { result: Ok(broker), .. } => {
+                self.proc(kind).probe = None;
+                if let Some(broker) = broker
+                    && self.broker.is_none()
+                {
+                    self.broker = Some(broker);
+                }
+                self.ready(kind).await;
+            }
+        }
+    }
+
+    /// `kind` answered its probe.
+    async fn ready(&mut self, kind: ProcessKind) {
+        let proc = self.proc(kind);
+        proc.ready_at = Some(Instant::now());
+        let state = if self.config.mode(kind) == Mode::External { ProcessState::External } else { ProcessState::Running };
+        self.set(kind, state, None);
+        if kind == ProcessKind::Redis {
+            if self.starting.as_ref().is_some_and(|s| s.whole) && self.config.mode(kind) == Mode::Managed {
+                // Our own Redis, before any worker of ours runs: whatever a worker of an earlier run
+                // still held (it died, or Redis was down when it did) goes back on the queue.
+                self.restore_now("left by a worker of an earlier run", RESTORE_ON_STOP).await;
+            }
+            self.redis_is_back();
+        }
+        if self.starting.as_ref().is_some_and(|s| s.current == kind) {
+            self.advance();
+        }
+    }
+
+    /// The start in progress moves to its next process, or ends.
+    fn advance(&mut self) {
+        let Some(starting) = self.starting.as_mut() else { return };
+        match starting.next.pop_front() {
+            Some(next) => {
+                starting.current = next;
+                self.begin(next);
+            }
+            None => {
+                if let Some(done) = self.starting.take() {
+                    let _ = done.reply.send(Ok(()));
+                }
+            }
+        }
+    }
+
+    /// `kind` will not become ready: a start in progress fails (the whole stack's stops what it
+    /// started); a restart counts as a crash.
+    async fn not_ready(&mut self, kind: ProcessKind, why: &NotReady) {
+        let proc = self.proc(kind);
+        if let Some(probe) = proc.probe.take() {
+            probe.abort();
+        }
+        let child = proc.child.take();
+        let restarting = self.starting.as_ref().is_none_or(|s| s.current != kind);
+        self.note(kind, &format!("{} failed: {why}", if restarting { "restart" } else { "start" }));
+        if let Some(child) = child {
+            child.stop().await;
+        }
+        if restarting {
+            self.set(kind, ProcessState::Crashed, Some(why.to_string()));
+            self.schedule_restart(kind, &why.to_string());
+            return;
+        }
+        let Some(starting) = self.starting.take() else { return };
+        let external = self.config.mode(kind) == Mode::External;
+        let reason = if external {
+            format!("the external {kind} does not answer ({}); start it, or let Stackdesk run it", self.probe_target(kind))
+        } else {
+            why.to_string()
+        };
+        let state = if external { ProcessState::Stopped } else { ProcessState::Crashed };
+        self.set(kind, state, Some(reason.clone()));
+        let last_lines = if external { Vec::new() } else { self.last_lines(kind) };
+        if starting.whole {
+            self.stop().await;
+        }
+        let _ = starting.reply.send(Err(SupervisorError::StartFailed { process: kind, reason, last_lines }));
+    }
+
+    fn probe_target(&self, kind: ProcessKind) -> String {
+        match kind {
+            ProcessKind::Redis => format!("no PING answer on port {}", self.config.redis_port),
+            ProcessKind::Api => format!("GET http://127.0.0.1:{}/health is not 200", self.config.api_port),
+            ProcessKind::Worker => "no worker heartbeat on this Redis".into(),
+        }
+    }
+
+    fn spawn(&mut self, kind: ProcessKind) -> Result<()> {
+        let launch = self.launch(kind)?;
+        let generation = self.procs[kind.index()].generation;
+        let child = child::spawn(&launch, generation, &self.lifeline, &self.logs, &self.exits_tx)
+            .map_err(|e| SupervisorError::io(format!("starting {kind} ({})", launch.program.display()), e))?;
+        self.note(kind, &format!("started {} (pid {})", launch.program.display(), child.pid));
+        self.proc(kind).child = Some(child);
+        self.set(kind, ProcessState::Starting, None);
+        Ok(())
     }
 
     /// Kills one managed process at once, as a crash would: what follows is the crash path
@@ -283,16 +474,21 @@ impl Actor {
         if !self.up {
             return Err(SupervisorError::NotUp);
         }
-        self.procs[kind.index()].restart_at = None;
-        if let Some(child) = self.procs[kind.index()].child.take() {
+        if self.starting.as_ref().is_some_and(|s| s.current == kind) {
+            return Err(SupervisorError::Busy("starting"));
+        }
+        let proc = self.proc(kind);
+        proc.restart_at = None;
+        proc.waiting_for_redis = false;
+        if let Some(probe) = proc.probe.take() {
+            probe.abort();
+        }
+        if let Some(child) = proc.child.take() {
             self.set(kind, ProcessState::Stopping, None);
             child.stop().await;
             self.note(kind, "stopped on request; the rest of the stack keeps running");
-            if kind == ProcessKind::Worker
-                && let Some(broker) = &self.broker
-                && let Ok(n @ 1..) = restore_all(broker).await
-            {
-                self.note(kind, &format!("put {n} unfinished task(s) back on the queue"));
+            if kind == ProcessKind::Worker {
+                self.restore_now("of the stopped worker", RESTORE_ON_STOP).await;
             }
         }
         if self.procs[kind.index()].status.state != ProcessState::Stopped {
@@ -301,156 +497,116 @@ impl Actor {
         Ok(())
     }
 
-    /// Starts (or, when external, probes) one process and waits until it is ready.
-    async fn start_one(&mut self, kind: ProcessKind) -> Result<()> {
-        let deadline = self.config.ready_timeout;
-        let probe = self.probe(kind).await;
-        if self.config.mode(kind) == Mode::External {
-            self.set(kind, ProcessState::Starting, Some("external: probing".into()));
-            if let Ok(Ok(())) = tokio::time::timeout(deadline, probe).await {
-                self.set(kind, ProcessState::External, None);
-                return Ok(());
-            }
-            let reason = format!(
-                "the external {kind} does not answer ({}); start it, or let Stackdesk run it",
-                self.probe_target(kind)
-            );
-            self.set(kind, ProcessState::Stopped, Some(reason.clone()));
-            return Err(SupervisorError::StartFailed { process: kind, reason, last_lines: Vec::new() });
-        }
-        self.spawn(kind)?;
-        let started = Instant::now();
-        let mut probe = std::pin::pin!(probe);
-        let mut tick = tokio::time::interval(Duration::from_millis(10));
-        let result = loop {
-            tokio::select! {
-                result = &mut probe => break result,
-                _ = tick.tick() => {
-                    if self.procs[kind.index()].child.as_ref().is_some_and(ChildHandle::has_exited) {
-                        break Err("exited during start-up".to_string());
-                    }
-                    if started.elapsed() > deadline {
-                        break Err(format!("not ready within {deadline:?}"));
-                    }
-                }
-            }
-        };
-        match result {
-            Ok(()) => {
-                self.set(kind, ProcessState::Running, None);
-                Ok(())
-            }
-            Err(reason) => {
-                self.note(kind, &format!("start failed: {reason}"));
-                if let Some(child) = self.procs[kind.index()].child.take() {
-                    child.stop().await;
-                }
-                self.set(kind, ProcessState::Crashed, Some(reason.clone()));
-                Err(SupervisorError::StartFailed { process: kind, reason, last_lines: self.last_lines(kind) })
-            }
-        }
-    }
-
-    fn probe_target(&self, kind: ProcessKind) -> String {
-        match kind {
-            ProcessKind::Redis => format!("no PING answer on port {}", self.config.redis_port),
-            ProcessKind::Api => format!("GET http://127.0.0.1:{}/health is not 200", self.config.api_port),
-            ProcessKind::Worker => "no worker heartbeat on this Redis".into(),
-        }
-    }
-
-    /// The readiness probe of `kind`, set up now (so the worker's `worker-online` cannot be
-    /// missed: the event subscription exists before the worker starts) and resolving when ready.
-    async fn probe(&self, kind: ProcessKind) -> Probe {
-        let poll = |check: fn(u16) -> bool, port: u16| -> Probe {
-            Box::pin(async move {
-                loop {
-                    if tokio::task::spawn_blocking(move || check(port)).await.unwrap_or(false) {
-                        return Ok(());
-                    }
-                    // Processes are ready within milliseconds; a coarse poll would dominate start-up.
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-            })
-        };
-        match kind {
-            ProcessKind::Redis => poll(probe::redis_ping_once, self.config.redis_port),
-            ProcessKind::Api => poll(probe::api_health_once, self.config.api_port),
-            ProcessKind::Worker => {
-                let Some(broker) = self.broker.clone() else {
-                    return Box::pin(async { Err("Redis is not connected".to_string()) });
-                };
-                let receiver = EventReceiver::connect(&broker).await;
-                let expected = (self.config.mode(kind) == Mode::Managed).then(|| self.config.worker_name.clone());
-                Box::pin(async move {
-                    let mut receiver = receiver.map_err(|e| format!("cannot follow worker events: {e}"))?;
-                    while let Some(event) = receiver.next().await {
-                        let alive = matches!(event.kind, EventKind::WorkerOnline | EventKind::WorkerHeartbeat);
-                        if alive && expected.as_ref().is_none_or(|name| *name == event.hostname) {
-                            return Ok(());
-                        }
-                    }
-                    Err("lost the connection to Redis while waiting for the worker".to_string())
-                })
-            }
-        }
-    }
-
-    fn spawn(&mut self, kind: ProcessKind) -> Result<()> {
-        let launch = self.launch(kind)?;
-        let proc = &mut self.procs[kind.index()];
-        proc.generation += 1;
-        let child = child::spawn(&launch, proc.generation, &self.lifeline, &self.logs, &self.exits_tx)
-            .map_err(|e| SupervisorError::io(format!("starting {kind} ({})", launch.program.display()), e))?;
-        self.note(kind, &format!("started {} (pid {})", launch.program.display(), child.pid));
-        self.procs[kind.index()].child = Some(child);
-        self.set(kind, ProcessState::Starting, None);
-        Ok(())
-    }
-
-    /// A child exited. Expected exits (stops) were already handled; anything else is a crash.
+    /// A child exited. Expected exits (stops) were already handled; one during its start-up fails
+    /// that start; anything else is a crash.
     async fn on_exit(&mut self, exit: Exit) {
         let proc = &mut self.procs[exit.kind.index()];
         if proc.generation != exit.generation || proc.child.is_none() || !self.up {
             return;
         }
-        proc.child = None;
         let kind = exit.kind;
-        self.note(kind, &format!("exited unexpectedly ({})", exit.how));
-        self.set(kind, ProcessState::Crashed, Some(format!("exited unexpectedly ({})", exit.how)));
-        if kind == ProcessKind::Worker
-            && let Some(broker) = &self.broker
-        {
-            // The worker is gone: whatever it held goes back to the queue now, not in an hour.
-            match restore_all(broker).await {
-                Ok(0) => {}
-                Ok(n) => self.note(kind, &format!("put {n} unfinished task(s) of the dead worker back on the queue")),
-                Err(err) => self.note(kind, &format!("could not restore the dead worker's tasks: {err}")),
-            }
+        if proc.probe.is_some() {
+            self.not_ready(kind, &NotReady::Exited(exit.how.clone())).await;
+        } else {
+            proc.child = None;
+            let reason = format!("exited unexpectedly ({})", exit.how);
+            self.note(kind, &reason);
+            self.set(kind, ProcessState::Crashed, Some(reason));
+            self.schedule_restart(kind, &exit.how);
         }
-        self.schedule_restart(kind, &exit.how);
+        if kind == ProcessKind::Worker {
+            // The worker is gone: whatever it held goes back to the queue now, not in an hour.
+            self.restore_in_background("of the dead worker");
+        }
     }
 
+    /// Puts every message in flight back on the queue now, waiting at most `deadline`.
+    async fn restore_now(&self, whose: &str, deadline: Duration) {
+        let Some(broker) = self.broker.clone() else { return };
+        match tokio::time::timeout(deadline, broker.restore_all()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => self.note(ProcessKind::Worker, &format!("put {n} unfinished task(s) {whose} back on the queue")),
+            Ok(Err(err)) => self.note(ProcessKind::Worker, &format!("could not put the tasks {whose} back: {err}")),
+            Err(_) => self.note(
+                ProcessKind::Worker,
+                &format!("could not put the tasks {whose} back: Redis did not answer within {deadline:?}"),
+            ),
+        }
+    }
+
+    /// Puts every message in flight back on the queue, trying again while Redis does not answer
+    /// (it may be down right now: the tasks must not wait for the visibility timeout).
+    fn restore_in_background(&mut self, whose: &str) {
+        while self.background.try_join_next().is_some() {}
+        let Some(broker) = self.broker.clone() else { return };
+        let (logs, whose) = (self.logs.clone(), whose.to_string());
+        let note = move |line: &str| logs.line(ProcessKind::Worker, Stream::Supervisor, line);
+        self.background.spawn(async move {
+            let (pause, patience) = RESTORE_RETRY;
+            let began = Instant::now();
+            let mut warned = false;
+            loop {
+                match broker.restore_all().await {
+                    Ok(0) => return,
+                    Ok(n) => return note(&format!("put {n} unfinished task(s) {whose} back on the queue")),
+                    Err(err) if began.elapsed() > patience => {
+                        return note(&format!("gave up putting the tasks {whose} back: {err}"));
+                    }
+                    Err(err) => {
+                        if !warned {
+                            note(&format!("cannot put the tasks {whose} back yet ({err}); trying again until Redis answers"));
+                            warned = true;
+                        }
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Decides when a crashed process starts again: after the back-off (which decays once it
+    /// ran for a while); after Redis is back, for the API and the worker when Redis is down
+    /// (they cannot run without it, and that is no crash of theirs); after a long pause when it
+    /// crashed too often.
     fn schedule_restart(&mut self, kind: ProcessKind, why: &str) {
         let policy = self.config.restart;
+        let redis_down = kind != ProcessKind::Redis
+            && self.config.mode(ProcessKind::Redis) == Mode::Managed
+            && self.procs[ProcessKind::Redis.index()].status.state != ProcessState::Running;
         let proc = &mut self.procs[kind.index()];
+        if redis_down {
+            proc.waiting_for_redis = true;
+            proc.restart_at = None;
+            self.set(kind, ProcessState::BackingOff, Some(format!("waiting for Redis to restart it (it stopped: {why})")));
+            return;
+        }
+        if proc.ready_at.take().is_some_and(|at| at.elapsed() >= policy.reset_after) {
+            // It ran well for a while: this crash starts a new streak.
+            proc.streak = 0;
+            proc.crashes.clear();
+        }
         let now = Instant::now();
         proc.crashes.push_back(now);
         while proc.crashes.front().is_some_and(|t| now.duration_since(*t) > policy.crash_window) {
             proc.crashes.pop_front();
         }
         if proc.crashes.len() >= policy.crash_limit {
+            let count = proc.crashes.len();
+            proc.crashes.clear();
+            proc.streak = 0;
+            proc.restart_at = Some(tokio::time::Instant::now() + policy.give_up_pause);
             let reason = format!(
-                "{kind} crashed {} times within {} s, so Stackdesk stopped restarting it. The last crash: {why}. \
-                 See its log for the cause, fix it, then press Start again.",
-                proc.crashes.len(),
-                policy.crash_window.as_secs()
+                "{kind} crashed {count} times within {} s, so Stackdesk stopped restarting it for {} s. The last \
+                 crash: {why}. See its log for the cause; it is tried again on its own then, or start it yourself.",
+                policy.crash_window.as_secs(),
+                policy.give_up_pause.as_secs()
             );
             self.note(kind, &reason);
             self.set(kind, ProcessState::Crashed, Some(reason));
             return;
         }
-        let delay = policy.backoff(proc.status.restarts);
+        let delay = policy.backoff(proc.streak);
+        proc.streak += 1;
         proc.restart_at = Some(tokio::time::Instant::now() + delay);
         self.set(
             kind,
@@ -459,69 +615,54 @@ impl Actor {
         );
     }
 
-    async fn restart_due(&mut self) {
+    /// Redis is ready again: what waited for it restarts now.
+    fn redis_is_back(&mut self) {
+        let now = tokio::time::Instant::now();
+        for proc in &mut self.procs {
+            if std::mem::take(&mut proc.waiting_for_redis) {
+                proc.restart_at = Some(now);
+            }
+        }
+    }
+
+    fn restart_due(&mut self) {
         let now = tokio::time::Instant::now();
         for kind in ProcessKind::ALL {
             let proc = &mut self.procs[kind.index()];
-            if proc.restart_at.is_none_or(|at| at > now) {
+            if proc.restart_at.is_none_or(|at| at > now) || proc.probe.is_some() || proc.child.is_some() {
                 continue;
             }
             proc.restart_at = None;
             proc.status.restarts += 1;
-            let probe = self.probe(kind).await;
-            if let Err(err) = self.spawn(kind) {
-                let why = err.to_string();
-                self.schedule_restart(kind, &why);
-                continue;
-            }
-            let generation = self.procs[kind.index()].generation;
-            let deadline = self.config.ready_timeout;
-            let ready = self.ready_tx.clone();
-            tokio::spawn(async move {
-                let result = match tokio::time::timeout(deadline, probe).await {
-                    Ok(result) => result,
-                    Err(_) => Err(format!("not ready within {deadline:?}")),
-                };
-                let _ = ready.send(Ready { kind, generation, result });
-            });
-        }
-    }
-
-    fn on_ready(&mut self, ready: Ready) {
-        let kind = ready.kind;
-        if self.procs[kind.index()].generation != ready.generation || self.procs[kind.index()].child.is_none() {
-            return;
-        }
-        match ready.result {
-            Ok(()) => self.set(kind, ProcessState::Running, None),
-            Err(reason) => {
-                self.note(kind, &format!("restart failed: {reason}"));
-                // Dropping the handle stops the child; count it as a crash.
-                self.procs[kind.index()].child = None;
-                self.set(kind, ProcessState::Crashed, Some(reason.clone()));
-                self.schedule_restart(kind, &reason);
-            }
+            self.begin(kind);
         }
     }
 
     /// Stops the worker, the API, then Redis (each politely, then killed after the timeout).
     async fn stop(&mut self) {
         self.up = false;
+        if let Some(starting) = self.starting.take() {
+            let reason = "the stack was stopped before it was ready".to_string();
+            let _ = starting.reply.send(Err(SupervisorError::StartFailed {
+                process: starting.current,
+                reason,
+                last_lines: Vec::new(),
+            }));
+        }
         for kind in [ProcessKind::Worker, ProcessKind::Api, ProcessKind::Redis] {
-            self.procs[kind.index()].restart_at = None;
-            if self.procs[kind.index()].child.is_some() {
+            let proc = self.proc(kind);
+            proc.restart_at = None;
+            proc.waiting_for_redis = false;
+            if let Some(probe) = proc.probe.take() {
+                probe.abort();
+            }
+            if let Some(child) = proc.child.take() {
                 self.set(kind, ProcessState::Stopping, None);
-                if let Some(child) = self.procs[kind.index()].child.take() {
-                    child.stop().await;
-                }
+                child.stop().await;
                 self.note(kind, "stopped");
-                if kind == ProcessKind::Worker
-                    && let Some(broker) = &self.broker
-                {
+                if kind == ProcessKind::Worker {
                     // Whatever the worker could not put back itself (it was killed at the deadline).
-                    if let Ok(n @ 1..) = restore_all(broker).await {
-                        self.note(kind, &format!("put {n} unfinished task(s) back on the queue"));
-                    }
+                    self.restore_now("of the stopped worker", RESTORE_ON_STOP).await;
                 }
                 self.set(kind, ProcessState::Stopped, None);
             } else if self.procs[kind.index()].status.state != ProcessState::Stopped {
@@ -529,23 +670,6 @@ impl Actor {
             }
         }
         self.broker = None;
-    }
-}
-
-/// `restore_all`, tried again if the connection broke (Redis itself may just have restarted).
-async fn restore_all(broker: &Broker) -> taskq::Result<usize> {
-    let mut attempt = 0;
-    loop {
-        match broker.restore_all().await {
-            Err(taskq::Error::Redis(err))
-                if attempt < 20
-                    && (err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal()) =>
-            {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            result => return result,
-        }
     }
 }
 

@@ -7,21 +7,26 @@
 //! desktop app are two faces of this crate.
 //!
 //! # Layout
-//! - [`Supervisor`] (in `supervisor.rs`): the handle — start, stop, status, events, logs — and its
-//!   [`SupervisorConfig`]; the state itself lives in one actor task (`actor.rs`).
-//! - [`state`]: processes, states, modes, events.
+//! Bottom to top; each module uses only those above it in this list.
+//! - [`state`]: processes, states, modes, events. [`error`]: why the stack could not start, in
+//!   words a learner can act on.
+//! - [`config`]: [`SupervisorConfig`] and the [`RestartPolicy`].
 //! - `child.rs`: spawning a child, capturing its output, stopping it politely then by force.
 //! - `sys/`: tying children's lives to ours (process groups and `PR_SET_PDEATHSIG` on Linux, a Job
 //!   Object on Windows) and killing a process at once. A polite stop needs nothing from the OS:
 //!   see [`STOP_PIPE_ENV`].
 //! - [`paths`]: the data directory, finding redis-server, the generated `redis.conf`.
 //! - [`ports`]: whether a port is free and, if not, who holds it.
-//! - [`probe`]: readiness probes (Redis PING, API `/health`).
+//! - [`probe`]: readiness probes (Redis PING, API `/health`, the worker's `worker-online`), typed
+//!   [`probe::NotReady`].
 //! - [`logs`]: per-process ring buffers, rotating log files, secret masking.
-//! - [`error`]: why the stack could not start, in words a learner can act on.
+//! - `actor.rs`: the one task that owns every state; it never waits on a probe (each runs in a
+//!   task of its own and reports back).
+//! - [`Supervisor`] (in `supervisor.rs`): the handle — start, stop, status, events, logs.
 
 mod actor;
 mod child;
+pub mod config;
 pub mod error;
 pub mod logs;
 pub mod paths;
@@ -33,7 +38,8 @@ mod sys;
 
 pub use error::{PortOwner, Result, SupervisorError};
 pub use state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
-pub use supervisor::{RestartPolicy, Supervisor, SupervisorConfig};
+pub use config::{RestartPolicy, SupervisorConfig};
+pub use supervisor::Supervisor;
 
 /// Set (to `1`) in the environment of the `stackdesk` processes the supervisor starts: their stdin
 /// is then a pipe only the supervisor holds, and its end is a request to stop gracefully. The

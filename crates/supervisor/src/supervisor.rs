@@ -1,87 +1,16 @@
-//! The supervisor's handle and configuration. All state lives in one actor task
-//! ([`crate::actor`]); the handle sends it commands and reads what it publishes.
+//! The supervisor's handle. All state lives in one actor task ([`crate::actor`]); the handle
+//! sends it commands and reads what it publishes.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::actor::{Actor, Command};
+use crate::config::SupervisorConfig;
 use crate::error::{Result, SupervisorError};
 use crate::logs::Logs;
-use crate::state::{Event, Mode, ProcessKind, ProcessStatus};
-
-/// When and how often crashed processes are restarted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RestartPolicy {
-    /// Delay before the first restart; doubled after each crash.
-    pub initial_backoff: Duration,
-    /// The longest delay.
-    pub max_backoff: Duration,
-    /// Give up after this many crashes …
-    pub crash_limit: usize,
-    /// … within this window.
-    pub crash_window: Duration,
-}
-
-impl Default for RestartPolicy {
-    fn default() -> Self {
-        Self {
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(8),
-            crash_limit: 5,
-            crash_window: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RestartPolicy {
-    /// The delay before restart number `restarts + 1`.
-    pub fn backoff(&self, restarts: u32) -> Duration {
-        let factor = 2u32.saturating_pow(restarts.min(16));
-        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
-    }
-}
-
-/// What the supervisor runs and where.
-#[derive(Debug, Clone)]
-pub struct SupervisorConfig {
-    /// Redis data, the generated `redis.conf` and the logs go here.
-    pub data_dir: PathBuf,
-    /// The Redis port (from `REDIS_URL`).
-    pub redis_port: u16,
-    /// The Redis URL the API and worker are given.
-    pub redis_url: String,
-    /// `REDIS_SERVER`, if set.
-    pub redis_binary: Option<PathBuf>,
-    /// The API port.
-    pub api_port: u16,
-    /// The `stackdesk` executable that runs `api` and `worker`.
-    pub stackdesk_exe: PathBuf,
-    /// Managed or external, per process (indexed in start order).
-    pub modes: [Mode; 3],
-    /// The worker's node name; its `worker-online` is the readiness probe.
-    pub worker_name: String,
-    /// Values masked in every log line (bot token, Redis password).
-    pub secrets: Vec<String>,
-    /// Environment given to the API and the worker on top of the supervisor's own.
-    pub child_env: Vec<(String, String)>,
-    /// How long each process may take to become ready.
-    pub ready_timeout: Duration,
-    /// How long each process may take to stop before it is killed.
-    pub stop_timeout: Duration,
-    /// Restarts after crashes.
-    pub restart: RestartPolicy,
-}
-
-impl SupervisorConfig {
-    /// The mode of `kind`.
-    pub fn mode(&self, kind: ProcessKind) -> Mode {
-        self.modes[kind.index()]
-    }
-}
+use crate::state::{Event, ProcessKind, ProcessStatus};
 
 /// Runs the stack: start, stop, restart on crash, and publishes every state change and log line.
 #[derive(Debug)]

@@ -244,7 +244,7 @@ async fn a_missing_redis_server_is_a_clear_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_crash_loop_is_given_up_with_the_reason() {
+async fn a_crash_loop_pauses_restarts_with_the_reason_then_tries_again_on_its_own() {
     let data = tempfile::tempdir().unwrap();
     let mut looping = config(data.path());
     looping.restart = RestartPolicy {
@@ -252,6 +252,8 @@ async fn a_crash_loop_is_given_up_with_the_reason() {
         max_backoff: Duration::from_millis(200),
         crash_limit: 3,
         crash_window: Duration::from_secs(60),
+        give_up_pause: Duration::from_secs(2),
+        ..RestartPolicy::default()
     };
     // A worker that says it is online, then dies half a second later, every time.
     let mut headers = serde_json::Map::new();
@@ -291,9 +293,15 @@ async fn a_crash_loop_is_given_up_with_the_reason() {
         .await;
     let reason = given_up.reason.unwrap();
     assert!(reason.contains("worker crashed 3 times within 60 s") && reason.contains("exit code 3"), "{reason}");
+    assert!(reason.contains("for 2 s") && reason.contains("tried again on its own"), "{reason}");
     assert_eq!(given_up.restarts, 2);
     assert!(supervisor.logs().tail(ProcessKind::Worker, 20).iter().any(|l| l.contains("fake worker: about to crash")));
     assert_eq!(state(&supervisor, ProcessKind::Api).state, ProcessState::Running, "the others keep running");
+    // Never for good: after the pause it is tried again.
+    test_support::wait::until("the worker tried again after the pause", Duration::from_secs(20), || {
+        std::future::ready((state(&supervisor, ProcessKind::Worker).restarts > 2).then_some(()))
+    })
+    .await;
     supervisor.shutdown().await;
 }
 
