@@ -175,13 +175,10 @@ mod tests {
     fn the_capability_grants_exactly_the_listed_commands() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/default.json")).unwrap();
         let capability: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let mut granted: Vec<String> = capability["permissions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap().to_string())
-            .collect();
-        let mut listed: Vec<String> = super::COMMANDS.iter().map(|c| format!("allow-{}", c.replace('_', "-"))).collect();
+        let mut granted: Vec<String> =
+            capability["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+        let mut listed: Vec<String> =
+            super::COMMANDS.iter().map(|c| format!("allow-{}", c.replace('_', "-"))).collect();
         granted.sort();
         listed.sort();
         assert_eq!(granted, listed, "capabilities/default.json and src/commands/list.rs disagree");

@@ -8,6 +8,9 @@
 //!   test — end-to-end in Chromium and in the app under Xvfb included — and rustdoc with warnings
 //!   denied. It also builds the installers (apt: mingw-w64, nsis, wine64) for the tests that check
 //!   them: the `.deb` installed and run, the Windows build and installer under Wine.
+//! - `layers`: the layering check alone (no module of a crate uses one that uses it back).
+//! - `types`: writes the UI's TypeScript types (`ui/src/gen/`) from the Rust types; `test` fails
+//!   when they are stale.
 //! - `bench`: the benchmarks against the Python original (`bench/`), release build: the task queue
 //!   (`--tasks N`) and the API under wrk (`--seconds N`). `bench ui`: the UI in Chromium and the
 //!   desktop app's memory.
@@ -24,13 +27,19 @@
 //!
 //! Every install step checks first, so running a task twice installs nothing twice.
 
+mod cmd;
+mod layers;
 mod package;
 mod prereqs;
+mod sidecar;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+use crate::cmd::{cargo, cargo_bin, root, run_checked, step, target_dir};
+use crate::sidecar::build_sidecar;
 
 fn main() -> std::process::ExitCode {
     match dispatch() {
@@ -47,6 +56,8 @@ fn dispatch() -> anyhow::Result<()> {
     let rest: Vec<String> = std::env::args().skip(2).collect();
     match task.as_str() {
         "test" | "ci" => test(),
+        "layers" => layers_check(),
+        "types" => types(),
         "bench" => bench(&rest),
         "run" => run(),
         "up" => up(),
@@ -57,23 +68,10 @@ fn dispatch() -> anyhow::Result<()> {
         "package" => package_task(rest.first().map_or("all", String::as_str)),
         "fetch-redis-windows" => package::fetch_redis_windows(),
         _ => bail!(
-            "usage: cargo xtask <test | ci | bench [ui] [--tasks N] [--seconds N] [--runs N] | run | up | ui \
-             | package [deb | windows | all] | fetch-redis-windows>"
+            "usage: cargo xtask <test | ci | layers | types | bench [ui] [--tasks N] [--seconds N] [--runs N] | run \
+             | up | ui | package [deb | windows | all] | fetch-redis-windows>"
         ),
     }
-}
-
-/// The workspace root: from `CARGO_MANIFEST_DIR` as `cargo run` sets it now (a binary built for
-/// another checkout sharing the target directory must not work on that checkout), else as built.
-fn root() -> PathBuf {
-    let manifest_dir =
-        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
-    manifest_dir.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-/// The cargo target directory (`$CARGO_TARGET_DIR`, else `<root>/target`).
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
 /// Installs system packages and the Python venv; returns the venv's path.
@@ -115,37 +113,6 @@ fn build_ui(check: bool) -> anyhow::Result<()> {
     run_checked(Command::new("npm").args(["run", "--silent", "build"]).current_dir(&ui))
 }
 
-/// This machine's target triple.
-fn host_triple() -> anyhow::Result<String> {
-    let output = Command::new("rustc").arg("-vV").output().context("running rustc -vV")?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
-        .context("no host triple in rustc -vV")
-}
-
-/// Builds the `stackdesk` CLI in `profile` and puts it where the app's build expects its sidecar
-/// (`src-tauri/binaries/stackdesk-cli-<triple>`).
-fn build_sidecar(profile: &str, venv: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let mut args = vec!["build", "--locked", "-p", "stackdesk-cli"];
-    if profile == "release" {
-        args.push("--release");
-    }
-    match venv {
-        Some(venv) => cargo(&args, venv)?,
-        None => {
-            step(&format!("cargo {}", args.join(" ")));
-            run_checked(Command::new(cargo_bin()).args(&args).current_dir(root()))?;
-        }
-    }
-    let built = target_dir().join(profile).join(format!("stackdesk{}", std::env::consts::EXE_SUFFIX));
-    let binaries = root().join("src-tauri").join("binaries");
-    let sidecar = binaries.join(format!("stackdesk-cli-{}{}", host_triple()?, std::env::consts::EXE_SUFFIX));
-    // Copy only when it changed, so the app is not rebuilt for nothing.
-    package::copy_if_changed(&built, &sidecar)?;
-    Ok(built)
-}
-
 /// tauri-driver (the WebDriver server for the app), from crates.io into a tools directory.
 fn tauri_driver() -> anyhow::Result<PathBuf> {
     const VERSION: &str = "2.1.0";
@@ -166,11 +133,31 @@ fn tauri_driver() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
+/// The layering check (also part of `test`).
+fn layers_check() -> anyhow::Result<()> {
+    step("layers: in every crate, no module uses one that uses it back");
+    let crates = layers::check(&root())?;
+    eprintln!("    {crates} crates, every module graph without a cycle");
+    Ok(())
+}
+
+/// Writes the UI's TypeScript types (`ui/src/gen/`) from the Rust types they mirror.
+fn types() -> anyhow::Result<()> {
+    step("ui/src/gen/: TypeScript types from the Rust types");
+    run_checked(
+        Command::new(cargo_bin())
+            .args(["test", "--locked", "-p", "stackdesk-desk", "--test", "it", "ts_types"])
+            .env("STACKDESK_WRITE_TYPES", "1")
+            .current_dir(root()),
+    )
+}
+
 fn test() -> anyhow::Result<()> {
     let venv = prepare()?;
     prereqs::ensure_packaging_packages()?;
     prereqs::ensure_windows_target()?;
     cargo(&["fmt", "--all", "--", "--check"], &venv)?;
+    layers_check()?;
     build_ui(true)?;
     // The installers first: each build copies its own sidecar into src-tauri/binaries/, and the
     // debug app below must be built with the debug one.
@@ -323,26 +310,4 @@ fn up() -> anyhow::Result<()> {
     let stackdesk = target_dir().join("release").join("stackdesk");
     step("stackdesk up: Redis, the API (http://127.0.0.1:8000/docs) and the worker; Ctrl+C stops them");
     run_checked(Command::new(&stackdesk).arg("up").current_dir(root()))
-}
-
-fn cargo_bin() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-fn cargo(args: &[&str], venv: &Path) -> anyhow::Result<()> {
-    step(&format!("cargo {}", args.join(" ")));
-    run_checked(Command::new(cargo_bin()).args(args).env("STACKDESK_TEST_VENV", venv).current_dir(root()))
-}
-
-fn run_checked(command: &mut Command) -> anyhow::Result<()> {
-    let status = command.status().with_context(|| format!("starting {command:?}"))?;
-    if !status.success() {
-        bail!("{command:?} failed ({status})");
-    }
-    Ok(())
-}
-
-/// Announces a step on stderr.
-fn step(what: &str) {
-    eprintln!("\n==> {what}");
 }

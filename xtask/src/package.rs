@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context as _, bail, ensure};
 use sha2::Digest as _;
 
-use crate::{cargo_bin, root, run_checked, step, target_dir};
+use crate::cmd::{cargo_bin, copy_if_changed, root, run_checked, step, target_dir};
 
 /// The Windows target we cross-compile for.
 pub const WINDOWS: &str = "x86_64-pc-windows-gnu";
@@ -23,7 +23,7 @@ pub fn version() -> anyhow::Result<String> {
 /// Builds the `.deb` and `.rpm` (release) with Tauri's bundler from the built UI; returns the
 /// `.deb`.
 pub fn linux_packages() -> anyhow::Result<PathBuf> {
-    crate::build_sidecar("release", None)?;
+    crate::sidecar::build_sidecar("release", None)?;
     step("tauri build --bundles deb,rpm (release)");
     let tauri = root().join("ui").join("node_modules").join(".bin").join("tauri");
     run_checked(
@@ -205,17 +205,6 @@ fn sha256_of(path: &Path) -> anyhow::Result<String> {
 
 fn strip(from: &Path, to: &Path) -> anyhow::Result<()> {
     run_checked(Command::new("x86_64-w64-mingw32-strip").arg("-o").arg(to).arg(from))
-}
-
-/// Copies `from` to `to` unless `to` already holds the same bytes (so Cargo rebuilds nothing).
-pub fn copy_if_changed(from: &Path, to: &Path) -> anyhow::Result<()> {
-    if std::fs::read(to).ok() != std::fs::read(from).ok() {
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::copy(from, to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
-    }
-    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {

@@ -56,7 +56,7 @@ fn ensure(packages: &[(&[&str], &str)]) -> anyhow::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    super::step(&format!("installing {} with apt-get", missing.join(" ")));
+    crate::cmd::step(&format!("installing {} with apt-get", missing.join(" ")));
     if !works(&["apt-get", "--version"]) {
         bail!("missing {}; install them with your package manager and run this again", missing.join(", "));
     }
@@ -90,7 +90,7 @@ pub fn ensure_windows_target() -> anyhow::Result<()> {
     if installed() {
         return Ok(());
     }
-    super::step(&format!("rustup target add {TARGET}"));
+    crate::cmd::step(&format!("rustup target add {TARGET}"));
     let added = Command::new("rustup").args(["target", "add", TARGET]).status().context("running rustup")?;
     if !added.success() || !installed() {
         bail!("could not install the {TARGET} target with rustup ({added}); the Windows build needs it");

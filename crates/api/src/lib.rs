@@ -38,7 +38,10 @@ pub use state::{ApiOptions, AppState};
 
 /// The whole app.
 pub fn router(state: AppState) -> Router {
-    let cors = web::layers::cors(&state.options().cors_origins, &[axum::http::header::LOCATION, products::SERVER_TIMING.clone()]);
+    let cors = web::layers::cors(
+        &state.options().cors_origins,
+        &[axum::http::header::LOCATION, products::SERVER_TIMING.clone()],
+    );
     let timed = Router::new()
         .merge(products::router())
         .merge(health::router())

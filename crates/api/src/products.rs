@@ -82,7 +82,7 @@ pub async fn create(
     let validated = Instant::now();
     let product = state.store().create(input).await?;
     let stored = Instant::now();
-        let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::new();
     let location =
         HeaderValue::from_str(&format!("/products/{}", product.id)).map_err(|e| WebError::Internal(e.to_string()))?;
     headers.insert(LOCATION, location);

@@ -18,8 +18,8 @@ mod probe;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use ts_rs::TS;
 use supervisor::{Mode, ProcessKind, ProcessState, ProcessStatus};
+use ts_rs::TS;
 
 pub use probe::{HealthSink, ProbeTargets, Prober, StatusSource};
 

@@ -149,12 +149,21 @@ mod tests {
     #[test]
     fn a_pending_record_reads_back_with_every_digit_of_its_time() {
         let args = [json!({"id": 7, "name": "Phone"})];
-        let sent =
-            Sent { task_id: "t1", name: "n", args: &args, product_id: Some(7), sent_at: 1_750_000_000.123_456, retry_of: None };
+        let sent = Sent {
+            task_id: "t1",
+            name: "n",
+            args: &args,
+            product_id: Some(7),
+            sent_at: 1_750_000_000.123_456,
+            retry_of: None,
+        };
         let record: Record = serde_json::from_str(&pending(&sent)).unwrap();
         assert_eq!(record.state, Some(TaskState::Pending));
         assert_eq!(record.sent_at, 1_750_000_000.123_456);
-        assert_eq!(record.timeline, [Step { state: TaskState::Pending, at: 1_750_000_000.123_456, worker: None, eta: None }]);
+        assert_eq!(
+            record.timeline,
+            [Step { state: TaskState::Pending, at: 1_750_000_000.123_456, worker: None, eta: None }]
+        );
         assert_eq!(record.args_json.as_deref(), Some(r#"[{"id":7,"name":"Phone"}]"#));
         assert_eq!(record.product_id, Some(7));
     }

@@ -83,7 +83,10 @@ impl KeyRole {
             keys::DEAD_LETTER => return KeyRole::DeadLetter,
             _ => {}
         }
-        KeyRole::ALL.into_iter().find(|role| role.prefix().is_some_and(|p| key.starts_with(p))).unwrap_or(KeyRole::Other)
+        KeyRole::ALL
+            .into_iter()
+            .find(|role| role.prefix().is_some_and(|p| key.starts_with(p)))
+            .unwrap_or(KeyRole::Other)
     }
 
     /// The shared prefix of a role that names a family of keys (one per task, product, queue).

@@ -137,7 +137,8 @@ pub async fn purge(monitor: &Monitor) -> WebResult<usize> {
 pub async fn workers(monitor: &Monitor) -> WebResult<Vec<WorkerView>> {
     let redis = monitor.redis()?;
     let mut conn = redis.db.conn();
-    let raw: Vec<(String, String)> = redis.db.call(redis::cmd("HGETALL").arg(keys::WORKERS).query_async(&mut conn)).await?;
+    let raw: Vec<(String, String)> =
+        redis.db.call(redis::cmd("HGETALL").arg(keys::WORKERS).query_async(&mut conn)).await?;
     let now = taskq::time::epoch_now();
     let mut workers: Vec<WorkerView> = raw
         .into_iter()
@@ -163,8 +164,9 @@ pub async fn workers(monitor: &Monitor) -> WebResult<Vec<WorkerView>> {
     if !online.is_empty() {
         let count = online.len();
         let window = monitor.options().reply_window;
-        let replies =
-            ControlClient::new(redis.broker.clone()).broadcast("stats", Map::new(), Some(online), window, Some(count)).await?;
+        let replies = ControlClient::new(redis.broker.clone())
+            .broadcast("stats", Map::new(), Some(online), window, Some(count))
+            .await?;
         for (host, stats) in replies {
             if let Some(worker) = workers.iter_mut().find(|w| w.hostname == host) {
                 worker.stats = Some(stats);

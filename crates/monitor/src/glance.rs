@@ -340,7 +340,8 @@ async fn contents_inner(mut conn: Conn, key: &str) -> WebResult<KeyContents> {
         RedisType::Stream | RedisType::Other => vec![format!("({}: not shown)", json_name(glance.kind))],
     };
     let mut preview = lines.join("\n");
-    let truncated = preview.len() > PREVIEW_MAX || lines.len() as u64 != glance.size && glance.kind != RedisType::String;
+    let truncated =
+        preview.len() > PREVIEW_MAX || lines.len() as u64 != glance.size && glance.kind != RedisType::String;
     if preview.len() > PREVIEW_MAX {
         let mut cut = PREVIEW_MAX;
         while !preview.is_char_boundary(cut) {

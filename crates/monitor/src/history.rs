@@ -131,8 +131,14 @@ pub async fn notice(
     invocation.arg(keys::TASK_PREFIX).arg(history_max);
     for (age, message) in messages.iter().enumerate() {
         let sent_at = seen_at - age as f64 * 1e-6;
-        let sent =
-            Sent { task_id: message.id(), name: message.task(), args: message.args(), product_id: None, sent_at, retry_of: None };
+        let sent = Sent {
+            task_id: message.id(),
+            name: message.task(),
+            args: message.args(),
+            product_id: None,
+            sent_at,
+            retry_of: None,
+        };
         let args = serde_json::to_string(message.args()).unwrap_or_default();
         invocation.arg(message.id()).arg(record::pending(&sent)).arg(sent_at).arg(args);
     }

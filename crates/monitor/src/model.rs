@@ -278,9 +278,7 @@ impl TaskView {
         let history_state = record.state.unwrap_or(TaskState::Pending);
         let state = match &meta {
             // The result is authoritative once it is final, or when events were missed.
-            Some(meta)
-                if meta.status.is_ready() || record.state.is_none() || history_state == TaskState::Pending =>
-            {
+            Some(meta) if meta.status.is_ready() || record.state.is_none() || history_state == TaskState::Pending => {
                 meta.status
             }
             _ => history_state,
@@ -314,9 +312,10 @@ impl TaskView {
             None
         };
         let meta_retries = meta.and_then(ResultMeta::retries).unwrap_or(0) as u32;
-        let name = record.name.clone().or_else(|| {
-            meta.as_ref().and_then(|m| m.extended.get("name").and_then(Value::as_str).map(str::to_string))
-        });
+        let name = record
+            .name
+            .clone()
+            .or_else(|| meta.as_ref().and_then(|m| m.extended.get("name").and_then(Value::as_str).map(str::to_string)));
         Some(TaskView {
             task_id: task_id.into(),
             name,
@@ -334,10 +333,21 @@ impl TaskView {
                 .timeline
                 .iter()
                 .filter_map(|s| {
-                    Some(StepView { state: s.state, at: iso(s.at)?, worker: s.worker.clone(), eta: s.eta.and_then(iso) })
+                    Some(StepView {
+                        state: s.state,
+                        at: iso(s.at)?,
+                        worker: s.worker.clone(),
+                        eta: s.eta.and_then(iso),
+                    })
                 })
                 .collect(),
-            eta: record.timeline.iter().rev().find(|s| s.state == TaskState::Received).and_then(|s| s.eta).and_then(iso),
+            eta: record
+                .timeline
+                .iter()
+                .rev()
+                .find(|s| s.state == TaskState::Received)
+                .and_then(|s| s.eta)
+                .and_then(iso),
             retry_of: record.retry_of.clone(),
             retried_as: record.retried_as.clone(),
         })

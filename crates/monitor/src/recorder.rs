@@ -152,7 +152,14 @@ pub async fn watch_queue(monitor: Monitor, redis: Connected) {
         // What workers hold too (prefetched, or waiting for an eta): taken before this look.
         let held: (u64, Vec<String>) = redis
             .db
-            .call(redis::cmd("HSCAN").arg(keys::UNACKED).arg(0).arg("COUNT").arg(options.notice_depth).query_async(&mut conn))
+            .call(
+                redis::cmd("HSCAN")
+                    .arg(keys::UNACKED)
+                    .arg(0)
+                    .arg("COUNT")
+                    .arg(options.notice_depth)
+                    .query_async(&mut conn),
+            )
             .await
             .unwrap_or_default();
         let held = held.1.into_iter().skip(1).step_by(2).filter_map(|entry| envelope_of_unacked(&entry));

@@ -370,7 +370,8 @@ impl Actor {
     async fn ready(&mut self, kind: ProcessKind) {
         let proc = self.proc(kind);
         proc.ready_at = Some(Instant::now());
-        let state = if self.config.mode(kind) == Mode::External { ProcessState::External } else { ProcessState::Running };
+        let state =
+            if self.config.mode(kind) == Mode::External { ProcessState::External } else { ProcessState::Running };
         self.set(kind, state, None);
         if kind == ProcessKind::Redis {
             if self.starting.as_ref().is_some_and(|s| s.whole) && self.config.mode(kind) == Mode::Managed {
@@ -422,7 +423,10 @@ impl Actor {
         let Some(starting) = self.starting.take() else { return };
         let external = self.config.mode(kind) == Mode::External;
         let reason = if external {
-            format!("the external {kind} does not answer ({}); start it, or let Stackdesk run it", self.probe_target(kind))
+            format!(
+                "the external {kind} does not answer ({}); start it, or let Stackdesk run it",
+                self.probe_target(kind)
+            )
         } else {
             why.to_string()
         };
@@ -525,7 +529,9 @@ impl Actor {
         let Some(broker) = self.broker.clone() else { return };
         match tokio::time::timeout(deadline, broker.restore_all()).await {
             Ok(Ok(0)) => {}
-            Ok(Ok(n)) => self.note(ProcessKind::Worker, &format!("put {n} unfinished task(s) {whose} back on the queue")),
+            Ok(Ok(n)) => {
+                self.note(ProcessKind::Worker, &format!("put {n} unfinished task(s) {whose} back on the queue"))
+            }
             Ok(Err(err)) => self.note(ProcessKind::Worker, &format!("could not put the tasks {whose} back: {err}")),
             Err(_) => self.note(
                 ProcessKind::Worker,
@@ -554,7 +560,9 @@ impl Actor {
                     }
                     Err(err) => {
                         if !warned {
-                            note(&format!("cannot put the tasks {whose} back yet ({err}); trying again until Redis answers"));
+                            note(&format!(
+                                "cannot put the tasks {whose} back yet ({err}); trying again until Redis answers"
+                            ));
                             warned = true;
                         }
                         tokio::time::sleep(pause).await;
@@ -577,7 +585,11 @@ impl Actor {
         if redis_down {
             proc.waiting_for_redis = true;
             proc.restart_at = None;
-            self.set(kind, ProcessState::BackingOff, Some(format!("waiting for Redis to restart it (it stopped: {why})")));
+            self.set(
+                kind,
+                ProcessState::BackingOff,
+                Some(format!("waiting for Redis to restart it (it stopped: {why})")),
+            );
             return;
         }
         if proc.ready_at.take().is_some_and(|at| at.elapsed() >= policy.reset_after) {

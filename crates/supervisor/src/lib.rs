@@ -36,9 +36,9 @@ pub mod state;
 mod supervisor;
 mod sys;
 
+pub use config::{RestartPolicy, SupervisorConfig};
 pub use error::{PortOwner, Result, SupervisorError};
 pub use state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
-pub use config::{RestartPolicy, SupervisorConfig};
 pub use supervisor::Supervisor;
 
 /// Set (to `1`) in the environment of the `stackdesk` processes the supervisor starts: their stdin

@@ -33,8 +33,13 @@ impl<S: BodyLimit + Send + Sync> FromRequest<S> for JsonBody {
                 // Python's json (and so FastAPI) puts an unexpected end just past the last byte.
                 let position = if err.is_eof() { bytes.len() } else { byte_offset(&bytes, err.line(), err.column()) };
                 Err(WebError::Validation(vec![
-                    FieldError::new("json_invalid", vec![json!("body"), json!(position)], "JSON decode error", json!({}))
-                        .with_ctx(json!({ "error": json_error_text(&err) })),
+                    FieldError::new(
+                        "json_invalid",
+                        vec![json!("body"), json!(position)],
+                        "JSON decode error",
+                        json!({}),
+                    )
+                    .with_ctx(json!({ "error": json_error_text(&err) })),
                 ]))
             }
         }

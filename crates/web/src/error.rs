@@ -140,7 +140,9 @@ impl WebError {
             WebError::NotFound(what) => json!(what),
             WebError::MethodNotAllowed => json!("Method Not Allowed"),
             WebError::Conflict(why) | WebError::BadGateway(why) => json!(why),
-            WebError::PayloadTooLarge(limit) => json!(format!("Request body is larger than the limit of {limit} bytes")),
+            WebError::PayloadTooLarge(limit) => {
+                json!(format!("Request body is larger than the limit of {limit} bytes"))
+            }
             WebError::UnsupportedMediaType(got) => {
                 json!(format!("Unsupported media type {got:?}: send the body as application/json"))
             }

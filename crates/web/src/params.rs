@@ -14,7 +14,13 @@ pub fn last<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
 }
 
 /// Parses an optional integer query parameter within `min..=max`.
-pub fn int_param(params: &Params, name: &'static str, default: u64, min: u64, max: u64) -> Result<u64, Box<FieldError>> {
+pub fn int_param(
+    params: &Params,
+    name: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, Box<FieldError>> {
     let Some(raw) = last(params, name) else { return Ok(default) };
     let loc = vec![json!("query"), json!(name)];
     let problem = |kind, msg: String, ctx: Option<serde_json::Value>| {

@@ -171,8 +171,14 @@ async fn kill_9_of_each_process_under_load_loses_nothing() {
         assert_eq!(product.status(), 200, "product {id} got a 201 but is gone");
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let task: Value =
-                client.get(format!("{}/tasks/{task_id}", monitor.base)).send().await.unwrap().json().await.unwrap_or(Value::Null);
+            let task: Value = client
+                .get(format!("{}/tasks/{task_id}", monitor.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap_or(Value::Null);
             if task["state"] == "SUCCESS" {
                 break;
             }

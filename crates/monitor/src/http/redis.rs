@@ -34,7 +34,10 @@ pub async fn now(State(monitor): State<Monitor>) -> WebResult<Json<RedisGlance>>
         (status = 503, description = "Redis unavailable", body = Detail),
     )
 )]
-pub async fn key(State(monitor): State<Monitor>, Query(params): Query<Vec<(String, String)>>) -> WebResult<Json<KeyContents>> {
+pub async fn key(
+    State(monitor): State<Monitor>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> WebResult<Json<KeyContents>> {
     let name = name_param(&params)?;
     Ok(Json(glance::contents(&monitor.redis()?.db, name).await?))
 }

@@ -77,7 +77,10 @@ fn state_param(params: &Params) -> Result<Option<TaskState>, Box<FieldError>> {
         (status = 503, description = "Redis unavailable", body = Detail),
     )
 )]
-pub async fn list(State(monitor): State<Monitor>, Query(params): Query<Vec<(String, String)>>) -> WebResult<Json<TaskPage>> {
+pub async fn list(
+    State(monitor): State<Monitor>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> WebResult<Json<TaskPage>> {
     let limit = params::int_param(&params, "limit", 50, 1, 500);
     let state = state_param(&params);
     let before = params::float_param(&params, "before");

@@ -45,9 +45,10 @@ pub async fn serve(app: &TestMonitor) -> (String, tokio::task::JoinHandle<Result
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = app.router.clone();
     let shutdown = app.shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await
-    });
+    let server =
+        tokio::spawn(
+            async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
+        );
     (base, server)
 }
 
@@ -90,7 +91,11 @@ async fn a_task_nobody_recorded_goes_pending_to_success_in_history_and_on_the_li
         .filter(|(e, d)| e == "task" && d["task_id"] == id.as_str())
         .map(|(_, d)| d["state"].as_str().unwrap())
         .collect();
-    assert_eq!(live, ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"], "every change, live");
+    assert_eq!(
+        live,
+        ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"],
+        "every change, live"
+    );
 
     let task: Value = client.get(format!("{base}/tasks/{id}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(task["state"], "SUCCESS");

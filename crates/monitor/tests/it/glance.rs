@@ -67,4 +67,3 @@ async fn the_glance_shows_queue_in_flight_results_and_our_keys() {
     let answer = tokio::time::timeout(Duration::from_secs(10), app.get("/redis")).await.expect("an answer, no hang");
     assert_eq!(answer.status, 503, "{}", answer.text);
 }
-

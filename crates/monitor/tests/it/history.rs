@@ -22,14 +22,19 @@ async fn a_retry_records_the_eta_its_countdown_ends_at() {
     app.start_recorder().await;
     let task_id = app.send(product(1, "Phone")).await.id().to_string();
     app.wait_task(&task_id, "the task noticed in the queue", |t| t["state"] == "PENDING").await;
-    let settings = worker_settings(&app.redis.url(), "0.1", &[("NOTIFY_FAIL_FIRST_ATTEMPTS", "1"), ("TASK_RETRY_COUNTDOWN_SECS", "2")]);
+    let settings = worker_settings(
+        &app.redis.url(),
+        "0.1",
+        &[("NOTIFY_FAIL_FIRST_ATTEMPTS", "1"), ("TASK_RETRY_COUNTDOWN_SECS", "2")],
+    );
     let (stop, worker) = start_worker(settings, "eta@test");
 
     // During the countdown: received again at once, with an eta about 2 s after the retry.
-    let waiting = app.wait_task(&task_id, "the retried message received, with its eta", |t| {
-        t["state"] == "RECEIVED" && !t["eta"].is_null()
-    })
-    .await;
+    let waiting = app
+        .wait_task(&task_id, "the retried message received, with its eta", |t| {
+            t["state"] == "RECEIVED" && !t["eta"].is_null()
+        })
+        .await;
     assert_eq!(states(&waiting), ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED"]);
     let eta = epoch(&waiting["eta"]);
     assert!(eta > now(), "read during the countdown, the eta is ahead: {waiting}");
@@ -41,10 +46,9 @@ async fn a_retry_records_the_eta_its_countdown_ends_at() {
 
     // The retried attempt starts at the eta, not before.
     // The result can be stored before its task-succeeded event is recorded: wait for both.
-    let done = app.wait_task(&task_id, "SUCCESS, recorded", |t| {
-        t["state"] == "SUCCESS" && states(t).last() == Some(&"SUCCESS")
-    })
-    .await;
+    let done = app
+        .wait_task(&task_id, "SUCCESS, recorded", |t| t["state"] == "SUCCESS" && states(t).last() == Some(&"SUCCESS"))
+        .await;
     let steps = done["timeline"].as_array().unwrap();
     assert_eq!(states(&done), ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"]);
     assert!(epoch(&steps[5]["at"]) >= eta - 0.01, "started at the eta: {done}");
@@ -131,10 +135,11 @@ async fn a_python_workers_received_event_records_the_eta() {
     );
     let sent_eta = message.envelope.headers.eta.clone().unwrap();
     taskq::Producer::new(app.broker.clone()).publish(&message).await.unwrap();
-    let task = app.wait_task(message.id(), "the Python worker's SUCCESS recorded", |t| {
-        t["state"] == "SUCCESS" && states(t).contains(&"SUCCESS")
-    })
-    .await;
+    let task = app
+        .wait_task(message.id(), "the Python worker's SUCCESS recorded", |t| {
+            t["state"] == "SUCCESS" && states(t).contains(&"SUCCESS")
+        })
+        .await;
     assert!(task["worker"].as_str().unwrap().starts_with("py-eta@"), "{task}");
     let received = task["timeline"].as_array().unwrap().iter().find(|s| s["state"] == "RECEIVED").unwrap();
     assert!(
@@ -159,10 +164,11 @@ async fn a_redelivered_task_moves_from_started_back_to_received() {
     tokio::time::timeout(Duration::from_secs(20), first).await.expect("the first worker stops").unwrap();
 
     let (stop, second) = start_worker(worker_settings(&app.redis.url(), "0.1", &[]), "second@test");
-    let done = app.wait_task(&task_id, "SUCCESS on the second worker", |t| {
-        t["state"] == "SUCCESS" && states(t).contains(&"SUCCESS")
-    })
-    .await;
+    let done = app
+        .wait_task(&task_id, "SUCCESS on the second worker", |t| {
+            t["state"] == "SUCCESS" && states(t).contains(&"SUCCESS")
+        })
+        .await;
     let steps: Vec<(&str, &str)> = done["timeline"]
         .as_array()
         .unwrap()

@@ -44,8 +44,10 @@ async fn a_producers_task_sent_event_records_the_task_before_any_worker() {
 
 #[tokio::test]
 async fn the_revoked_results_a_purge_writes_expire_as_results_do() {
-    let options =
-        monitor::MonitorOptions { result_expires: Some(Duration::from_secs(123)), ..monitor::MonitorOptions::default() };
+    let options = monitor::MonitorOptions {
+        result_expires: Some(Duration::from_secs(123)),
+        ..monitor::MonitorOptions::default()
+    };
     let app = TestMonitor::start_with(options).await;
     let message = app.send(product(1, "p")).await;
     assert_eq!(app.request(Method::DELETE, "/queue").await.json["purged"], 1);

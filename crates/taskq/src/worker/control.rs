@@ -1,90 +1,21 @@
 //! The worker's side of Celery remote control: it answers `celery inspect` / `celery control`,
 //! Flower and other workers (mingle) like a Celery worker does.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
+use super::shared::{Held, Phase, Shared};
 use crate::backend::{ResultBackend, TaskState};
 use crate::control::{self, Command, ControlClient};
 use crate::repr;
 
-/// Celery's `REVOKES_MAX`: revoked ids kept.
-const REVOKES_MAX: usize = 50_000;
-/// Celery's `REVOKE_EXPIRES`: how long a revoked id is kept.
-const REVOKE_EXPIRES: Duration = Duration::from_secs(3 * 3600);
 /// How long the start-up `hello` collects revokes from other workers (in the background).
 const MINGLE_WINDOW: Duration = Duration::from_secs(1);
-
-/// Where a held message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// Prefetched, waiting for an execution slot.
-    Reserved,
-    /// Waiting for its eta.
-    Scheduled,
-    /// Running.
-    Active,
-}
-
-/// A held message, as remote control shows it.
-#[derive(Debug, Clone)]
-pub(crate) struct Held {
-    pub(crate) task_id: String,
-    pub(crate) phase: Phase,
-    /// Celery's `Request.info()`.
-    pub(crate) info: Map<String, Value>,
-    pub(crate) eta: Option<String>,
-    pub(crate) priority: u8,
-    /// Cancelled by `revoke(terminate=True)` (and at the shutdown deadline).
-    pub(crate) cancel: CancellationToken,
-}
-
-/// Celery's `LimitedSet` of revoked ids: bounded, expiring, oldest first.
-#[derive(Debug, Default)]
-pub(crate) struct Revoked {
-    order: VecDeque<(String, Instant)>,
-    ids: HashMap<String, Instant>,
-}
-
-impl Revoked {
-    pub(crate) fn add(&mut self, id: &str) {
-        let now = Instant::now();
-        if self.ids.insert(id.to_string(), now).is_none() {
-            self.order.push_back((id.to_string(), now));
-        }
-        self.purge();
-    }
-
-    pub(crate) fn contains(&mut self, id: &str) -> bool {
-        self.purge();
-        self.ids.contains_key(id)
-    }
-
-    fn purge(&mut self) {
-        while let Some((id, at)) = self.order.front().cloned() {
-            let stale = at.elapsed() > REVOKE_EXPIRES || self.order.len() > REVOKES_MAX;
-            if !stale {
-                break;
-            }
-            self.order.pop_front();
-            if self.ids.get(&id) == Some(&at) {
-                self.ids.remove(&id);
-            }
-        }
-    }
-
-    fn list(&mut self) -> Vec<String> {
-        self.purge();
-        self.order.iter().map(|(id, _)| id.clone()).collect()
-    }
-}
 
 fn ok(text: impl Into<String>) -> Value {
     json!({ "ok": text.into() })
@@ -349,20 +280,5 @@ pub(super) async fn mingle(shared: Arc<Shared>) {
             }
         }
         Err(err) => tracing::debug!(%err, "mingle failed"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn revoked_ids_are_kept_once_in_order() {
-        let mut revoked = Revoked::default();
-        revoked.add("a");
-        revoked.add("b");
-        revoked.add("a");
-        assert!(revoked.contains("a") && revoked.contains("b") && !revoked.contains("c"));
-        assert_eq!(revoked.list(), ["a", "b"]);
     }
 }

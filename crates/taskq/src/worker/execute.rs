@@ -8,9 +8,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
 
-use super::Shared;
-use super::control::{Held, Phase};
 use super::settle::Confirmation;
+use super::shared::{Held, Phase, Shared};
 use super::task::{Decision, TaskContext, decide};
 use crate::backend::{ExceptionInfo, RequestInfo, ResultMeta, TaskState};
 use crate::consumer::Delivery;

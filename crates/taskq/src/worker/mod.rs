@@ -15,17 +15,17 @@
 //! finish, then are cancelled; every message still held (prefetched, waiting for its eta, or cut
 //! short) is put back at the front of its queue, flagged `redelivered` (kombu's `restore_at_shutdown`).
 
+mod config;
 mod control;
 mod execute;
 mod settle;
+mod shared;
 pub mod task;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -34,67 +34,10 @@ use tokio_util::task::TaskTracker;
 use crate::broker::Broker;
 use crate::consumer::{Consumer, Received};
 use crate::error::Result;
-use crate::events::{EventDispatcher, HEARTBEAT_FREQ_SECS};
+use crate::events::EventDispatcher;
+pub use config::{SW_IDENT, WorkerConfig};
+pub(crate) use shared::Shared;
 pub use task::{Decision, Registry, Task, TaskContext, TaskError, TaskFuture, TaskOptions, TaskResult, decide};
-
-/// What the software identifies itself as in worker events.
-pub const SW_IDENT: &str = "stackdesk";
-
-/// How a worker runs. Defaults follow the seed: concurrency 1, acks late, track started,
-/// extended results, task events on.
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    /// The node name (`name@host`), unique among live workers.
-    pub hostname: String,
-    /// Queues to consume, in order.
-    pub queues: Vec<String>,
-    /// Tasks run at once (Celery's `--concurrency`; the seed's solo pool is 1).
-    pub concurrency: usize,
-    /// Messages held per execution slot (Celery's `worker_prefetch_multiplier`, 4).
-    pub prefetch_multiplier: usize,
-    /// Acknowledge after the result is stored (true) or before running (false).
-    pub acks_late: bool,
-    /// Store STARTED before running (Celery's `task_track_started`).
-    pub track_started: bool,
-    /// Add name, args, kwargs, worker, retries and queue to results (`result_extended`).
-    pub result_extended: bool,
-    /// TTL of results (`result_expires`); `None` keeps them forever.
-    pub result_expires: Option<Duration>,
-    /// Send `task-*` events (Celery's `-E`). Worker events are always sent.
-    pub task_events: bool,
-    /// How often `worker-heartbeat` is sent.
-    pub heartbeat_interval: Duration,
-    /// How long running tasks may take to finish once shutdown begins.
-    pub shutdown_timeout: Duration,
-    /// How often `restore_visible` scans for messages abandoned by dead consumers.
-    pub restore_interval: Duration,
-    /// How long one blocking wait for messages lasts.
-    pub poll_interval: Duration,
-    /// A sorted set of revoked task ids (scored by when the revoke expires) to load at start, so
-    /// revokes made while no worker ran are honoured; `None` relies on other workers (mingle).
-    pub revoked_key: Option<String>,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        Self {
-            hostname: format!("{SW_IDENT}@{}", crate::send::hostname()),
-            queues: vec![crate::send::DEFAULT_QUEUE.into()],
-            concurrency: 1,
-            prefetch_multiplier: 4,
-            acks_late: true,
-            track_started: true,
-            result_extended: true,
-            result_expires: Some(Duration::from_secs(86_400)),
-            task_events: true,
-            heartbeat_interval: Duration::from_secs_f64(HEARTBEAT_FREQ_SECS),
-            shutdown_timeout: Duration::from_secs(10),
-            restore_interval: Duration::from_secs(100),
-            poll_interval: Duration::from_secs(1),
-            revoked_key: None,
-        }
-    }
-}
 
 /// What a worker did, returned when it stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,69 +58,6 @@ pub struct Worker {
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker").field("registry", &self.registry).field("config", &self.config).finish_non_exhaustive()
-    }
-}
-
-/// State shared by the receive loop and the executions.
-pub(crate) struct Shared {
-    pub(crate) broker: Broker,
-    /// Result writes and acknowledgements, in order, batched.
-    pub(crate) settler: settle::Settler,
-    pub(crate) events: EventDispatcher,
-    pub(crate) registry: Arc<Registry>,
-    pub(crate) config: WorkerConfig,
-    /// Messages this worker holds in `unacked`, by delivery tag, with what remote control shows
-    /// of them; whatever is left at shutdown is restored.
-    pub(crate) held: Mutex<HashMap<String, control::Held>>,
-    /// Revoked task ids (Celery's bounded, expiring set), shared with other workers at start.
-    pub(crate) revoked: Mutex<control::Revoked>,
-    /// Attempts finished per task name (`stats.total`).
-    pub(crate) totals: Mutex<HashMap<String, u64>>,
-    /// When the worker started (`stats.uptime`).
-    pub(crate) started: Instant,
-    /// Execution slots (`concurrency`).
-    pub(crate) slots: Arc<Semaphore>,
-    /// Tasks running right now (heartbeat `active`).
-    pub(crate) active: AtomicUsize,
-    /// Attempts finished (heartbeat `processed`).
-    pub(crate) processed: AtomicU64,
-    /// Stops receiving and releases executions that have not started.
-    pub(crate) shutdown: CancellationToken,
-    /// Fires when the shutdown deadline passes: running handlers should stop.
-    pub(crate) abort: CancellationToken,
-}
-
-impl Shared {
-    pub(crate) fn hold(&self, tag: &str, held: control::Held) {
-        if let Ok(mut map) = self.held.lock() {
-            map.insert(tag.to_string(), held);
-        }
-    }
-
-    pub(crate) fn is_revoked(&self, task_id: &str) -> bool {
-        self.revoked.lock().is_ok_and(|mut revoked| revoked.contains(task_id))
-    }
-
-    pub(crate) fn release(&self, tag: &str) {
-        if let Ok(mut held) = self.held.lock() {
-            held.remove(tag);
-        }
-    }
-
-    fn worker_fields(&self) -> Map<String, Value> {
-        let fields = json!({
-            "freq": self.config.heartbeat_interval.as_secs_f64(),
-            "active": self.active.load(Ordering::Relaxed),
-            "processed": self.processed.load(Ordering::Relaxed),
-            "loadavg": loadavg(),
-            "sw_ident": SW_IDENT,
-            "sw_ver": env!("CARGO_PKG_VERSION"),
-            "sw_sys": sw_sys(),
-        });
-        match fields {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
     }
 }
 
@@ -331,28 +211,5 @@ async fn restore_loop(shared: Arc<Shared>, stop: CancellationToken) {
                 tracing::warn!(%err, "restore_visible failed");
             },
         }
-    }
-}
-
-fn loadavg() -> Vec<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .filter_map(|v| v.parse::<f64>().ok())
-                .map(|v| (v * 100.0).round() / 100.0)
-                .collect()
-        })
-        .filter(|v: &Vec<f64>| v.len() == 3)
-        .unwrap_or_else(|| vec![0.0, 0.0, 0.0])
-}
-
-fn sw_sys() -> &'static str {
-    match std::env::consts::OS {
-        "linux" => "Linux",
-        "windows" => "Windows",
-        "macos" => "Darwin",
-        other => other,
     }
 }
