@@ -153,6 +153,8 @@ pub struct UiServer {
     pub url: String,
     /// The API's base URL.
     pub api: String,
+    /// The task monitor's base URL.
+    pub monitor: String,
     /// The port of the Redis the stack starts.
     pub redis_port: u16,
     /// The process.
@@ -160,13 +162,35 @@ pub struct UiServer {
     _dirs: tempfile::TempDir,
 }
 
+/// The ports of a test stack's API and monitor.
+#[derive(Debug, Clone, Copy)]
+pub struct StackPorts {
+    /// `API_PORT`.
+    pub api: u16,
+    /// `MONITOR_PORT`.
+    pub monitor: u16,
+}
+
+impl StackPorts {
+    /// The API's base URL.
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api)
+    }
+
+    /// The monitor's base URL.
+    pub fn monitor_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.monitor)
+    }
+}
+
 /// The environment a test stack runs with: its own ports, a fast simulated send, and
 /// `extra` on top.
-pub fn stack_env(dirs: &Path, extra: &[(&str, &str)]) -> (Vec<(String, String)>, u16) {
-    let api_port = free_port();
+pub fn stack_env(dirs: &Path, extra: &[(&str, &str)]) -> (Vec<(String, String)>, StackPorts) {
+    let ports = StackPorts { api: free_port(), monitor: free_port() };
     let mut env: Vec<(String, String)> = vec![
         ("REDIS_URL".into(), format!("redis://127.0.0.1:{}/0", free_port())),
-        ("API_PORT".into(), api_port.to_string()),
+        ("API_PORT".into(), ports.api.to_string()),
+        ("MONITOR_PORT".into(), ports.monitor.to_string()),
         // Long enough for a task to be seen mid-way (STARTED) on a diagram.
         ("NOTIFY_SIMULATED_SECS".into(), "2".into()),
         ("TASK_RETRY_COUNTDOWN_SECS".into(), "0".into()),
@@ -175,7 +199,7 @@ pub fn stack_env(dirs: &Path, extra: &[(&str, &str)]) -> (Vec<(String, String)>,
         ("TELEGRAM_CHAT_ID".into(), String::new()),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    (env, api_port)
+    (env, ports)
 }
 
 /// The port in the `REDIS_URL` of a stack's environment.
@@ -188,7 +212,7 @@ impl UiServer {
     /// Starts `stackdesk ui` and reads its link.
     pub fn start(binaries: &Binaries, extra: &[(&str, &str)]) -> anyhow::Result<Self> {
         let dirs = tempfile::tempdir()?;
-        let (env, api_port) = stack_env(dirs.path(), extra);
+        let (env, ports) = stack_env(dirs.path(), extra);
         let redis_port = redis_port_of(&env).context("no Redis port in the stack's environment")?;
         let mut child = Command::new(&binaries.stackdesk)
             .arg("ui")
@@ -209,7 +233,7 @@ impl UiServer {
         let url = first.strip_prefix("Stackdesk UI: ").context("no link in the first line")?.trim().to_string();
         // Keep reading so the pipe never fills.
         std::thread::spawn(move || for _ in lines.by_ref() {});
-        Ok(Self { url, api: format!("http://127.0.0.1:{api_port}"), redis_port, child, _dirs: dirs })
+        Ok(Self { url, api: ports.api_url(), monitor: ports.monitor_url(), redis_port, child, _dirs: dirs })
     }
 }
 

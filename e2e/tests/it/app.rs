@@ -13,7 +13,7 @@ async fn the_learner_path_in_the_desktop_app() {
     let display = Display::with_size(1280, 720).unwrap();
     let home = tempfile::tempdir().unwrap();
     // In Russian, the original course's language (the browser test runs in English).
-    let (env, api_port) = e2e::stack_env(home.path(), &[("LANG", "ru_RU.UTF-8")]);
+    let (env, ports) = e2e::stack_env(home.path(), &[("LANG", "ru_RU.UTF-8")]);
     let log = binaries.artifacts.join("app.log");
     let driver = Driver::tauri(&app, &display, &env, home.path(), &log).await.unwrap();
     let mut page = driver.session(&binaries.artifacts, "app").await.unwrap();
@@ -21,10 +21,11 @@ async fn the_learner_path_in_the_desktop_app() {
     crate::scenario::learner_path(&mut page, &url).await;
     assert_eq!(page.text("nav button[data-tab=tasks]").await, "История задач");
     crate::scenario::every_diagram_draws(&mut page).await;
-    let api = format!("http://127.0.0.1:{api_port}");
+    let (api, monitor) = (ports.api_url(), ports.monitor_url());
     let redis_port = e2e::redis_port_of(&env).unwrap();
     // The display is a 1280×720 projector: in a presentation the app's window is full screen.
-    let stack = crate::presenter::Stack { api: &api, redis_port, engine: "webkit", sizes: &[(1280, 720)] };
+    let stack =
+        crate::presenter::Stack { api: &api, monitor: &monitor, redis_port, engine: "webkit", sizes: &[(1280, 720)] };
     crate::presenter::diagrams_hold_up_on_a_projector(&mut page, &stack).await;
     page.close().await.unwrap();
     // Ending the session closes the app, and quitting always stops the stack.

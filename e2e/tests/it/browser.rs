@@ -14,6 +14,7 @@ async fn the_learner_path_in_chromium() {
     crate::scenario::every_diagram_draws(&mut page).await;
     let stack = crate::presenter::Stack {
         api: &server.api,
+        monitor: &server.monitor,
         redis_port: server.redis_port,
         engine: "chromium",
         sizes: &crate::presenter::SIZES,

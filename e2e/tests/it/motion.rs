@@ -37,8 +37,8 @@ const RECORDER: &str = "
   setInterval(window.__sample, 40);
   return true;";
 
-async fn task(api: &str) -> Value {
-    let page: Value = reqwest::get(format!("{api}/tasks?limit=1")).await.unwrap().json().await.unwrap();
+async fn task(monitor: &str) -> Value {
+    let page: Value = reqwest::get(format!("{monitor}/tasks?limit=1")).await.unwrap().json().await.unwrap();
     page["tasks"][0].clone()
 }
 
@@ -48,10 +48,10 @@ fn states(task: &Value) -> Vec<String> {
         .map_or_else(Vec::new, |t| t.iter().map(|s| s["state"].as_str().unwrap_or("").to_string()).collect())
 }
 
-/// Waits until the API's history of the (only) task satisfies `done`.
-async fn wait_history(api: &str, what: &str, done: impl Fn(&[String]) -> bool) -> Value {
+/// Waits until the monitor's history of the (only) task satisfies `done`.
+async fn wait_history(monitor: &str, what: &str, done: impl Fn(&[String]) -> bool) -> Value {
     test_support::wait::until(what, Duration::from_secs(60), || async {
-        let task = task(api).await;
+        let task = task(monitor).await;
         done(&states(&task)).then_some(task)
     })
     .await
@@ -105,7 +105,7 @@ async fn a_retry_stays_lit_for_its_countdown_and_a_killed_workers_task_visibly_c
         .await;
     let shot = page.screenshot("retry-countdown").await.unwrap();
     eprintln!("countdown: {label} ({})", shot.display());
-    let task = wait_history(&server.api, "the retried attempt to start", |s| {
+    let task = wait_history(&server.monitor, "the retried attempt to start", |s| {
         s.iter().filter(|s| *s == "STARTED").count() == 2
     })
     .await;
@@ -174,7 +174,7 @@ async fn a_retry_stays_lit_for_its_countdown_and_a_killed_workers_task_visibly_c
 
     // The history agrees: received again by the new worker, started, and done.
     let done =
-        wait_history(&server.api, "the redelivered task to succeed", |s| s.last().is_some_and(|s| s == "SUCCESS"))
+        wait_history(&server.monitor, "the redelivered task to succeed", |s| s.last().is_some_and(|s| s == "SUCCESS"))
             .await;
     assert_eq!(done["task_id"], task_id.as_str());
     assert_eq!(

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 pub struct Stack<'a> {
     /// The API's base URL.
     pub api: &'a str,
+    /// The task monitor's base URL.
+    pub monitor: &'a str,
     /// The managed Redis's port.
     pub redis_port: u16,
     /// `chromium` or `webkit`, for the screenshots' names.
@@ -111,9 +113,9 @@ async fn product(api: &str, name: &str) -> (u64, String) {
     (body["id"].as_u64().unwrap(), body["task_id"].as_str().unwrap().to_string())
 }
 
-/// How many results Redis holds (one per finished task).
-async fn finished(api: &str) -> usize {
-    let tasks: Value = reqwest::get(format!("{api}/tasks?limit=500")).await.unwrap().json().await.unwrap();
+/// How many tasks the monitor knows as finished.
+async fn finished(monitor: &str) -> usize {
+    let tasks: Value = reqwest::get(format!("{monitor}/tasks?limit=500")).await.unwrap().json().await.unwrap();
     tasks["tasks"]
         .as_array()
         .unwrap()
@@ -145,7 +147,7 @@ async fn live_text_is_exact(page: &mut Page, stack: &Stack<'_>) {
         ]
     };
     // Idle: every task of the scenario has finished.
-    let results = finished(stack.api).await;
+    let results = finished(stack.monitor).await;
     test_support::wait::until("the idle worker and Redis on the architecture", e2e::DEADLINE, || async {
         let lines = vec![node_lines(page, "worker").await, node_lines(page, "redis").await];
         (lines == idle(results)).then_some(())

@@ -36,8 +36,9 @@ async fn wait_health(base: &str) {
     .await;
 }
 
-/// Creates a product and waits for its task to reach SUCCESS; returns the task.
-async fn product_to_success(base: &str) -> Value {
+/// Creates a product and waits for its task's stored result to be SUCCESS; returns that result
+/// (Celery's extended result: `task_id`, `worker`, `result`).
+async fn product_to_success(base: &str, redis: &RedisServer) -> Value {
     let client = reqwest::Client::new();
     let created: Value = client
         .post(format!("{base}/products/"))
@@ -51,12 +52,11 @@ async fn product_to_success(base: &str) -> Value {
         .await
         .unwrap();
     let task_id = created["task_id"].as_str().unwrap().to_string();
+    let key = format!("celery-task-meta-{task_id}");
     wait::until(&format!("task {task_id} to reach SUCCESS"), STARTUP, || {
-        let request = client.get(format!("{base}/tasks/{task_id}")).send();
-        async move {
-            let task: Value = request.await.ok()?.json().await.ok()?;
-            (task["state"] == "SUCCESS").then_some(task)
-        }
+        let stored = redis.raw_command(&["GET", &key]);
+        let result: Option<Value> = stored.lines().find_map(|line| serde_json::from_str(line).ok());
+        std::future::ready(result.filter(|r| r["status"] == "SUCCESS"))
     })
     .await
 }
@@ -100,7 +100,7 @@ async fn the_windows_api_and_worker_run_a_task_and_stop_on_ctrl_c() {
     wait_health(&base).await;
     worker.wait_for_output("worker online", STARTUP).await;
 
-    let task = product_to_success(&base).await;
+    let task = product_to_success(&base, &redis).await;
     assert_eq!(task["worker"], "windows@wine", "{task}");
     assert_eq!(task["result"]["status"], "simulated", "{task}");
 
@@ -117,17 +117,24 @@ async fn the_windows_api_and_worker_run_a_task_and_stop_on_ctrl_c() {
 async fn windows_stackdesk_up_supervises_api_and_worker_and_stops_them_gracefully() {
     let exe = windows_cli();
     let World { _turn, wine, redis, port, base } = World::new().await;
+    let monitor_port = test_support::redis::free_port();
     // Redis runs here on Linux; the supervisor starts the API and the worker as Windows
     // processes (CreateProcess, a Job Object, a stop pipe each).
     let mut up = ChildProcess::spawn(
         "stackdesk.exe up",
         wine.command(&exe)
             .args(["up", "--external", "redis", "--redis-url", &redis.url(), "--port", &port.to_string()])
-            .env("NOTIFY_SIMULATED_SECS", "1"),
+            .env("NOTIFY_SIMULATED_SECS", "1")
+            .env("MONITOR_PORT", monitor_port.to_string()),
     );
     up.wait_for_output("ready: API on", STARTUP).await;
     wait_health(&base).await;
-    product_to_success(&base).await;
+    let done = product_to_success(&base, &redis).await;
+    // The monitor `up` runs (in its own, Windows, process) recorded the task's whole story.
+    let monitor = format!("http://127.0.0.1:{monitor_port}");
+    let task: serde_json::Value =
+        reqwest::get(format!("{monitor}/tasks/{}", done["task_id"].as_str().unwrap())).await.unwrap().json().await.unwrap();
+    assert_eq!(task["state"], "SUCCESS", "{task}");
 
     ctrl_c(&up);
     let (status, output) = up.wait_exit(Duration::from_secs(60)).await;
