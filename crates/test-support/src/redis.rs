@@ -122,6 +122,12 @@ fn wait_ready(server: &mut RedisServer) -> bool {
     !exited
 }
 
+/// One command to the Redis on 127.0.0.1:`port` (any Redis, not only one started here); its raw
+/// reply. Panics when it does not answer.
+pub fn raw_command_on(port: u16, args: &[&str]) -> String {
+    raw_command(port, args).unwrap_or_else(|e| panic!("redis command {args:?} on port {port} failed: {e}"))
+}
+
 fn raw_command(port: u16, args: &[&str]) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;

@@ -132,8 +132,12 @@ async fn windows_stackdesk_up_supervises_api_and_worker_and_stops_them_gracefull
     let done = product_to_success(&base, &redis).await;
     // The monitor `up` runs (in its own, Windows, process) recorded the task's whole story.
     let monitor = format!("http://127.0.0.1:{monitor_port}");
-    let task: serde_json::Value =
-        reqwest::get(format!("{monitor}/tasks/{}", done["task_id"].as_str().unwrap())).await.unwrap().json().await.unwrap();
+    let task: serde_json::Value = reqwest::get(format!("{monitor}/tasks/{}", done["task_id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(task["state"], "SUCCESS", "{task}");
 
     ctrl_c(&up);

@@ -319,6 +319,7 @@ async fn killing_up_with_sigkill_leaves_no_child_alive() {
         ("STACKDESK_DATA_DIR", data.path().display().to_string()),
         ("REDIS_URL", format!("redis://127.0.0.1:{redis_port}/0")),
         ("API_PORT", api_port.to_string()),
+        ("MONITOR_PORT", free_port().to_string()),
     ]);
     let mut command = crate::process::stackdesk();
     command.arg("up").envs(env);
