@@ -19,6 +19,8 @@ use crate::error::{DeskError, ProblemKind, Result, SettingProblem};
 pub const EDITABLE: &[(&str, &[ProcessKind])] = &[
     ("REDIS_URL", &[ProcessKind::Redis, ProcessKind::Api, ProcessKind::Worker]),
     ("API_PORT", &[ProcessKind::Api]),
+    // The monitor runs beside the stack, in this process: only a restart of the stack moves it.
+    ("MONITOR_PORT", &[ProcessKind::Redis, ProcessKind::Api, ProcessKind::Worker]),
     ("WORKER_CONCURRENCY", &[ProcessKind::Worker]),
     ("NOTIFY_SIMULATED_SECS", &[ProcessKind::Api, ProcessKind::Worker]),
     ("TASK_MAX_RETRIES", &[ProcessKind::Worker]),
