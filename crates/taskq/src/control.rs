@@ -83,18 +83,34 @@ impl Command {
     }
 }
 
-/// `fnmatch`-style `*` and `?` matching.
+/// `fnmatch`-style `*` and `?` matching, in time linear in the pattern times the text (a star
+/// only ever resumes from the last one seen), so no pattern can stall the worker.
 fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    // Where the last star was, and the text position it is trying to absorb up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((star_p, star_t)) => {
+                    pi = star_p + 1;
+                    ti = star_t + 1;
+                    star = Some((star_p, star_t + 1));
+                }
+                None => return false,
+            },
         }
     }
-    go(&pattern.chars().collect::<Vec<_>>(), &text.chars().collect::<Vec<_>>())
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn envelope(body: &Value, headers: Map<String, Value>, exchange: &str, routing_key: &str) -> Result<String> {
@@ -234,5 +250,34 @@ mod tests {
         command.pattern = Some("w*@h".into());
         command.matcher = Some("glob".into());
         assert!(command.addresses("w1@h") && !command.addresses("x1@h"));
+    }
+
+    #[test]
+    fn globs_match_like_fnmatch() {
+        for (pattern, text, matches) in [
+            ("*", "", true),
+            ("*", "anything", true),
+            ("w?@h", "w1@h", true),
+            ("w?@h", "w12@h", false),
+            ("*@host", "celery@host", true),
+            ("*@host", "celery@hostx", false),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxbyy", false),
+            ("**x", "x", true),
+            ("", "", true),
+            ("", "a", false),
+        ] {
+            assert_eq!(glob(pattern, text), matches, "{pattern:?} ~ {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_pathological_glob_is_answered_at_once() {
+        // Exponential for a naive backtracking matcher (each star tried at every position).
+        let pattern = format!("{}x", "*".repeat(64));
+        let text = "a".repeat(10_000);
+        let began = std::time::Instant::now();
+        assert!(!glob(&pattern, &text));
+        assert!(began.elapsed() < std::time::Duration::from_secs(1), "{:?}", began.elapsed());
     }
 }
