@@ -33,10 +33,16 @@ pub async fn check(api_url: &str, token: &str, chat_id: &str) -> Result<Telegram
     }
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        // A redirect would carry the token (it is in the path) to wherever it points.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| DeskError::Telegram(format!("cannot make an HTTP client: {}", e.without_url())))?;
     let base = format!("{}/bot{token}", api_url.trim_end_matches('/'));
-    let me = call(&client, &format!("{base}/getMe"), &json!({})).await?;
+    let masked = |err: DeskError| match err {
+        DeskError::Telegram(why) => DeskError::Telegram(why.replace(token, "***")),
+        other => other,
+    };
+    let me = call(&client, &format!("{base}/getMe"), &json!({})).await.map_err(masked)?;
     let bot = me["username"].as_str().map_or_else(|| "(no username)".to_string(), |u| format!("@{u}"));
     let sent = call(
         &client,
@@ -44,7 +50,7 @@ pub async fn check(api_url: &str, token: &str, chat_id: &str) -> Result<Telegram
         &json!({"chat_id": chat_id, "text": "Stackdesk: тестовое сообщение / test message ✅"}),
     )
     .await
-    .map_err(|err| match err {
+    .map_err(|err| match masked(err) {
         DeskError::Telegram(why) => DeskError::Telegram(format!("the token is right ({bot}), but {why}")),
         other => other,
     })?;

@@ -81,6 +81,8 @@ pub struct TelegramClient {
     http: reqwest::Client,
     /// `<api_url>/bot<token>/sendMessage`: holds the token, so never logged.
     send_url: Secret,
+    /// The token, to mask it wherever an answer echoes it.
+    token: Secret,
     chat_id: String,
     /// When the next message to this chat may go out (shared by all clones).
     next_slot: Arc<Mutex<Instant>>,
@@ -99,10 +101,18 @@ impl TelegramClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("stackdesk/", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry the token (it is in the path) to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| TelegramError::Client(e.to_string()))?;
         let send_url = Secret::new(format!("{}/bot{}/sendMessage", api_url.trim_end_matches('/'), token.expose()));
-        Ok(Self { http, send_url, chat_id: chat_id.into(), next_slot: Arc::new(Mutex::new(Instant::now())) })
+        Ok(Self {
+            http,
+            send_url,
+            token: token.clone(),
+            chat_id: chat_id.into(),
+            next_slot: Arc::new(Mutex::new(Instant::now())),
+        })
     }
 
     /// Sends `text`, first waiting for this chat's next free slot (about one message a second).
@@ -124,7 +134,23 @@ impl TelegramClient {
         };
         let status = response.status().as_u16();
         let answer: Option<Answer> = response.json().await.ok();
-        classify(status, answer)
+        classify(status, answer).map_err(|err| err.masked(self.token.expose()))
+    }
+}
+
+impl TelegramError {
+    /// The error with `token` masked wherever Telegram's answer echoed it.
+    fn masked(self, token: &str) -> Self {
+        let mask = |text: String| if token.is_empty() { text } else { text.replace(token, "***") };
+        match self {
+            TelegramError::Rejected { status, description } => {
+                TelegramError::Rejected { status, description: mask(description) }
+            }
+            TelegramError::ServerError { status, description } => {
+                TelegramError::ServerError { status, description: mask(description) }
+            }
+            other => other,
+        }
     }
 }
 
