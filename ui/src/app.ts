@@ -4,7 +4,21 @@
 import { $, fill, h } from './dom';
 import { type Key, language, t } from './i18n';
 import type { LastRequest } from './diagrams/live';
-import { Api, type Backend, DeskError, type DeskErrorBody, PROCESSES, type ProcessKind, type ProcessStatus, type Product, type RedisGlance, type SettingsView, type Snapshot, type SyncOutcome, type Timed } from './ipc';
+import {
+  Api,
+  type Backend,
+  DeskError,
+  type DeskErrorBody,
+  PROCESSES,
+  type ProcessKind,
+  type ProcessStatus,
+  type Product,
+  type RedisGlance,
+  type SettingsView,
+  type Snapshot,
+  type SyncOutcome,
+  type Timed,
+} from './ipc';
 import { LogBuffer, QueueWatch, TaskStore } from './state';
 
 export type Tab = 'dashboard' | 'products' | 'tasks' | 'diagrams' | 'settings';
@@ -109,16 +123,40 @@ export function showError(err: unknown): void {
   notice(body.message, 'error', details ?? undefined);
 }
 
-export function dialog(title: string, body: Node[], buttons: { label: string; primary?: boolean; onclick: () => void }[]): void {
+export function dialog(
+  title: string,
+  body: Node[],
+  buttons: { label: string; primary?: boolean; onclick: () => void }[],
+): void {
   const layer = $('#dialog');
-  const close = () => { fill(layer); layer.hidden = true; };
+  const close = () => {
+    fill(layer);
+    layer.hidden = true;
+  };
   fill(
     layer,
-    h('div', { class: 'dialog', role: 'dialog', 'aria-modal': 'true' },
+    h(
+      'div',
+      { class: 'dialog', role: 'dialog', 'aria-modal': 'true' },
       h('h2', {}, title),
       ...body,
-      h('div', { class: 'buttons' }, ...buttons.map((b) =>
-        h('button', { class: b.primary ? 'primary' : '', onclick: () => { close(); b.onclick(); } }, b.label))),
+      h(
+        'div',
+        { class: 'buttons' },
+        ...buttons.map((b) =>
+          h(
+            'button',
+            {
+              class: b.primary ? 'primary' : '',
+              onclick: () => {
+                close();
+                b.onclick();
+              },
+            },
+            b.label,
+          ),
+        ),
+      ),
     ),
   );
   layer.hidden = false;
@@ -140,7 +178,9 @@ export function clock(iso: string | null): string {
 
 /** A labelled form field with a slot for its error. */
 export function field(key: string, label: Key, type = 'text', extra: Record<string, unknown> = {}): HTMLElement {
-  return h('label', { class: 'field' },
+  return h(
+    'label',
+    { class: 'field' },
     h('span', {}, t(label)),
     h('input', { name: key, type, autocomplete: 'off', spellcheck: 'false', ...extra }),
     h('span', { class: 'field-error', 'data-field': key, role: 'alert' }),

@@ -71,7 +71,10 @@ async function boot(): Promise<void> {
   ui.settings = settings;
   setLanguage(settings.language);
   applyTheme(settings.theme);
-  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => ui.settings && applyTheme(ui.settings.theme));
+  matchMedia('(prefers-color-scheme: dark)').addEventListener(
+    'change',
+    () => ui.settings && applyTheme(ui.settings.theme),
+  );
   hooks.rebuild = buildShell;
   buildShell();
   $('#app').removeAttribute('aria-busy');
@@ -89,6 +92,12 @@ async function boot(): Promise<void> {
 }
 
 boot().catch((err) => {
-  fill($('#app'), h('p', { class: 'notice', 'data-kind': 'error' }, `${t('error.title')}: ${err instanceof Error ? err.message : String(err)}`));
+  fill(
+    $('#app'),
+    h(
+      'p',
+      { class: 'notice', 'data-kind': 'error' },
+      `${t('error.title')}: ${err instanceof Error ? err.message : String(err)}`,
+    ),
+  );
 });
-

@@ -18,41 +18,148 @@ export function buildShell(): void {
   const root = $('#app');
   const tabs: Tab[] = ['dashboard', 'products', 'tasks', 'diagrams', 'settings'];
   const groups = [...new Set(FIELDS.map((f) => f.group))];
-  fill(root,
-    h('header', { class: 'top' },
-      h('div', { class: 'brand' }, h('img', { src: 'favicon.png', alt: '' }), h('div', {}, h('h1', {}, 'Stackdesk'), h('p', { class: 'muted' }, t('app.subtitle')))),
-      h('nav', { role: 'tablist' }, ...tabs.map((tab) =>
-        h('button', { role: 'tab', 'data-tab': tab, 'aria-selected': String(ui.tab === tab), onclick: () => showTab(tab) }, t(`tab.${tab}` as Key)))),
-      h('div', { class: 'stack' },
-        h('div', { id: 'stack-state', class: 'stack-state', role: 'status' }, h('strong', { id: 'stack-level' }), h('small', { id: 'stack-why', class: 'muted' })),
-        h('button', { id: 'start-stop', class: 'big', onclick: () => void (ui.snapshot?.running ? stopStack() : startStack()) }, t('stack.start')),
+  fill(
+    root,
+    h(
+      'header',
+      { class: 'top' },
+      h(
+        'div',
+        { class: 'brand' },
+        h('img', { src: 'favicon.png', alt: '' }),
+        h('div', {}, h('h1', {}, 'Stackdesk'), h('p', { class: 'muted' }, t('app.subtitle'))),
+      ),
+      h(
+        'nav',
+        { role: 'tablist' },
+        ...tabs.map((tab) =>
+          h(
+            'button',
+            { role: 'tab', 'data-tab': tab, 'aria-selected': String(ui.tab === tab), onclick: () => showTab(tab) },
+            t(`tab.${tab}` as Key),
+          ),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'stack' },
+        h(
+          'div',
+          { id: 'stack-state', class: 'stack-state', role: 'status' },
+          h('strong', { id: 'stack-level' }),
+          h('small', { id: 'stack-why', class: 'muted' }),
+        ),
+        h(
+          'button',
+          { id: 'start-stop', class: 'big', onclick: () => void (ui.snapshot?.running ? stopStack() : startStack()) },
+          t('stack.start'),
+        ),
       ),
     ),
     h('div', { id: 'notice', role: 'status' }),
     h('div', { id: 'pending', class: 'pending', role: 'status', hidden: true }),
-    h('main', {},
-      h('section', { id: 'view-dashboard', class: 'view' },
+    h(
+      'main',
+      {},
+      h(
+        'section',
+        { id: 'view-dashboard', class: 'view' },
         h('div', { id: 'cards', class: 'cards' }),
-        h('div', { class: 'links' },
-          h('a', { id: 'open-swagger', class: 'button', href: '#', onclick: (e: Event) => { e.preventDefault(); void openTarget('swagger'); } }, t('open.swagger')),
+        h(
+          'div',
+          { class: 'links' },
+          h(
+            'a',
+            {
+              id: 'open-swagger',
+              class: 'button',
+              href: '#',
+              onclick: (e: Event) => {
+                e.preventDefault();
+                void openTarget('swagger');
+              },
+            },
+            t('open.swagger'),
+          ),
           h('button', { id: 'open-data', onclick: () => void openTarget('data-dir') }, t('open.data')),
-          ui.backend.mode === 'app' ? h('button', { id: 'open-browser', onclick: () => void openInBrowser() }, t('open.browser')) : null,
+          ui.backend.mode === 'app'
+            ? h('button', { id: 'open-browser', onclick: () => void openInBrowser() }, t('open.browser'))
+            : null,
         ),
-        h('section', { id: 'log', class: 'log' },
-          h('header', {},
+        h(
+          'section',
+          { id: 'log', class: 'log' },
+          h(
+            'header',
+            {},
             h('h2', {}, t('log.title')),
-            h('div', { id: 'log-tabs', role: 'tablist' }, ...PROCESSES.map((p) =>
-              h('button', { role: 'tab', 'data-process': p, onclick: () => { ui.logProcess = p; ui.logFollow = true; render('log'); } }, t(`process.${p}` as Key)))),
-            h('input', { id: 'log-search', type: 'search', placeholder: t('log.search'), value: ui.logSearch, oninput: (e: Event) => { ui.logSearch = (e.target as HTMLInputElement).value; render('log'); } }),
-            h('label', {}, h('input', { id: 'log-follow', type: 'checkbox', checked: ui.logFollow, onchange: (e: Event) => { ui.logFollow = (e.target as HTMLInputElement).checked; render('log'); } }), ' ', t('log.follow')),
-            h('button', { id: 'log-copy', onclick: (e: Event) => void copyLog(e.target as HTMLButtonElement) }, t('log.copy')),
+            h(
+              'div',
+              { id: 'log-tabs', role: 'tablist' },
+              ...PROCESSES.map((p) =>
+                h(
+                  'button',
+                  {
+                    role: 'tab',
+                    'data-process': p,
+                    onclick: () => {
+                      ui.logProcess = p;
+                      ui.logFollow = true;
+                      render('log');
+                    },
+                  },
+                  t(`process.${p}` as Key),
+                ),
+              ),
+            ),
+            h('input', {
+              id: 'log-search',
+              type: 'search',
+              placeholder: t('log.search'),
+              value: ui.logSearch,
+              oninput: (e: Event) => {
+                ui.logSearch = (e.target as HTMLInputElement).value;
+                render('log');
+              },
+            }),
+            h(
+              'label',
+              {},
+              h('input', {
+                id: 'log-follow',
+                type: 'checkbox',
+                checked: ui.logFollow,
+                onchange: (e: Event) => {
+                  ui.logFollow = (e.target as HTMLInputElement).checked;
+                  render('log');
+                },
+              }),
+              ' ',
+              t('log.follow'),
+            ),
+            h(
+              'button',
+              { id: 'log-copy', onclick: (e: Event) => void copyLog(e.target as HTMLButtonElement) },
+              t('log.copy'),
+            ),
           ),
           h('div', { id: 'log-lines', class: 'lines mono', tabindex: '0', onscroll: onLogScroll }),
           h('p', { id: 'log-paused', class: 'muted', hidden: true }, t('log.paused')),
         ),
       ),
-      h('section', { id: 'view-products', class: 'view' },
-        h('form', { id: 'product-form', novalidate: true, onsubmit: (e: Event) => { e.preventDefault(); void submitProduct(e.target as HTMLFormElement); } },
+      h(
+        'section',
+        { id: 'view-products', class: 'view' },
+        h(
+          'form',
+          {
+            id: 'product-form',
+            novalidate: true,
+            onsubmit: (e: Event) => {
+              e.preventDefault();
+              void submitProduct(e.target as HTMLFormElement);
+            },
+          },
           h('h2', {}, t('products.new')),
           field('name', 'products.name', 'text', { maxlength: '200' }),
           field('price', 'products.price', 'text', { inputmode: 'decimal' }),
@@ -61,23 +168,62 @@ export function buildShell(): void {
           h('button', { id: 'product-submit', class: 'primary', type: 'submit' }, t('products.create')),
           h('p', { class: 'form-ok', role: 'status' }),
         ),
-        h('section', {},
+        h(
+          'section',
+          {},
           h('h2', {}, t('products.list')),
           h('p', { id: 'products-api-down', class: 'muted' }, t('products.api_down')),
           h('ul', { id: 'product-list', class: 'products' }),
         ),
       ),
-      h('section', { id: 'view-tasks', class: 'view' },
+      h(
+        'section',
+        { id: 'view-tasks', class: 'view' },
         h('div', { id: 'no-worker', class: 'warning', role: 'alert', hidden: true }),
-        h('div', { class: 'toolbar' },
+        h(
+          'div',
+          { class: 'toolbar' },
           h('div', { id: 'task-filters', class: 'filters' }),
-          h('input', { id: 'task-search', type: 'search', placeholder: t('tasks.search'), value: ui.taskSearch, oninput: (e: Event) => { ui.taskSearch = (e.target as HTMLInputElement).value; render('tasks'); } }),
+          h('input', {
+            id: 'task-search',
+            type: 'search',
+            placeholder: t('tasks.search'),
+            value: ui.taskSearch,
+            oninput: (e: Event) => {
+              ui.taskSearch = (e.target as HTMLInputElement).value;
+              render('tasks');
+            },
+          }),
           h('button', { id: 'retry-all', onclick: () => void retryAllFailed() }, ''),
-          h('button', { id: 'purge', 'data-destructive': true, onclick: () => { if (confirm(t('tasks.purge_confirm'))) void ui.api?.purge().catch(showError); } }, t('tasks.purge')),
+          h(
+            'button',
+            {
+              id: 'purge',
+              'data-destructive': true,
+              onclick: () => {
+                if (confirm(t('tasks.purge_confirm'))) void ui.api?.purge().catch(showError);
+              },
+            },
+            t('tasks.purge'),
+          ),
         ),
-        h('div', { class: 'table' },
-          h('table', { id: 'task-table' },
-            h('thead', {}, h('tr', {}, ...(['state', 'name', 'product', 'retries', 'runtime', 'worker', 'sent'] as const).map((c) => h('th', {}, t(`tasks.col.${c}` as Key))))),
+        h(
+          'div',
+          { class: 'table' },
+          h(
+            'table',
+            { id: 'task-table' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ...(['state', 'name', 'product', 'retries', 'runtime', 'worker', 'sent'] as const).map((c) =>
+                  h('th', {}, t(`tasks.col.${c}` as Key)),
+                ),
+              ),
+            ),
             h('tbody', { id: 'task-rows' }),
           ),
           h('p', { id: 'tasks-empty', class: 'muted' }, t('tasks.empty')),
@@ -85,21 +231,83 @@ export function buildShell(): void {
         h('aside', { id: 'drawer', class: 'drawer', hidden: true }),
       ),
       diagramsView(),
-      h('section', { id: 'view-settings', class: 'view' },
-        h('form', { id: 'settings-form', novalidate: true, onsubmit: (e: Event) => { e.preventDefault(); void saveSettingsForm(e.target as HTMLFormElement); } },
-          ...groups.map((group) => h('fieldset', {}, h('legend', {}, t(group)),
-            ...FIELDS.filter((f) => f.group === group).map((f) => field(f.key, f.label, f.type === 'password' ? 'password' : 'text')),
-            group === 'settings.telegram' ? h('div', { class: 'buttons' },
-              h('button', { type: 'button', id: 'telegram-test', onclick: (e: Event) => void testTelegram((e.target as HTMLElement).closest('form')!) }, t('settings.test')),
-              h('button', { type: 'button', id: 'token-clear', class: 'link', onclick: () => void clearToken() }, t('settings.token_clear')),
-              h('p', { id: 'telegram-result', role: 'status' })) : null)),
-          h('fieldset', {}, h('legend', {}, t('settings.appearance')),
-            h('label', { class: 'field' }, h('span', {}, t('settings.language')),
-              h('select', { name: 'language' }, h('option', { value: 'ru' }, 'Русский'), h('option', { value: 'en' }, 'English'))),
-            h('label', { class: 'field' }, h('span', {}, t('settings.theme')),
-              h('select', { name: 'theme' }, ...(['system', 'light', 'dark'] as const).map((th) => h('option', { value: th }, t(`settings.theme.${th}` as Key))))),
+      h(
+        'section',
+        { id: 'view-settings', class: 'view' },
+        h(
+          'form',
+          {
+            id: 'settings-form',
+            novalidate: true,
+            onsubmit: (e: Event) => {
+              e.preventDefault();
+              void saveSettingsForm(e.target as HTMLFormElement);
+            },
+          },
+          ...groups.map((group) =>
+            h(
+              'fieldset',
+              {},
+              h('legend', {}, t(group)),
+              ...FIELDS.filter((f) => f.group === group).map((f) =>
+                field(f.key, f.label, f.type === 'password' ? 'password' : 'text'),
+              ),
+              group === 'settings.telegram'
+                ? h(
+                    'div',
+                    { class: 'buttons' },
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        id: 'telegram-test',
+                        onclick: (e: Event) => void testTelegram((e.target as HTMLElement).closest('form')!),
+                      },
+                      t('settings.test'),
+                    ),
+                    h(
+                      'button',
+                      { type: 'button', id: 'token-clear', class: 'link', onclick: () => void clearToken() },
+                      t('settings.token_clear'),
+                    ),
+                    h('p', { id: 'telegram-result', role: 'status' }),
+                  )
+                : null,
+            ),
           ),
-          h('div', { class: 'buttons' }, h('button', { id: 'settings-save', class: 'primary', type: 'submit' }, t('common.save'))),
+          h(
+            'fieldset',
+            {},
+            h('legend', {}, t('settings.appearance')),
+            h(
+              'label',
+              { class: 'field' },
+              h('span', {}, t('settings.language')),
+              h(
+                'select',
+                { name: 'language' },
+                h('option', { value: 'ru' }, 'Русский'),
+                h('option', { value: 'en' }, 'English'),
+              ),
+            ),
+            h(
+              'label',
+              { class: 'field' },
+              h('span', {}, t('settings.theme')),
+              h(
+                'select',
+                { name: 'theme' },
+                ...(['system', 'light', 'dark'] as const).map((th) =>
+                  h('option', { value: th }, t(`settings.theme.${th}` as Key)),
+                ),
+              ),
+            ),
+          ),
+          h(
+            'div',
+            { class: 'buttons' },
+            h('button', { id: 'settings-save', class: 'primary', type: 'submit' }, t('common.save')),
+          ),
           h('p', { id: 'settings-status', role: 'status' }),
           h('p', { id: 'settings-path', class: 'muted' }),
         ),
@@ -117,7 +325,8 @@ hooks.showTab = (tab) => showTab(tab);
 
 export function showTab(tab: Tab): void {
   ui.tab = tab;
-  for (const b of document.querySelectorAll<HTMLButtonElement>('nav button[data-tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
+  for (const b of document.querySelectorAll<HTMLButtonElement>('nav button[data-tab]'))
+    b.setAttribute('aria-selected', String(b.dataset.tab === tab));
   for (const view of document.querySelectorAll<HTMLElement>('.view')) view.hidden = view.id !== `view-${tab}`;
   if (tab === 'diagrams') render('diagrams');
 }

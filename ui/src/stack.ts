@@ -12,12 +12,21 @@ import { redisUrlFor } from './state';
 export function portPrompt(body: DeskErrorBody): void {
   const buttons: { label: string; primary?: boolean; onclick: () => void }[] = [];
   if (body.can_use_external) {
-    buttons.push({ label: t('port.external'), primary: true, onclick: () => void saveThenStart({ external: ['redis'] }) });
+    buttons.push({
+      label: t('port.external'),
+      primary: true,
+      onclick: () => void saveThenStart({ external: ['redis'] }),
+    });
   }
   if (body.free_port) {
     const port = String(body.free_port);
-    const values: Record<string, string> = body.process === 'redis' ? { REDIS_URL: redisUrlFor(port) } : { API_PORT: port };
-    buttons.push({ label: t('port.use', { port }), primary: !body.can_use_external, onclick: () => void saveThenStart({ values }) });
+    const values: Record<string, string> =
+      body.process === 'redis' ? { REDIS_URL: redisUrlFor(port) } : { API_PORT: port };
+    buttons.push({
+      label: t('port.use', { port }),
+      primary: !body.can_use_external,
+      onclick: () => void saveThenStart({ values }),
+    });
   }
   buttons.push({ label: t('common.cancel'), onclick: () => {} });
   dialog(t('port.title'), [h('p', {}, body.message)], buttons);
@@ -80,11 +89,15 @@ export async function processAction(process: ProcessKind, action: 'start' | 'sto
 
 export function closePrompt(): void {
   if (!ui.snapshot?.running) return void ui.backend.closeAnswer('quit');
-  dialog(t('close.title'), [h('p', {}, t('close.body'))], [
-    { label: t('close.quit'), primary: true, onclick: () => void ui.backend.closeAnswer('quit') },
-    { label: t('close.hide'), onclick: () => void ui.backend.closeAnswer('hide') },
-    { label: t('common.cancel'), onclick: () => void ui.backend.closeAnswer('cancel') },
-  ]);
+  dialog(
+    t('close.title'),
+    [h('p', {}, t('close.body'))],
+    [
+      { label: t('close.quit'), primary: true, onclick: () => void ui.backend.closeAnswer('quit') },
+      { label: t('close.hide'), onclick: () => void ui.backend.closeAnswer('hide') },
+      { label: t('common.cancel'), onclick: () => void ui.backend.closeAnswer('cancel') },
+    ],
+  );
 }
 
 export async function reloadLogs(): Promise<void> {
@@ -122,20 +135,23 @@ export function connectApi(force = false): void {
   const pulse = (edges: string[]) => {
     if (ui.tab === 'diagrams' && ui.diagram === 'architecture') for (const edge of edges) ui.pulses.add(edge);
   };
-  ui.stopLive = api.live((name, data) => {
-    if (name === 'task') {
-      ui.tasks.upsert(data as Task);
-      pulse(pulsesFor('task', data as Task));
-    } else if (name === 'product') {
-      const product = data as Product;
-      pulse(pulsesFor('product'));
-      ui.tasks.queued(product);
-      if (!ui.products.some((p) => p.id === product.id)) ui.products.unshift(product);
-      if (ui.products.length > 200) ui.products.length = 200;
-    } else if (name === 'queue') ui.queue.sample((data as { queued: number }).queued);
-    else if (name === 'lagged') void load();
-    render('tasks', 'products', 'drawer', 'diagrams');
-  }, () => void load());
+  ui.stopLive = api.live(
+    (name, data) => {
+      if (name === 'task') {
+        ui.tasks.upsert(data as Task);
+        pulse(pulsesFor('task', data as Task));
+      } else if (name === 'product') {
+        const product = data as Product;
+        pulse(pulsesFor('product'));
+        ui.tasks.queued(product);
+        if (!ui.products.some((p) => p.id === product.id)) ui.products.unshift(product);
+        if (ui.products.length > 200) ui.products.length = 200;
+      } else if (name === 'queue') ui.queue.sample((data as { queued: number }).queued);
+      else if (name === 'lagged') void load();
+      render('tasks', 'products', 'drawer', 'diagrams');
+    },
+    () => void load(),
+  );
 }
 
 export async function restartStack(): Promise<void> {

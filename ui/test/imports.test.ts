@@ -109,7 +109,18 @@ test('the import scanner sees every kind of import, and no comment', () => {
     "const s = 'from here';",
     "import x from 'a-package';",
   ].join('\n');
-  assert.deepEqual(specifiers(text).sort(), ['../b', './a', './c', './e', './f', './g', './h', './i', './j', 'a-package']);
+  assert.deepEqual(specifiers(text).sort(), [
+    '../b',
+    './a',
+    './c',
+    './e',
+    './f',
+    './g',
+    './h',
+    './i',
+    './j',
+    'a-package',
+  ]);
 });
 
 test('the cycle finder names a cycle, also a long way round', () => {
@@ -121,7 +132,15 @@ test('the cycle finder names a cycle, also a long way round', () => {
     ['e.ts', []],
   ]);
   assert.deepEqual(cycles(graph), ['a.ts → b.ts → c.ts → a.ts', 'd.ts → d.ts']);
-  assert.deepEqual(cycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]])), []);
+  assert.deepEqual(
+    cycles(
+      new Map([
+        ['a.ts', ['b.ts']],
+        ['b.ts', []],
+      ]),
+    ),
+    [],
+  );
 });
 
 test('no module of src/ imports one that imports it back', () => {

@@ -14,7 +14,9 @@ import { cardActions, light } from '../state';
 export function paintHeader(): void {
   const running = ui.snapshot?.running ?? false;
   const button = $('#start-stop') as HTMLButtonElement;
-  button.textContent = ui.busy ? t(ui.busy === 'starting' ? 'stack.starting' : 'stack.stopping') : t(running ? 'stack.stop' : 'stack.start');
+  button.textContent = ui.busy
+    ? t(ui.busy === 'starting' ? 'stack.starting' : 'stack.stopping')
+    : t(running ? 'stack.stop' : 'stack.start');
   button.disabled = ui.busy !== null;
   button.dataset.running = String(running);
   const level = stackLevel(ui.snapshot);
@@ -40,14 +42,34 @@ function paintPending(): void {
   if (text === paintedPending) return;
   paintedPending = text;
   box.hidden = !waiting;
-  fill(box, ...(waiting ? [
-    h('span', {}, text),
-    h('button', { id: 'pending-restart', class: 'primary', onclick: () => void restartStack() }, t('settings.restart_now')),
-  ] : []));
+  fill(
+    box,
+    ...(waiting
+      ? [
+          h('span', {}, text),
+          h(
+            'button',
+            { id: 'pending-restart', class: 'primary', onclick: () => void restartStack() },
+            t('settings.restart_now'),
+          ),
+        ]
+      : []),
+  );
 }
 
 /** One card per process, built once and updated in place (a button never vanishes under a click). */
-const cardEls = new Map<ProcessKind, { root: HTMLElement; light: HTMLElement; state: HTMLElement; facts: HTMLElement; reason: HTMLElement; buttons: HTMLElement; actions: string }>();
+const cardEls = new Map<
+  ProcessKind,
+  {
+    root: HTMLElement;
+    light: HTMLElement;
+    state: HTMLElement;
+    facts: HTMLElement;
+    reason: HTMLElement;
+    buttons: HTMLElement;
+    actions: string;
+  }
+>();
 
 export function paintCards(): void {
   const root = $('#cards');
@@ -61,10 +83,15 @@ export function paintCards(): void {
         reason: h('p', { class: 'reason' }),
         buttons: h('div', { class: 'buttons' }),
       };
-      const el = h('section', { class: 'card', 'data-process': process },
+      const el = h(
+        'section',
+        { class: 'card', 'data-process': process },
         h('header', {}, parts.light, h('h3', {}, t(`process.${process}` as Key)), parts.state),
         h('p', { class: 'what' }, t(`process.${process}.what` as Key)),
-        parts.facts, parts.reason, parts.buttons);
+        parts.facts,
+        parts.reason,
+        parts.buttons,
+      );
       root.append(el);
       card = { root: el, ...parts, actions: '' };
       cardEls.set(process, card);
@@ -79,7 +106,8 @@ export function paintCards(): void {
     const facts: [Key, string][] = [];
     if (s?.pid) facts.push(['card.pid', String(s.pid)]);
     if (s?.port) facts.push(['card.port', String(s.port)]);
-    if (s?.uptime_secs !== null && s?.uptime_secs !== undefined) facts.push(['card.uptime', formatDuration(s.uptime_secs)]);
+    if (s?.uptime_secs !== null && s?.uptime_secs !== undefined)
+      facts.push(['card.uptime', formatDuration(s.uptime_secs)]);
     if (s?.restarts) facts.push(['card.restarts', String(s.restarts)]);
     fill(card.facts, ...facts.flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
     // A degraded process says why in plain words (the technical detail on hover); otherwise the
@@ -88,13 +116,35 @@ export function paintCards(): void {
     card.reason.textContent = reason;
     card.reason.hidden = !reason;
     card.reason.dataset.kind = health.level === 'degraded' ? 'health' : 'state';
-    card.reason.title = health.level === 'degraded' && health.detail ? t('health.detail', { detail: health.detail }) : '';
+    card.reason.title =
+      health.level === 'degraded' && health.detail ? t('health.detail', { detail: health.detail }) : '';
     const actions = cardActions(state, ui.snapshot?.running ?? false);
     if (actions.join() !== card.actions) {
       card.actions = actions.join();
-      fill(card.buttons,
-        ...actions.map((action) => h('button', { 'data-action': action, onclick: () => void processAction(process, action) }, t(`action.${action}` as Key))),
-        h('button', { class: 'link', 'data-action': 'log', onclick: () => { ui.logProcess = process; ui.logFollow = true; render('log'); $('#log').scrollIntoView({ block: 'nearest' }); } }, t('card.log')));
+      fill(
+        card.buttons,
+        ...actions.map((action) =>
+          h(
+            'button',
+            { 'data-action': action, onclick: () => void processAction(process, action) },
+            t(`action.${action}` as Key),
+          ),
+        ),
+        h(
+          'button',
+          {
+            class: 'link',
+            'data-action': 'log',
+            onclick: () => {
+              ui.logProcess = process;
+              ui.logFollow = true;
+              render('log');
+              $('#log').scrollIntoView({ block: 'nearest' });
+            },
+          },
+          t('card.log'),
+        ),
+      );
     }
   }
 }
@@ -116,13 +166,25 @@ export function paintLog(): void {
     b.setAttribute('aria-selected', String(b.dataset.process === ui.logProcess));
   }
   const pane = $('#log-lines');
-  if (paintedLog.process === ui.logProcess && paintedLog.version === buffer.version && paintedLog.search === ui.logSearch) return;
+  if (
+    paintedLog.process === ui.logProcess &&
+    paintedLog.version === buffer.version &&
+    paintedLog.search === ui.logSearch
+  )
+    return;
   const lines = buffer.matching(ui.logSearch);
   // Append only what is new when nothing else changed; otherwise redraw.
-  const appendOnly = paintedLog.process === ui.logProcess && paintedLog.search === ui.logSearch && !ui.logSearch && pane.childElementCount <= lines.length;
+  const appendOnly =
+    paintedLog.process === ui.logProcess &&
+    paintedLog.search === ui.logSearch &&
+    !ui.logSearch &&
+    pane.childElementCount <= lines.length;
   if (appendOnly) {
     const fresh = lines.slice(pane.childElementCount);
-    append(pane, fresh.map((line) => h('div', {}, line)));
+    append(
+      pane,
+      fresh.map((line) => h('div', {}, line)),
+    );
     while (pane.childElementCount > lines.length) pane.firstElementChild?.remove();
   } else {
     fill(pane, ...lines.map((line) => h('div', {}, line)));

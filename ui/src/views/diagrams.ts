@@ -10,10 +10,27 @@ import type { WorkerView } from '../ipc';
 import { DIAGRAMS, LIFECYCLE_STATES } from '../diagrams/sources';
 import { stackFacts } from '../diagrams/facts';
 import {
-  architectureLines, flowEdgeOf, flowLines, keyOfNode, LIVE_CLASSES, nodeIdOf, paintDelay, PROCESS_NODES, processClass,
-  PULLED, redisKeyLines,
+  architectureLines,
+  flowEdgeOf,
+  flowLines,
+  keyOfNode,
+  LIVE_CLASSES,
+  nodeIdOf,
+  paintDelay,
+  PROCESS_NODES,
+  processClass,
+  PULLED,
+  redisKeyLines,
 } from '../diagrams/live';
-import { LIFECYCLE, LifecycleMotion, lifecyclePath, pathLabel, retryNote, stateEdgeOf, stateLabel } from '../diagrams/lifecycle';
+import {
+  LIFECYCLE,
+  LifecycleMotion,
+  lifecyclePath,
+  pathLabel,
+  retryNote,
+  stateEdgeOf,
+  stateLabel,
+} from '../diagrams/lifecycle';
 import { FONT_PX, LABEL_MARGIN, type Look, markLiveLines, renderDiagram } from '../diagrams/render';
 import { formatDuration, formatMs } from '../format';
 import { healthOf } from '../health';
@@ -75,7 +92,9 @@ export function currentDiagram() {
 /** Shows the previous (-1) or next (+1) diagram. */
 export function step(direction: number, wrap = true): void {
   const i = DIAGRAMS.findIndex((d) => d.id === currentDiagram().id);
-  const next = wrap ? (i + direction + DIAGRAMS.length) % DIAGRAMS.length : Math.min(DIAGRAMS.length - 1, Math.max(0, i + direction));
+  const next = wrap
+    ? (i + direction + DIAGRAMS.length) % DIAGRAMS.length
+    : Math.min(DIAGRAMS.length - 1, Math.max(0, i + direction));
   ui.diagram = DIAGRAMS[next]!.id;
   render('diagrams');
 }
@@ -133,7 +152,11 @@ function fitToStage(svg: SVGSVGElement): void {
 /** The shape a label sits in (a node's rect, path, polygon or circle), if any. */
 function shapeOf(line: Element): SVGGraphicsElement | null {
   const node = line.closest('g.node');
-  return node?.querySelector<SVGGraphicsElement>(':scope > :is(rect, path, polygon, circle, ellipse), :scope > g > :is(rect, path, polygon, circle, ellipse)') ?? null;
+  return (
+    node?.querySelector<SVGGraphicsElement>(
+      ':scope > :is(rect, path, polygon, circle, ellipse), :scope > g > :is(rect, path, polygon, circle, ellipse)',
+    ) ?? null
+  );
 }
 
 /**
@@ -188,7 +211,8 @@ function paintLive(stage: HTMLElement): void {
     // Every task running now, as the lifecycle counts them (a dead worker's task is not).
     const running = [...ui.tasks.all()].filter((task) => lifecycle.stateOf(task, now) === 'STARTED');
     const workerHealth = healthOf(status('worker'), ui.snapshot);
-    for (const [name, text] of Object.entries(architectureLines(ui.redis, running, lang, workerHealth))) setLive(svg, name, text);
+    for (const [name, text] of Object.entries(architectureLines(ui.redis, running, lang, workerHealth)))
+      setLive(svg, name, text);
   }
   if (diagram === 'redis' && ui.redis) {
     for (const [name, text] of Object.entries(redisKeyLines(ui.redis, lang))) setLive(svg, name, text);
@@ -199,7 +223,11 @@ function paintLive(stage: HTMLElement): void {
     const process = PROCESS_NODES[id];
     if (process) {
       const crashed = process === 'worker' && Date.now() - workerDownAt < CRASH_SHOWN_MS;
-      if (crashed && !crashTick) crashTick = window.setTimeout(() => { crashTick = 0; render('diagrams'); }, CRASH_SHOWN_MS);
+      if (crashed && !crashTick)
+        crashTick = window.setTimeout(() => {
+          crashTick = 0;
+          render('diagrams');
+        }, CRASH_SHOWN_MS);
       const cls = crashed ? 'live-bad' : processClass(status(process)?.state, healthOf(status(process), ui.snapshot));
       if (!node.classList.contains(cls)) {
         node.classList.remove(...LIVE_CLASSES);
@@ -221,14 +249,19 @@ function paintLive(stage: HTMLElement): void {
     for (const edge of stage.querySelectorAll<SVGPathElement>('path[id]')) {
       const index = stateEdgeOf(edge.id);
       const transition = index === null ? undefined : LIFECYCLE[index];
-      if (transition) setClass(edge, 'live-path', Boolean(path?.transitions.has(`${transition.from}>${transition.to}`)));
+      if (transition)
+        setClass(edge, 'live-path', Boolean(path?.transitions.has(`${transition.from}>${transition.to}`)));
       if (index !== null && crossed.has(index) && !edge.classList.contains('flash')) {
         edge.classList.add('flash');
         setTimeout(() => edge.classList.remove('flash'), FLASH_MS);
       }
     }
     // A countdown ticks, and a retried task moves on at its eta, with no event to paint on.
-    if (retry !== null && !lifecycleTick) lifecycleTick = window.setTimeout(() => { lifecycleTick = 0; render('diagrams'); }, 250);
+    if (retry !== null && !lifecycleTick)
+      lifecycleTick = window.setTimeout(() => {
+        lifecycleTick = 0;
+        render('diagrams');
+      }, 250);
   }
   if (diagram === 'product-flow') paintFlow(stage);
   if (ui.pulses.size) {
@@ -267,7 +300,12 @@ function paintExtra(diagram: string): void {
     const task = last ? ui.tasks.get(last.taskId) : undefined;
     const taskText = task ? (task.runtime !== null ? formatDuration(task.runtime) : task.state) : '—';
     const text = last
-      ? t('diagram.flow_last', { validate: formatMs(last.steps.validate), store: formatMs(last.steps.store), total: formatMs(last.totalMs), task: taskText })
+      ? t('diagram.flow_last', {
+          validate: formatMs(last.steps.validate),
+          store: formatMs(last.steps.store),
+          total: formatMs(last.totalMs),
+          task: taskText,
+        })
       : t('diagram.flow_none');
     if (extra.dataset.for !== diagram || extra.textContent !== text) {
       fill(extra, h('p', { id: 'flow-facts' }, text));
@@ -280,13 +318,30 @@ function paintExtra(diagram: string): void {
     const signature = glance ? JSON.stringify([glance.celery_keys, glance.our_keys, glance.groups]) : '';
     if (extra.dataset.for !== diagram || extra.dataset.signature !== signature) {
       extra.dataset.signature = signature;
-      const keys = glance ? [...glance.celery_keys, ...glance.our_keys, ...glance.groups.flatMap((g) => g.samples)] : [];
-      fill(extra,
+      const keys = glance
+        ? [...glance.celery_keys, ...glance.our_keys, ...glance.groups.flatMap((g) => g.samples)]
+        : [];
+      fill(
+        extra,
         h('h3', {}, t('diagram.keys')),
-        h('ul', { id: 'redis-keys', class: 'keys' }, ...keys.map((k) =>
-          h('li', {}, h('button', { class: 'link mono', 'data-key': k.key, onclick: () => void showKey(k.key) }, k.key),
-            h('span', { class: 'muted' }, ` ${k.kind} · ${k.size}${k.ttl_ms !== null ? ` · TTL ${formatDuration(k.ttl_ms / 1000)}` : ''}${k.note ? ` · ${k.note}` : ''}`)))),
-        glance ? h('p', { class: 'muted' }, t('diagram.keys_more', { count: glance.scanned })) : null);
+        h(
+          'ul',
+          { id: 'redis-keys', class: 'keys' },
+          ...keys.map((k) =>
+            h(
+              'li',
+              {},
+              h('button', { class: 'link mono', 'data-key': k.key, onclick: () => void showKey(k.key) }, k.key),
+              h(
+                'span',
+                { class: 'muted' },
+                ` ${k.kind} · ${k.size}${k.ttl_ms !== null ? ` · TTL ${formatDuration(k.ttl_ms / 1000)}` : ''}${k.note ? ` · ${k.note}` : ''}`,
+              ),
+            ),
+          ),
+        ),
+        glance ? h('p', { class: 'muted' }, t('diagram.keys_more', { count: glance.scanned })) : null,
+      );
     }
   } else if (diagram === 'lifecycle') {
     const selected = ui.selectedTask ? ui.tasks.get(ui.selectedTask) : undefined;
@@ -294,16 +349,52 @@ function paintExtra(diagram: string): void {
     const signature = `${selected?.task_id ?? ''}:${recent.map((r) => `${r.task_id}=${r.state}`).join(',')}:${lang}`;
     if (extra.dataset.for !== diagram || extra.dataset.signature !== signature) {
       extra.dataset.signature = signature;
-      fill(extra, h('p', { class: 'path-of' },
-        h('label', {}, `${t('diagram.path_of', { id: '' }).trim()} `,
-          h('select', { id: 'path-task', onchange: (e: Event) => { ui.selectedTask = (e.target as HTMLSelectElement).value || null; render('diagrams', 'tasks', 'drawer'); } },
-            h('option', { value: '' }, '—'),
-            ...recent.map((task) => {
-              const product = Array.isArray(task.args) ? (task.args[0] as { id?: number; name?: string } | undefined) : undefined;
-              return h('option', { value: task.task_id, selected: task.task_id === selected?.task_id },
-                `${task.task_id.slice(0, 8)} · #${product?.id ?? '?'} ${product?.name ?? ''} · ${task.state}`);
-            }))),
-        selected ? h('button', { class: 'link', onclick: () => { ui.selectedTask = null; render('diagrams', 'tasks', 'drawer'); } }, t('diagram.path_clear')) : null));
+      fill(
+        extra,
+        h(
+          'p',
+          { class: 'path-of' },
+          h(
+            'label',
+            {},
+            `${t('diagram.path_of', { id: '' }).trim()} `,
+            h(
+              'select',
+              {
+                id: 'path-task',
+                onchange: (e: Event) => {
+                  ui.selectedTask = (e.target as HTMLSelectElement).value || null;
+                  render('diagrams', 'tasks', 'drawer');
+                },
+              },
+              h('option', { value: '' }, '—'),
+              ...recent.map((task) => {
+                const product = Array.isArray(task.args)
+                  ? (task.args[0] as { id?: number; name?: string } | undefined)
+                  : undefined;
+                return h(
+                  'option',
+                  { value: task.task_id, selected: task.task_id === selected?.task_id },
+                  `${task.task_id.slice(0, 8)} · #${product?.id ?? '?'} ${product?.name ?? ''} · ${task.state}`,
+                );
+              }),
+            ),
+          ),
+          selected
+            ? h(
+                'button',
+                {
+                  class: 'link',
+                  onclick: () => {
+                    ui.selectedTask = null;
+                    render('diagrams', 'tasks', 'drawer');
+                  },
+                },
+                t('diagram.path_clear'),
+              )
+            : null,
+        ),
+      );
     }
   } else if (extra.dataset.for !== diagram) {
     fill(extra);
@@ -316,12 +407,25 @@ export async function showKey(key: string): Promise<void> {
   try {
     const contents = await ui.backend.redisKey(key);
     const ttl = contents.ttl_ms === null ? t('key.no_ttl') : formatDuration(contents.ttl_ms / 1000);
-    dialog(t('key.title', { key }), [
-      h('p', { class: 'muted' }, t('key.facts', { kind: contents.kind, size: contents.size, ttl }), contents.truncated ? ` ${t('key.truncated')}` : ''),
-      h('pre', { class: 'quote key-contents' }, contents.preview || '—'),
-    ], [{ label: t('common.close'), primary: true, onclick: () => {} }]);
+    dialog(
+      t('key.title', { key }),
+      [
+        h(
+          'p',
+          { class: 'muted' },
+          t('key.facts', { kind: contents.kind, size: contents.size, ttl }),
+          contents.truncated ? ` ${t('key.truncated')}` : '',
+        ),
+        h('pre', { class: 'quote key-contents' }, contents.preview || '—'),
+      ],
+      [{ label: t('common.close'), primary: true, onclick: () => {} }],
+    );
   } catch (err) {
-    dialog(t('key.title', { key }), [h('p', {}, err instanceof Error ? err.message : String(err))], [{ label: t('common.close'), onclick: () => {} }]);
+    dialog(
+      t('key.title', { key }),
+      [h('p', {}, err instanceof Error ? err.message : String(err))],
+      [{ label: t('common.close'), onclick: () => {} }],
+    );
   }
 }
 
@@ -360,7 +464,11 @@ function paintDiagrams(): void {
   if (!view || view.hidden) return;
   const wait = paintDelay(lastPaint, performance.now());
   if (wait > 0) {
-    if (!pending) pending = window.setTimeout(() => { pending = 0; render('diagrams'); }, wait);
+    if (!pending)
+      pending = window.setTimeout(() => {
+        pending = 0;
+        render('diagrams');
+      }, wait);
     return;
   }
   lastPaint = performance.now();
@@ -393,7 +501,10 @@ async function drawInTurn(): Promise<void> {
         await draw();
       } catch (err) {
         shown = '';
-        fill($('#diagram-stage'), h('p', { class: 'notice' }, `${t('error.title')}: ${err instanceof Error ? err.message : String(err)}`));
+        fill(
+          $('#diagram-stage'),
+          h('p', { class: 'notice' }, `${t('error.title')}: ${err instanceof Error ? err.message : String(err)}`),
+        );
       }
     } while (drawAgain);
   } finally {
@@ -404,17 +515,40 @@ async function drawInTurn(): Promise<void> {
 /** The tab's fixed frame: the list of diagrams, the stage, the caption, the bars. */
 export function diagramsView(): HTMLElement {
   shown = '';
-  return h('section', { id: 'view-diagrams', class: 'view' },
-    h('nav', { id: 'diagram-list', class: 'diagram-list' }, ...DIAGRAMS.map((d) =>
-      h('button', { 'data-diagram': d.id, onclick: () => { ui.diagram = d.id; render('diagrams'); } }, d.title[language()]))),
-    h('figure', { id: 'diagram-figure', class: 'diagram' },
-      h('header', {},
+  return h(
+    'section',
+    { id: 'view-diagrams', class: 'view' },
+    h(
+      'nav',
+      { id: 'diagram-list', class: 'diagram-list' },
+      ...DIAGRAMS.map((d) =>
+        h(
+          'button',
+          {
+            'data-diagram': d.id,
+            onclick: () => {
+              ui.diagram = d.id;
+              render('diagrams');
+            },
+          },
+          d.title[language()],
+        ),
+      ),
+    ),
+    h(
+      'figure',
+      { id: 'diagram-figure', class: 'diagram' },
+      h(
+        'header',
+        {},
         h('button', { class: 'link', 'aria-label': '←', onclick: () => step(-1) }, '←'),
         h('h2', { id: 'diagram-title' }),
         h('button', { class: 'link', 'aria-label': '→', onclick: () => step(1) }, '→'),
-        presentBar()),
+        presentBar(),
+      ),
       h('div', {
-        id: 'diagram-stage', class: 'stage',
+        id: 'diagram-stage',
+        class: 'stage',
         onclick: (e: Event) => {
           const node = (e.target as Element).closest('g.node');
           const id = node ? nodeIdOf(node.id) : null;
@@ -423,7 +557,8 @@ export function diagramsView(): HTMLElement {
       }),
       h('figcaption', { id: 'diagram-caption', class: 'muted' }),
       h('div', { id: 'diagram-extra', class: 'extra' }),
-      demoBar()),
+      demoBar(),
+    ),
   );
 }
 
@@ -438,12 +573,23 @@ function sampleRedis(): void {
   if (performance.now() - lastGlance < GLANCE_EVERY / 2) return;
   lastGlance = performance.now();
   ui.backend.redisGlance().then(
-    (glance) => { ui.redis = glance; render('diagrams'); },
-    () => { ui.redis = null; render('diagrams'); },
+    (glance) => {
+      ui.redis = glance;
+      render('diagrams');
+    },
+    () => {
+      ui.redis = null;
+      render('diagrams');
+    },
   );
   // Keep the last answer with stats while a worker is slow to answer one `stats` (a diagram
   // would otherwise be redrawn back and forth).
-  ui.api?.workers().then((seen) => { if (seen.some((w) => w.online && w.stats) || !seen.some((w) => w.online)) workers = seen; }, () => {});
+  ui.api?.workers().then(
+    (seen) => {
+      if (seen.some((w) => w.online && w.stats) || !seen.some((w) => w.online)) workers = seen;
+    },
+    () => {},
+  );
 }
 setInterval(sampleRedis, GLANCE_EVERY);
 
@@ -456,7 +602,8 @@ document.addEventListener('keyup', (e) => {
 /** Steps through the diagrams with a clicker or the keyboard (see `keyAction`). */
 document.addEventListener('keydown', (e) => {
   const view = document.querySelector<HTMLElement>('#view-diagrams');
-  if (!view || view.hidden || e.altKey || e.ctrlKey || e.metaKey || document.querySelector('#dialog:not([hidden])')) return;
+  if (!view || view.hidden || e.altKey || e.ctrlKey || e.metaKey || document.querySelector('#dialog:not([hidden])'))
+    return;
   const action = keyAction(e.key, keyTargetOf(e.target), ui.presenting);
   if (!action) return;
   e.preventDefault();

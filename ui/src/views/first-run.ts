@@ -9,30 +9,48 @@ import { redisUrlFor } from '../state';
 import { saveThenStart } from '../stack';
 
 function choice(title: string, ...body: (Node | string)[]): HTMLElement {
-  return h('section', { class: 'choice' }, h('h3', {}, title), ...body.map((b) => (typeof b === 'string' ? h('p', {}, b) : b)));
+  return h(
+    'section',
+    { class: 'choice' },
+    h('h3', {}, title),
+    ...body.map((b) => (typeof b === 'string' ? h('p', {}, b) : b)),
+  );
 }
 
 /** Shows the choices (`check` says where we looked). */
 export function redisChoices(check: RedisServerCheck): void {
   const windows = check.os === 'windows';
   const url = h('input', {
-    id: 'first-run-url', name: 'REDIS_URL', type: 'text', autocomplete: 'off', spellcheck: 'false',
-    value: redisUrlFor('6379'), 'aria-label': t('firstrun.url_label'),
+    id: 'first-run-url',
+    name: 'REDIS_URL',
+    type: 'text',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    value: redisUrlFor('6379'),
+    'aria-label': t('firstrun.url_label'),
   }) as HTMLInputElement;
   const choices = [
     choice(t('firstrun.bundled'), t(windows ? 'firstrun.bundled.windows' : 'firstrun.bundled.linux')),
     ...(windows ? [choice(t('firstrun.memurai'), t('firstrun.memurai.body'))] : []),
     choice(t('firstrun.existing'), t('firstrun.existing.body'), url),
   ];
-  dialog(t('firstrun.title'), [
-    h('p', {}, t('firstrun.why')),
-    h('div', { id: 'first-run', class: 'choices' }, ...choices),
-    h('p', { class: 'muted' }, t('firstrun.searched', { searched: check.searched ?? '' })),
-  ], [
-    { label: t('firstrun.use_url'), primary: true, onclick: () => void saveThenStart({ external: ['redis'], values: { REDIS_URL: url.value.trim() } }) },
-    { label: t('firstrun.check'), onclick: () => void checkRedis(true) },
-    { label: t('common.close'), onclick: () => {} },
-  ]);
+  dialog(
+    t('firstrun.title'),
+    [
+      h('p', {}, t('firstrun.why')),
+      h('div', { id: 'first-run', class: 'choices' }, ...choices),
+      h('p', { class: 'muted' }, t('firstrun.searched', { searched: check.searched ?? '' })),
+    ],
+    [
+      {
+        label: t('firstrun.use_url'),
+        primary: true,
+        onclick: () => void saveThenStart({ external: ['redis'], values: { REDIS_URL: url.value.trim() } }),
+      },
+      { label: t('firstrun.check'), onclick: () => void checkRedis(true) },
+      { label: t('common.close'), onclick: () => {} },
+    ],
+  );
   $('#dialog .dialog').classList.add('wide');
 }
 

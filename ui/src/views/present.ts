@@ -55,20 +55,59 @@ document.addEventListener('fullscreenchange', () => {
 
 /** The bar above the diagram: present, look, read-only, export. */
 export function presentBar(): HTMLElement {
-  return h('div', { class: 'present-bar' },
+  return h(
+    'div',
+    { class: 'present-bar' },
     h('button', { id: 'present', onclick: () => void present(!ui.presenting) }, t('diagram.present')),
-    h('label', {}, `${t('diagram.look')} `,
-      h('select', { id: 'look', onchange: (e: Event) => { const look = (e.target as HTMLSelectElement).value; root().dataset.look = look; store('stackdesk-look', look); } },
+    h(
+      'label',
+      {},
+      `${t('diagram.look')} `,
+      h(
+        'select',
+        {
+          id: 'look',
+          onchange: (e: Event) => {
+            const look = (e.target as HTMLSelectElement).value;
+            root().dataset.look = look;
+            store('stackdesk-look', look);
+          },
+        },
         ...(['normal', 'large', 'contrast'] as const).map((look) =>
-          h('option', { value: look, selected: root().dataset.look === look }, t(`diagram.look.${look}` as Key))))),
-    h('label', {}, h('input', {
-      id: 'readonly', type: 'checkbox', checked: root().dataset.readonly === 'true',
-      onchange: (e: Event) => { const on = String((e.target as HTMLInputElement).checked); root().dataset.readonly = on; store('stackdesk-readonly', on); },
-    }), ` ${t('diagram.readonly')}`),
-    h('label', { class: 'demo-allowed' }, h('input', {
-      id: 'demo-allowed', type: 'checkbox', checked: root().dataset.demo === 'true',
-      onchange: (e: Event) => { const on = String((e.target as HTMLInputElement).checked); root().dataset.demo = on; store('stackdesk-demo', on); },
-    }), ` ${t('diagram.demo_allowed')}`),
+          h('option', { value: look, selected: root().dataset.look === look }, t(`diagram.look.${look}` as Key)),
+        ),
+      ),
+    ),
+    h(
+      'label',
+      {},
+      h('input', {
+        id: 'readonly',
+        type: 'checkbox',
+        checked: root().dataset.readonly === 'true',
+        onchange: (e: Event) => {
+          const on = String((e.target as HTMLInputElement).checked);
+          root().dataset.readonly = on;
+          store('stackdesk-readonly', on);
+        },
+      }),
+      ` ${t('diagram.readonly')}`,
+    ),
+    h(
+      'label',
+      { class: 'demo-allowed' },
+      h('input', {
+        id: 'demo-allowed',
+        type: 'checkbox',
+        checked: root().dataset.demo === 'true',
+        onchange: (e: Event) => {
+          const on = String((e.target as HTMLInputElement).checked);
+          root().dataset.demo = on;
+          store('stackdesk-demo', on);
+        },
+      }),
+      ` ${t('diagram.demo_allowed')}`,
+    ),
     h('button', { id: 'export-svg', onclick: () => void exportDiagram('svg') }, t('diagram.export_svg')),
     h('button', { id: 'export-png', onclick: () => void exportDiagram('png') }, t('diagram.export_png')),
   );
@@ -94,7 +133,8 @@ export function paintPresent(): void {
   label?.classList.toggle('switch-on', failing);
   if (label) label.title = t(saved ? 'demo.fail_saved' : 'demo.fail_note');
   const concurrency = document.querySelector<HTMLSelectElement>('#demo-concurrency');
-  if (concurrency && document.activeElement !== concurrency) concurrency.value = ui.settings?.values.WORKER_CONCURRENCY ?? '1';
+  if (concurrency && document.activeElement !== concurrency)
+    concurrency.value = ui.settings?.values.WORKER_CONCURRENCY ?? '1';
   for (const b of document.querySelectorAll<HTMLButtonElement>('.demo button, .demo input, .demo select')) {
     b.disabled = !ui.snapshot?.running || (b.id === 'demo-fail' && saved);
   }
@@ -111,7 +151,9 @@ function say(text: string): void {
   if (!line) return;
   line.textContent = text;
   clearTimeout(sayTimer);
-  sayTimer = window.setTimeout(() => { if (line.textContent === text) line.textContent = ''; }, SAID_MS);
+  sayTimer = window.setTimeout(() => {
+    if (line.textContent === text) line.textContent = '';
+  }, SAID_MS);
 }
 
 /** Creates a product, measured; the product flow diagram shows the last one. */
@@ -181,23 +223,78 @@ async function act(process: ProcessKind, action: 'kill' | 'stop' | 'start'): Pro
 export function demoBar(): HTMLElement {
   const noun = h('span', { id: 'demo-noun' }, plural(5, NOUNS.product[language()]));
   const count = h('input', {
-    id: 'demo-count', type: 'number', min: '1', max: '500', value: '5', 'aria-label': t('demo.products'),
-    oninput: () => { noun.textContent = plural(Math.max(1, Number(count.value) || 1), NOUNS.product[language()]); },
+    id: 'demo-count',
+    type: 'number',
+    min: '1',
+    max: '500',
+    value: '5',
+    'aria-label': t('demo.products'),
+    oninput: () => {
+      noun.textContent = plural(Math.max(1, Number(count.value) || 1), NOUNS.product[language()]);
+    },
   }) as HTMLInputElement;
-  return h('div', { class: 'demo', role: 'group', 'aria-label': t('demo.title') },
+  return h(
+    'div',
+    { class: 'demo', role: 'group', 'aria-label': t('demo.title') },
     h('strong', {}, t('demo.title')),
-    h('span', { class: 'send' },
-      h('button', { id: 'demo-send', onclick: () => void sendProducts(Math.max(1, Math.min(500, Number(count.value) || 1))) }, t('demo.send')),
-      count, ' ', noun),
-    h('label', { title: t('demo.fail_note') }, h('input', {
-      id: 'demo-fail', type: 'checkbox',
-      onchange: (e: Event) => { const on = (e.target as HTMLInputElement).checked; void applySetting({ demo_failures: on }, t(on ? 'demo.fail_on' : 'demo.fail_off')); },
-    }), ` ${t('demo.fail')}`),
-    h('label', {}, `${t('demo.concurrency')} `,
-      h('select', { id: 'demo-concurrency', onchange: (e: Event) => { const value = (e.target as HTMLSelectElement).value; void applySetting({ values: { WORKER_CONCURRENCY: value } }, t('demo.applied', { key: 'WORKER_CONCURRENCY', value })); } },
-        ...['1', '2', '4', '8'].map((n) => h('option', { value: n }, n)))),
-    h('button', { id: 'demo-kill', 'data-destructive': 'true', onclick: () => void act('worker', 'kill') }, t('demo.kill')),
-    h('button', { id: 'demo-redis', 'data-destructive': 'true', onclick: () => void act('redis', status('redis')?.state === 'running' ? 'stop' : 'start') }, t('demo.redis_stop')),
+    h(
+      'span',
+      { class: 'send' },
+      h(
+        'button',
+        { id: 'demo-send', onclick: () => void sendProducts(Math.max(1, Math.min(500, Number(count.value) || 1))) },
+        t('demo.send'),
+      ),
+      count,
+      ' ',
+      noun,
+    ),
+    h(
+      'label',
+      { title: t('demo.fail_note') },
+      h('input', {
+        id: 'demo-fail',
+        type: 'checkbox',
+        onchange: (e: Event) => {
+          const on = (e.target as HTMLInputElement).checked;
+          void applySetting({ demo_failures: on }, t(on ? 'demo.fail_on' : 'demo.fail_off'));
+        },
+      }),
+      ` ${t('demo.fail')}`,
+    ),
+    h(
+      'label',
+      {},
+      `${t('demo.concurrency')} `,
+      h(
+        'select',
+        {
+          id: 'demo-concurrency',
+          onchange: (e: Event) => {
+            const value = (e.target as HTMLSelectElement).value;
+            void applySetting(
+              { values: { WORKER_CONCURRENCY: value } },
+              t('demo.applied', { key: 'WORKER_CONCURRENCY', value }),
+            );
+          },
+        },
+        ...['1', '2', '4', '8'].map((n) => h('option', { value: n }, n)),
+      ),
+    ),
+    h(
+      'button',
+      { id: 'demo-kill', 'data-destructive': 'true', onclick: () => void act('worker', 'kill') },
+      t('demo.kill'),
+    ),
+    h(
+      'button',
+      {
+        id: 'demo-redis',
+        'data-destructive': 'true',
+        onclick: () => void act('redis', status('redis')?.state === 'running' ? 'stop' : 'start'),
+      },
+      t('demo.redis_stop'),
+    ),
     h('p', { id: 'demo-status', class: 'muted', role: 'status' }),
   );
 }
@@ -206,9 +303,12 @@ export function demoBar(): HTMLElement {
 
 /** The comparison's panel (under the with/without diagram). */
 export function measurePanel(): HTMLElement {
-  return h('div', { class: 'measure' },
+  return h(
+    'div',
+    { class: 'measure' },
     h('button', { id: 'measure', class: 'primary', onclick: () => void measure() }, t('measure.run')),
-    h('div', { id: 'measure-result', role: 'status' }));
+    h('div', { id: 'measure-result', role: 'status' }),
+  );
 }
 
 /** Whether a comparison is still waiting for one of its two answers. */
@@ -220,7 +320,9 @@ function measuring(): boolean {
 async function measure(): Promise<void> {
   if (!ui.api || measuring()) return;
   const api = ui.api;
-  const measurement = { began: performance.now(), withWorker: null, withoutWorker: null, error: null } as NonNullable<typeof ui.measurement>;
+  const measurement = { began: performance.now(), withWorker: null, withoutWorker: null, error: null } as NonNullable<
+    typeof ui.measurement
+  >;
   ui.measurement = measurement;
   render('diagrams');
   const tick = setInterval(() => render('diagrams'), 500);
@@ -235,7 +337,8 @@ async function measure(): Promise<void> {
   const [a, b] = await Promise.allSettled([withWorker, withoutWorker]);
   clearInterval(tick);
   for (const outcome of [a, b]) {
-    if (outcome.status === 'rejected') measurement.error = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+    if (outcome.status === 'rejected')
+      measurement.error = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
   }
   render('diagrams');
 }
@@ -251,25 +354,56 @@ export function paintMeasure(): void {
   if (!m) return void fill(out);
   const lines: HTMLElement[] = [];
   const secs = ui.settings?.values.NOTIFY_SIMULATED_SECS ?? '30';
-  if (running) lines.push(h('p', {}, `${t('measure.running', { secs: formatDuration(Number(secs)) })} ${formatDuration((performance.now() - m.began) / 1000)}`));
+  if (running)
+    lines.push(
+      h(
+        'p',
+        {},
+        `${t('measure.running', { secs: formatDuration(Number(secs)) })} ${formatDuration((performance.now() - m.began) / 1000)}`,
+      ),
+    );
   if (m.withoutWorker) {
-    lines.push(h('p', { class: 'without' }, t('measure.without', { total: formatMs(m.withoutWorker.totalMs), notify: formatMs(m.withoutWorker.steps.notify) })));
+    lines.push(
+      h(
+        'p',
+        { class: 'without' },
+        t('measure.without', {
+          total: formatMs(m.withoutWorker.totalMs),
+          notify: formatMs(m.withoutWorker.steps.notify),
+        }),
+      ),
+    );
   }
   if (m.withWorker) {
     const task = ui.tasks.get(m.withWorker.value.task_id);
-    const taskTime = task?.runtime !== null && task?.runtime !== undefined ? formatDuration(task.runtime) : (task?.state ?? '—');
-    lines.push(h('p', { class: 'with' }, t('measure.with', {
-      total: formatMs(m.withWorker.totalMs), validate: formatMs(m.withWorker.steps.validate), store: formatMs(m.withWorker.steps.store), task: taskTime,
-    })));
+    const taskTime =
+      task?.runtime !== null && task?.runtime !== undefined ? formatDuration(task.runtime) : (task?.state ?? '—');
+    lines.push(
+      h(
+        'p',
+        { class: 'with' },
+        t('measure.with', {
+          total: formatMs(m.withWorker.totalMs),
+          validate: formatMs(m.withWorker.steps.validate),
+          store: formatMs(m.withWorker.steps.store),
+          task: taskTime,
+        }),
+      ),
+    );
   }
   if (m.withWorker && m.withoutWorker) {
     const ratio = m.withoutWorker.totalMs / Math.max(m.withWorker.totalMs, 0.001);
     // «в 82 раза»; under 1.5 times there is nothing to say.
     if (ratio >= 1.5) lines.push(h('p', { class: 'ratio' }, t('measure.ratio', { times: formatTimes(ratio) })));
     const max = Math.max(m.withoutWorker.totalMs, m.withWorker.totalMs);
-    lines.push(h('div', { class: 'bars' },
-      h('span', { class: 'bar without', style: `width:${(100 * m.withoutWorker.totalMs) / max}%` }),
-      h('span', { class: 'bar with', style: `width:max(2px, ${(100 * m.withWorker.totalMs) / max}%)` })));
+    lines.push(
+      h(
+        'div',
+        { class: 'bars' },
+        h('span', { class: 'bar without', style: `width:${(100 * m.withoutWorker.totalMs) / max}%` }),
+        h('span', { class: 'bar with', style: `width:max(2px, ${(100 * m.withWorker.totalMs) / max}%)` }),
+      ),
+    );
   }
   if (m.error) lines.push(h('p', { class: 'error' }, t('measure.failed', { error: m.error })));
   const text = lines.map((l) => l.textContent).join('|');
@@ -281,7 +415,16 @@ export function paintMeasure(): void {
 
 // ---------------------------------------------------------------- export
 
-const PAINT = ['fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'opacity', 'font-weight', 'font-size', 'font-family'] as const;
+const PAINT = [
+  'fill',
+  'stroke',
+  'stroke-width',
+  'stroke-dasharray',
+  'opacity',
+  'font-weight',
+  'font-size',
+  'font-family',
+] as const;
 
 /** The shown diagram as a standalone SVG document: the live colours (which come from the page's
  * style sheet) written onto each element, so that it looks the same anywhere. */
@@ -337,8 +480,15 @@ export async function exportDiagram(format: 'svg' | 'png'): Promise<void> {
     const name = `${$('#diagram-stage').dataset.diagram ?? 'diagram'}-${stamp}.${format}`;
     const bytes = format === 'svg' ? new TextEncoder().encode(svg.text) : await toPng(svg);
     const path = await ui.backend.saveExport(name, bytes);
-    notice(t('diagram.exported', { path }), 'info',
-      h('button', { class: 'link', 'data-export-path': path, onclick: () => void ui.backend.open('data-dir').catch(showError) }, t('open.data')));
+    notice(
+      t('diagram.exported', { path }),
+      'info',
+      h(
+        'button',
+        { class: 'link', 'data-export-path': path, onclick: () => void ui.backend.open('data-dir').catch(showError) },
+        t('open.data'),
+      ),
+    );
   } catch (err) {
     showError(err);
   }

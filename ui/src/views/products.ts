@@ -12,17 +12,22 @@ import { openTask } from './tasks';
 export function paintProducts(): void {
   const list = $('#product-list');
   $('#products-api-down').hidden = status('api')?.state === 'running' || status('api')?.state === 'external';
-  fill(list, ...ui.products.map((product) => {
-    const task = ui.tasks.ofProduct(product.id) ?? ui.tasks.get(product.task_id);
-    return h('li', { 'data-product-id': product.id, 'data-task-id': product.task_id },
-      h('span', { class: 'id' }, `#${product.id}`),
-      h('span', { class: 'name' }, product.name),
-      h('span', { class: 'price' }, formatNumber(product.price, product.price % 1 === 0 ? 0 : 2, language())),
-      h('span', { class: 'muted' }, t('products.task')),
-      task ? chip(task.state) : chip('PENDING'),
-      h('button', { class: 'link', onclick: () => openTask(product.task_id) }, '→'),
-    );
-  }));
+  fill(
+    list,
+    ...ui.products.map((product) => {
+      const task = ui.tasks.ofProduct(product.id) ?? ui.tasks.get(product.task_id);
+      return h(
+        'li',
+        { 'data-product-id': product.id, 'data-task-id': product.task_id },
+        h('span', { class: 'id' }, `#${product.id}`),
+        h('span', { class: 'name' }, product.name),
+        h('span', { class: 'price' }, formatNumber(product.price, product.price % 1 === 0 ? 0 : 2, language())),
+        h('span', { class: 'muted' }, t('products.task')),
+        task ? chip(task.state) : chip('PENDING'),
+        h('button', { class: 'link', onclick: () => openTask(product.task_id) }, '→'),
+      );
+    }),
+  );
 }
 
 /** The price field's text as the API gets it: a number when it reads as one (decimal comma or point), else the text. */

@@ -81,8 +81,16 @@ export async function saveSettingsForm(form: HTMLFormElement): Promise<void> {
     applySettings(outcome.settings);
     const statusNow = $('#settings-status');
     if (outcome.restart.length) {
-      fill(statusNow, t('settings.restart', { list: outcome.restart.map((p) => t(`process.${p}` as Key)).join(', ') }), ' ',
-        h('button', { class: 'primary', id: 'restart-now', onclick: () => void restartStack() }, t('settings.restart_now')));
+      fill(
+        statusNow,
+        t('settings.restart', { list: outcome.restart.map((p) => t(`process.${p}` as Key)).join(', ') }),
+        ' ',
+        h(
+          'button',
+          { class: 'primary', id: 'restart-now', onclick: () => void restartStack() },
+          t('settings.restart_now'),
+        ),
+      );
     } else fill(statusNow, t('settings.saved'));
     void refreshSnapshot();
   } catch (err) {
@@ -100,7 +108,9 @@ export async function saveSettingsForm(form: HTMLFormElement): Promise<void> {
 
 export async function clearToken(): Promise<void> {
   try {
-    applySettings((await ui.backend.saveSettings({ values: { TELEGRAM_BOT_TOKEN: '', TELEGRAM_CHAT_ID: '' } })).settings);
+    applySettings(
+      (await ui.backend.saveSettings({ values: { TELEGRAM_BOT_TOKEN: '', TELEGRAM_CHAT_ID: '' } })).settings,
+    );
   } catch (err) {
     showError(err);
   }

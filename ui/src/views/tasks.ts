@@ -12,13 +12,36 @@ import { TASK_STATES, timelineWithDurations } from '../state';
 
 export function paintTasks(): void {
   const counts = ui.tasks.counts();
-  fill($('#task-filters'),
-    h('button', { 'data-state': '', 'aria-pressed': String(ui.taskFilter === null), onclick: () => { ui.taskFilter = null; render('tasks'); } },
-      `${t('tasks.filter.all')} ${ui.tasks.size}`),
-    ...TASK_STATES.map((state) => h('button', {
-      class: 'chip', 'data-state': state, 'aria-pressed': String(ui.taskFilter === state),
-      onclick: () => { ui.taskFilter = ui.taskFilter === state ? null : state; render('tasks'); },
-    }, `${state} `, h('b', { class: 'count' }, counts[state] ?? 0))),
+  fill(
+    $('#task-filters'),
+    h(
+      'button',
+      {
+        'data-state': '',
+        'aria-pressed': String(ui.taskFilter === null),
+        onclick: () => {
+          ui.taskFilter = null;
+          render('tasks');
+        },
+      },
+      `${t('tasks.filter.all')} ${ui.tasks.size}`,
+    ),
+    ...TASK_STATES.map((state) =>
+      h(
+        'button',
+        {
+          class: 'chip',
+          'data-state': state,
+          'aria-pressed': String(ui.taskFilter === state),
+          onclick: () => {
+            ui.taskFilter = ui.taskFilter === state ? null : state;
+            render('tasks');
+          },
+        },
+        `${state} `,
+        h('b', { class: 'count' }, counts[state] ?? 0),
+      ),
+    ),
   );
   const failed = ui.tasks.failed();
   const retryAll = $('#retry-all') as HTMLButtonElement;
@@ -29,8 +52,12 @@ export function paintTasks(): void {
   const banner = $('#no-worker');
   banner.hidden = !warning || !ui.snapshot?.running;
   if (warning) {
-    fill(banner, t(warning.growing ? 'tasks.no_worker_growing' : 'tasks.no_worker', { n: warning.queued }), ' ',
-      h('button', { onclick: () => void processAction('worker', 'start') }, t('tasks.start_worker')));
+    fill(
+      banner,
+      t(warning.growing ? 'tasks.no_worker_growing' : 'tasks.no_worker', { n: warning.queued }),
+      ' ',
+      h('button', { onclick: () => void processAction('worker', 'start') }, t('tasks.start_worker')),
+    );
   }
 
   const rows = ui.tasks.list(ui.taskFilter, ui.taskSearch, ROWS);
@@ -44,14 +71,21 @@ export function paintTasks(): void {
       const el = row?.el ?? h('tr', { 'data-task-id': task.task_id, onclick: () => openTask(task.task_id) });
       const product = Array.isArray(task.args) ? (task.args[0] as { name?: string } | undefined) : undefined;
       el.dataset.state = task.state;
-      fill(el,
+      fill(
+        el,
         h('td', { class: 'state' }, chip(task.state)),
-        h('td', { class: 'name', title: task.task_id }, shortName(task.name), h('div', { class: 'muted mono' }, task.task_id.slice(0, 8))),
+        h(
+          'td',
+          { class: 'name', title: task.task_id },
+          shortName(task.name),
+          h('div', { class: 'muted mono' }, task.task_id.slice(0, 8)),
+        ),
         h('td', {}, product?.name ?? (task.product_id ? `#${task.product_id}` : '—')),
         h('td', { class: 'num' }, task.retries),
         h('td', { class: 'num' }, formatDuration(task.runtime)),
         h('td', { class: 'muted' }, task.worker ?? '—'),
-        h('td', { class: 'muted' }, clock(task.sent_at)));
+        h('td', { class: 'muted' }, clock(task.sent_at)),
+      );
       row = { el, key };
       rowEls.set(task.task_id, row);
     }
@@ -61,7 +95,8 @@ export function paintTasks(): void {
   for (const id of rowEls.keys()) if (!seen.has(id)) rowEls.delete(id);
   const body = $('#task-rows');
   // Moving existing rows keeps them the same elements: a row under the pointer stays clickable.
-  if (trs.length !== body.childElementCount || trs.some((tr, i) => body.children[i] !== tr)) body.replaceChildren(...trs);
+  if (trs.length !== body.childElementCount || trs.some((tr, i) => body.children[i] !== tr))
+    body.replaceChildren(...trs);
 }
 
 const rowEls = new Map<string, { el: HTMLElement; key: string }>();
@@ -77,7 +112,13 @@ export function rowKey(task: Task): string {
 
 export function openTask(id: string): void {
   ui.selectedTask = id;
-  void ui.api?.task(id).then((task) => { ui.tasks.upsert(task); render('drawer', 'tasks'); }).catch(() => {});
+  void ui.api
+    ?.task(id)
+    .then((task) => {
+      ui.tasks.upsert(task);
+      render('drawer', 'tasks');
+    })
+    .catch(() => {});
   render('drawer', 'tasks');
 }
 
@@ -88,28 +129,101 @@ export function paintDrawer(): void {
   if (!task) return;
   const json = (value: unknown) => h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
   const canRevoke = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY'].includes(task.state);
-  fill(drawer,
-    h('header', {},
+  fill(
+    drawer,
+    h(
+      'header',
+      {},
       chip(task.state),
       h('h2', {}, shortName(task.name)),
-      h('button', { class: 'link', 'aria-label': t('common.close'), onclick: () => { ui.selectedTask = null; render('drawer', 'tasks'); } }, '×'),
+      h(
+        'button',
+        {
+          class: 'link',
+          'aria-label': t('common.close'),
+          onclick: () => {
+            ui.selectedTask = null;
+            render('drawer', 'tasks');
+          },
+        },
+        '×',
+      ),
     ),
     h('p', { class: 'mono muted' }, task.task_id),
-    task.retry_of ? h('p', {}, `${t('drawer.retry_of')} `, h('button', { class: 'link mono', onclick: () => openTask(task.retry_of!) }, task.retry_of.slice(0, 8))) : null,
-    task.retried_as ? h('p', {}, `${t('drawer.retried_as')} `, h('button', { class: 'link mono', onclick: () => openTask(task.retried_as!) }, task.retried_as.slice(0, 8))) : null,
-    h('div', { class: 'buttons' },
-      task.state === 'FAILURE' && !task.retried_as ? h('button', { class: 'primary', 'data-action': 'retry', onclick: () => void retryTask(task.task_id) }, t('drawer.retry')) : null,
-      canRevoke ? h('button', { 'data-action': 'revoke', onclick: () => void ui.api?.revoke(task.task_id).catch(showError) }, t('drawer.revoke')) : null,
-      h('button', { 'data-action': 'lifecycle', onclick: () => { ui.diagram = 'lifecycle'; hooks.showTab('diagrams'); } }, t('diagram.on_lifecycle')),
+    task.retry_of
+      ? h(
+          'p',
+          {},
+          `${t('drawer.retry_of')} `,
+          h('button', { class: 'link mono', onclick: () => openTask(task.retry_of!) }, task.retry_of.slice(0, 8)),
+        )
+      : null,
+    task.retried_as
+      ? h(
+          'p',
+          {},
+          `${t('drawer.retried_as')} `,
+          h('button', { class: 'link mono', onclick: () => openTask(task.retried_as!) }, task.retried_as.slice(0, 8)),
+        )
+      : null,
+    h(
+      'div',
+      { class: 'buttons' },
+      task.state === 'FAILURE' && !task.retried_as
+        ? h(
+            'button',
+            { class: 'primary', 'data-action': 'retry', onclick: () => void retryTask(task.task_id) },
+            t('drawer.retry'),
+          )
+        : null,
+      canRevoke
+        ? h(
+            'button',
+            { 'data-action': 'revoke', onclick: () => void ui.api?.revoke(task.task_id).catch(showError) },
+            t('drawer.revoke'),
+          )
+        : null,
+      h(
+        'button',
+        {
+          'data-action': 'lifecycle',
+          onclick: () => {
+            ui.diagram = 'lifecycle';
+            hooks.showTab('diagrams');
+          },
+        },
+        t('diagram.on_lifecycle'),
+      ),
     ),
     h('h3', {}, t('drawer.timeline')),
-    h('ol', { class: 'timeline' }, ...timelineWithDurations(task.timeline).map((step) =>
-      h('li', {}, chip(step.state), ' ', clock(step.at),
-        step.after !== null ? h('span', { class: 'muted' }, ` (${t('drawer.after')} ${formatDuration(step.after)})`) : null,
-        step.worker ? h('span', { class: 'muted' }, ` · ${step.worker}`) : null))),
-    h('h3', {}, t('drawer.args')), json(task.args),
-    task.error ? h('section', { class: 'error' }, h('h3', {}, t('drawer.error')), h('p', {}, `${task.error.type}: ${task.error.message}`),
-      task.error.traceback ? h('pre', { class: 'quote' }, task.error.traceback) : null) : null,
+    h(
+      'ol',
+      { class: 'timeline' },
+      ...timelineWithDurations(task.timeline).map((step) =>
+        h(
+          'li',
+          {},
+          chip(step.state),
+          ' ',
+          clock(step.at),
+          step.after !== null
+            ? h('span', { class: 'muted' }, ` (${t('drawer.after')} ${formatDuration(step.after)})`)
+            : null,
+          step.worker ? h('span', { class: 'muted' }, ` · ${step.worker}`) : null,
+        ),
+      ),
+    ),
+    h('h3', {}, t('drawer.args')),
+    json(task.args),
+    task.error
+      ? h(
+          'section',
+          { class: 'error' },
+          h('h3', {}, t('drawer.error')),
+          h('p', {}, `${task.error.type}: ${task.error.message}`),
+          task.error.traceback ? h('pre', { class: 'quote' }, task.error.traceback) : null,
+        )
+      : null,
   );
   if (task.result !== null) {
     // The result goes right after the arguments.
