@@ -16,6 +16,8 @@ if (tests) {
     platform: 'node',
     format: 'esm',
     outExtension: { '.js': '.mjs' },
+    // A test that bundles the sources itself uses esbuild from node_modules.
+    external: ['esbuild'],
     logLevel: 'warning',
   });
 } else {
