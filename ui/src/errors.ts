@@ -18,7 +18,8 @@ export function apiErrorText(error: FieldError, lang: Language): string {
   const ctx = error.ctx ?? {};
   const say = (key: Key, params: Record<string, string | number> = {}) => t(key, params, lang);
   // A bound the context lacks: the API's own words rather than a sentence with a hole.
-  const bound = (name: string, key: Key, param: string) => (ctx[name] === undefined ? error.msg : say(key, { [param]: num(ctx[name], lang) }));
+  const bound = (name: string, key: Key, param: string) =>
+    ctx[name] === undefined ? error.msg : say(key, { [param]: num(ctx[name], lang) });
   switch (error.type) {
     case 'missing':
       return say('error.missing');
@@ -62,7 +63,9 @@ export function settingProblemText(problem: SettingProblem, lang: Language, fiel
   const say = (key: Key, params: Record<string, string | number> = {}) => t(key, params, lang);
   switch (problem.type) {
     case 'whole_number':
-      return ctx.min === undefined || ctx.max === undefined ? problem.message : say('setting.whole_number', { min: num(ctx.min, lang), max: num(ctx.max, lang) });
+      return ctx.min === undefined || ctx.max === undefined
+        ? problem.message
+        : say('setting.whole_number', { min: num(ctx.min, lang), max: num(ctx.max, lang) });
     case 'seconds':
       return ctx.max === undefined ? problem.message : say('setting.seconds', { max: num(ctx.max, lang) });
     case 'host':

@@ -22,9 +22,12 @@ export function formatNumber(value: number, decimals?: number, lang: Language = 
   const key = `${lang}|${decimals ?? ''}`;
   let format = numberFormats.get(key);
   if (!format) {
-    format = new Intl.NumberFormat(lang, decimals === undefined
-      ? { maximumFractionDigits: 3 }
-      : { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    format = new Intl.NumberFormat(
+      lang,
+      decimals === undefined
+        ? { maximumFractionDigits: 3 }
+        : { minimumFractionDigits: decimals, maximumFractionDigits: decimals },
+    );
     numberFormats.set(key, format);
   }
   // -0 would print as "-0".
@@ -86,7 +89,9 @@ export function formatCount(count: number, noun: Noun, lang: Language = language
 export function formatTimes(ratio: number, lang: Language = language()): string {
   const value = ratio >= 10 ? Math.round(ratio) : Math.round(ratio * 10) / 10;
   const number = formatNumber(value, undefined, lang);
-  return lang === 'ru' ? `в${NBSP}${number}${NBSP}${plural(value, ['раз', 'раза', 'раз'], lang)}` : `${number}${NBSP}${plural(value, ['time', 'times'], lang)}`;
+  return lang === 'ru'
+    ? `в${NBSP}${number}${NBSP}${plural(value, ['раз', 'раза', 'раз'], lang)}`
+    : `${number}${NBSP}${plural(value, ['time', 'times'], lang)}`;
 }
 
 /**

@@ -4,7 +4,16 @@
 
 import { formatDuration } from './format';
 import { type Key, t } from './i18n';
-import { type Health, type HealthProblem, type Language, PROCESSES, type ProcessKind, type ProcessStatus, type SettingsView, type Snapshot } from './ipc';
+import {
+  type Health,
+  type HealthProblem,
+  type Language,
+  PROCESSES,
+  type ProcessKind,
+  type ProcessStatus,
+  type SettingsView,
+  type Snapshot,
+} from './ipc';
 
 /** Only a process that is up has a health of its own; a report never outlives its process. */
 export function healthOf(status: ProcessStatus | undefined, snapshot: Snapshot | null): Health {
@@ -18,7 +27,13 @@ export type StackLevel = 'stopped' | 'running' | 'partly';
 /** Running when every process is up and healthy; partly when one is degraded, stopped or restarting. */
 export function stackLevel(snapshot: Snapshot | null): StackLevel {
   if (!snapshot?.running) return 'stopped';
-  const whole = PROCESSES.every((p) => healthOf(snapshot.processes.find((s) => s.process === p), snapshot).level === 'healthy');
+  const whole = PROCESSES.every(
+    (p) =>
+      healthOf(
+        snapshot.processes.find((s) => s.process === p),
+        snapshot,
+      ).level === 'healthy',
+  );
   return whole ? 'running' : 'partly';
 }
 
@@ -35,7 +50,10 @@ export function troubles(snapshot: Snapshot | null, lang?: Language): string[] {
     const status = snapshot.processes.find((s) => s.process === process);
     const health = healthOf(status, snapshot);
     if (health.level === 'healthy') continue;
-    const state = health.level === 'degraded' ? t('health.degraded', {}, lang) : t(`state.${status?.state ?? 'stopped'}` as Key, {}, lang);
+    const state =
+      health.level === 'degraded'
+        ? t('health.degraded', {}, lang)
+        : t(`state.${status?.state ?? 'stopped'}` as Key, {}, lang);
     out.push(`${t(`process.${process}` as Key, {}, lang)}: ${state}`);
   }
   return out;

@@ -25,7 +25,8 @@ const en = {
   'diagram.on_lifecycle': 'Show on the lifecycle diagram',
   'diagram.keys': 'Keys in Redis now',
   'diagram.keys_more': '{count} keys looked at',
-  'diagram.flow_last': 'Last request: validation {validate}, store + enqueue {store}, 201 after {total}; its task: {task}',
+  'diagram.flow_last':
+    'Last request: validation {validate}, store + enqueue {store}, 201 after {total}; its task: {task}',
   'diagram.flow_none': 'Create a product (or send some from the demo bar) to see the measured steps.',
   'demo.title': 'Demo',
   'demo.send': 'Send',
@@ -42,13 +43,15 @@ const en = {
   'demo.concurrency': 'Concurrency',
   'demo.sent': 'Sent {count} {count|product|products}',
   'demo.killed': 'Worker killed: the supervisor puts its task back on the queue and starts a new worker (acks_late)',
-  'demo.redis_down': 'Redis stopped. The API now answers: {answer}. The worker keeps trying to reconnect (see its log).',
+  'demo.redis_down':
+    'Redis stopped. The API now answers: {answer}. The worker keeps trying to reconnect (see its log).',
   'demo.redis_up': 'Redis is back: the API and the worker reconnect on their own',
   'demo.applied': '{key} = {value}.',
   'measure.run': 'Measure',
   'measure.running': 'Measuring… (the variant without a worker waits for the notification: {secs})',
   'measure.without': 'Without a worker: 201 after {total} (the notification took {notify})',
-  'measure.with': 'With a worker: 201 after {total} (validation {validate}, store + enqueue {store}); the task then took {task} in the worker',
+  'measure.with':
+    'With a worker: 201 after {total} (validation {validate}, store + enqueue {store}); the task then took {task} in the worker',
   'measure.ratio': 'With a worker the client waits {times} less',
   'measure.failed': 'The variant without a worker failed: {error}',
   'key.title': 'Key {key}',
@@ -69,10 +72,12 @@ const en = {
   'health.api_redis_unreachable': 'Redis is unreachable: the API cannot save products',
   'health.api_no_answer': 'The API does not answer its health check (GET /health)',
   'health.worker_redis_unreachable': 'The worker gets no tasks: no connection to Redis',
-  'health.worker_silent': 'No sign of life from the worker for over {limit} (no worker-heartbeat events): it may be stuck',
+  'health.worker_silent':
+    'No sign of life from the worker for over {limit} (no worker-heartbeat events): it may be stuck',
   'health.detail': 'Details: {detail}',
   'pending.restart': 'Saved settings take effect after a restart of the stack ({list}).',
-  'pending.api_port': 'The new API port {new} takes effect after a restart of the stack; until then the page uses the API on port {old}.',
+  'pending.api_port':
+    'The new API port {new} takes effect after a restart of the stack; until then the page uses the API on port {old}.',
   'open.swagger': 'Open Swagger UI',
   'open.data': 'Open Redis data folder',
   'open.browser': 'Open in browser',
@@ -104,14 +109,19 @@ const en = {
   'log.copied': 'Copied',
   'log.paused': 'Paused: scrolled up. Scroll to the bottom to follow again.',
   'firstrun.title': 'Stackdesk needs Redis',
-  'firstrun.why': 'Redis carries the messages between the API and the worker and keeps the results. Stackdesk did not find one on this computer. Choose one of these:',
+  'firstrun.why':
+    'Redis carries the messages between the API and the worker and keeps the results. Stackdesk did not find one on this computer. Choose one of these:',
   'firstrun.bundled': 'The Redis that comes with Stackdesk',
-  'firstrun.bundled.windows': 'Install Stackdesk with the full installer (Stackdesk-…-setup.exe from the release page): it brings its own Redis, and Stackdesk finds it by itself.',
-  'firstrun.bundled.linux': 'Install your system\'s Redis, for example on Debian or Ubuntu: sudo apt install redis-server. Then press Check again.',
+  'firstrun.bundled.windows':
+    'Install Stackdesk with the full installer (Stackdesk-…-setup.exe from the release page): it brings its own Redis, and Stackdesk finds it by itself.',
+  'firstrun.bundled.linux':
+    "Install your system's Redis, for example on Debian or Ubuntu: sudo apt install redis-server. Then press Check again.",
   'firstrun.memurai': 'Memurai',
-  'firstrun.memurai.body': 'Memurai Developer is a free Redis for Windows. Install it from memurai.com, then press Check again: Stackdesk finds it on its own.',
+  'firstrun.memurai.body':
+    'Memurai Developer is a free Redis for Windows. Install it from memurai.com, then press Check again: Stackdesk finds it on its own.',
   'firstrun.existing': 'A Redis you already have',
-  'firstrun.existing.body': 'In WSL, in Docker, or on another computer: enter its address and Stackdesk will use it instead of starting one.',
+  'firstrun.existing.body':
+    'In WSL, in Docker, or on another computer: enter its address and Stackdesk will use it instead of starting one.',
   'firstrun.url_label': 'Redis address (REDIS_URL)',
   'firstrun.use_url': 'Use this Redis and start',
   'firstrun.check': 'Check again',
@@ -187,7 +197,8 @@ const en = {
   'close.body': 'Redis, the API and the worker are running.',
   'close.quit': 'Stop them and quit',
   'close.hide': 'Keep them running (tray)',
-  'browser.no_token': 'This page needs the link with its token: use "Open in browser" in the app, or the link `stackdesk ui` printed.',
+  'browser.no_token':
+    'This page needs the link with its token: use "Open in browser" in the app, or the link `stackdesk ui` printed.',
   'error.title': 'Something went wrong',
   'error.missing': 'Field required',
   'error.empty': 'String should have at least 1 character',
@@ -209,7 +220,8 @@ const en = {
   'setting.port': 'expected a port number from 1 to 65535',
   'setting.host': 'expected a host name or IP address, e.g. 127.0.0.1',
   'setting.http_url': 'expected an http:// or https:// URL',
-  'setting.origins': 'expected comma-separated origins such as http://127.0.0.1:5173 (scheme and host, no path, no wildcard)',
+  'setting.origins':
+    'expected comma-separated origins such as http://127.0.0.1:5173 (scheme and host, no path, no wildcard)',
   'setting.redis_url': 'expected redis://[:password@]host[:port][/db], e.g. redis://127.0.0.1:6379/0',
   'setting.redis_tcp': 'expected a TCP address (redis://host:port/db)',
   'setting.required_with': 'expected a value when {other} is set',
@@ -242,8 +254,10 @@ const ru: Record<Key, string> = {
   'diagram.on_lifecycle': 'Показать на диаграмме жизненного цикла',
   'diagram.keys': 'Ключи в Redis сейчас',
   'diagram.keys_more': 'просмотрено ключей: {count}',
-  'diagram.flow_last': 'Последний запрос: проверка {validate}, запись и постановка в очередь {store}, ответ 201 через {total}; его задача: {task}',
-  'diagram.flow_none': 'Создайте товар (или отправьте несколько с панели «Демо»), чтобы увидеть, сколько длится каждый шаг.',
+  'diagram.flow_last':
+    'Последний запрос: проверка {validate}, запись и постановка в очередь {store}, ответ 201 через {total}; его задача: {task}',
+  'diagram.flow_none':
+    'Создайте товар (или отправьте несколько с панели «Демо»), чтобы увидеть, сколько длится каждый шаг.',
   'demo.title': 'Демо',
   'demo.send': 'Отправить',
   'demo.products': 'товаров',
@@ -258,14 +272,17 @@ const ru: Record<Key, string> = {
   'demo.redis_start': 'Запустить Redis',
   'demo.concurrency': 'Задач одновременно',
   'demo.sent': 'Отправлено товаров: {count}',
-  'demo.killed': 'Воркер завершён аварийно: супервизор возвращает его задачу в очередь и запускает новый воркер (acks_late)',
-  'demo.redis_down': 'Redis остановлен. API теперь отвечает: {answer}. Воркер пытается переподключиться (см. его журнал).',
+  'demo.killed':
+    'Воркер завершён аварийно: супервизор возвращает его задачу в очередь и запускает новый воркер (acks_late)',
+  'demo.redis_down':
+    'Redis остановлен. API теперь отвечает: {answer}. Воркер пытается переподключиться (см. его журнал).',
   'demo.redis_up': 'Redis снова работает: API и воркер переподключаются сами',
   'demo.applied': '{key} = {value}.',
   'measure.run': 'Измерить',
   'measure.running': 'Измеряем… (вариант без воркера ждёт отправки уведомления: {secs})',
   'measure.without': 'Без воркера: ответ 201 через {total} (отправка уведомления заняла {notify})',
-  'measure.with': 'С воркером: ответ 201 через {total} (проверка {validate}, запись и постановка в очередь {store}); затем воркер выполнял задачу: {task}',
+  'measure.with':
+    'С воркером: ответ 201 через {total} (проверка {validate}, запись и постановка в очередь {store}); затем воркер выполнял задачу: {task}',
   'measure.ratio': 'С воркером клиент ждёт {times} меньше',
   'measure.failed': 'Вариант без воркера завершился ошибкой: {error}',
   'key.title': 'Ключ {key}',
@@ -286,10 +303,12 @@ const ru: Record<Key, string> = {
   'health.api_redis_unreachable': 'Redis недоступен: API не может сохранять товары',
   'health.api_no_answer': 'API не отвечает на проверку GET /health',
   'health.worker_redis_unreachable': 'Воркер не получает задачи: нет связи с Redis',
-  'health.worker_silent': 'Воркер не подаёт признаков жизни уже дольше {limit} (нет событий worker-heartbeat): возможно, он завис',
+  'health.worker_silent':
+    'Воркер не подаёт признаков жизни уже дольше {limit} (нет событий worker-heartbeat): возможно, он завис',
   'health.detail': 'Подробности: {detail}',
   'pending.restart': 'Сохранённые настройки вступят в силу после перезапуска системы ({list}).',
-  'pending.api_port': 'Новый порт API {new} заработает после перезапуска системы; до тех пор страница работает с API на порту {old}.',
+  'pending.api_port':
+    'Новый порт API {new} заработает после перезапуска системы; до тех пор страница работает с API на порту {old}.',
   'open.swagger': 'Открыть Swagger UI',
   'open.data': 'Открыть папку данных Redis',
   'open.browser': 'Открыть в браузере',
@@ -321,14 +340,19 @@ const ru: Record<Key, string> = {
   'log.copied': 'Скопировано',
   'log.paused': 'Пауза: вы прокрутили вверх. Прокрутите вниз, чтобы снова следить.',
   'firstrun.title': 'Для работы Stackdesk нужен Redis',
-  'firstrun.why': 'Redis передаёт сообщения между API и воркером и хранит результаты. На этом компьютере Stackdesk его не нашёл. Выберите один из вариантов:',
+  'firstrun.why':
+    'Redis передаёт сообщения между API и воркером и хранит результаты. На этом компьютере Stackdesk его не нашёл. Выберите один из вариантов:',
   'firstrun.bundled': 'Redis, который идёт со Stackdesk',
-  'firstrun.bundled.windows': 'Установите Stackdesk полным установщиком (Stackdesk-…-setup.exe со страницы релиза): он устанавливает собственный Redis, и Stackdesk находит его сам.',
-  'firstrun.bundled.linux': 'Установите Redis из репозитория вашей системы, например в Debian или Ubuntu: sudo apt install redis-server. Затем нажмите «Проверить снова».',
+  'firstrun.bundled.windows':
+    'Установите Stackdesk полным установщиком (Stackdesk-…-setup.exe со страницы релиза): он устанавливает собственный Redis, и Stackdesk находит его сам.',
+  'firstrun.bundled.linux':
+    'Установите Redis из репозитория вашей системы, например в Debian или Ubuntu: sudo apt install redis-server. Затем нажмите «Проверить снова».',
   'firstrun.memurai': 'Memurai',
-  'firstrun.memurai.body': 'Memurai Developer — бесплатный Redis для Windows. Установите его с memurai.com и нажмите «Проверить снова»: Stackdesk найдёт его сам.',
+  'firstrun.memurai.body':
+    'Memurai Developer — бесплатный Redis для Windows. Установите его с memurai.com и нажмите «Проверить снова»: Stackdesk найдёт его сам.',
   'firstrun.existing': 'Redis, который у вас уже есть',
-  'firstrun.existing.body': 'В WSL, в Docker или на другом компьютере: введите его адрес, и Stackdesk будет работать с ним, не запуская свой.',
+  'firstrun.existing.body':
+    'В WSL, в Docker или на другом компьютере: введите его адрес, и Stackdesk будет работать с ним, не запуская свой.',
   'firstrun.url_label': 'Адрес Redis (REDIS_URL)',
   'firstrun.use_url': 'Использовать этот Redis и запустить',
   'firstrun.check': 'Проверить снова',
@@ -404,7 +428,8 @@ const ru: Record<Key, string> = {
   'close.body': 'Redis, API и воркер работают.',
   'close.quit': 'Остановить их и выйти',
   'close.hide': 'Оставить работать (в трее)',
-  'browser.no_token': 'Этой странице нужна ссылка с токеном: нажмите «Открыть в браузере» в приложении или возьмите ссылку, которую напечатал `stackdesk ui`.',
+  'browser.no_token':
+    'Этой странице нужна ссылка с токеном: нажмите «Открыть в браузере» в приложении или возьмите ссылку, которую напечатал `stackdesk ui`.',
   'error.title': 'Что-то пошло не так',
   'error.missing': 'Обязательное поле',
   'error.empty': 'Заполните это поле',
@@ -452,7 +477,12 @@ export function language(): Language {
  */
 export function pluralForm(count: number, forms: readonly string[], lang: Language = current): string {
   const category = new Intl.PluralRules(lang).select(count);
-  const index = lang === 'ru' ? ({ one: 0, few: 1, many: 2 } as Record<string, number>)[category] ?? 1 : category === 'one' ? 0 : 1;
+  const index =
+    lang === 'ru'
+      ? (({ one: 0, few: 1, many: 2 } as Record<string, number>)[category] ?? 1)
+      : category === 'one'
+        ? 0
+        : 1;
   return forms[Math.min(index, forms.length - 1)] ?? '';
 }
 
@@ -468,7 +498,8 @@ function countOf(value: string | number | undefined): number {
 export function t(key: Key, params: Record<string, string | number> = {}, lang: Language = current): string {
   const text = dictionaries[lang][key] ?? en[key];
   return text.replace(/\{(\w+)(?:\|([^}]*))?\}/g, (_, name: string, forms: string | undefined) => {
-    if (forms !== undefined) return name in params ? pluralForm(countOf(params[name]), forms.split('|'), lang) : `{${name}}`;
+    if (forms !== undefined)
+      return name in params ? pluralForm(countOf(params[name]), forms.split('|'), lang) : `{${name}}`;
     return String(params[name] ?? `{${name}}`);
   });
 }

@@ -28,9 +28,7 @@ export type HealthProblem =
 
 /** How a process is doing beside its state (`Health` in crates/desk/src/health.rs). */
 export type Health =
-  | { level: 'down' }
-  | { level: 'healthy' }
-  | { level: 'degraded'; problem: HealthProblem; detail: string | null };
+  { level: 'down' } | { level: 'healthy' } | { level: 'degraded'; problem: HealthProblem; detail: string | null };
 
 export type StackHealth = Record<ProcessKind, Health>;
 
@@ -214,28 +212,62 @@ class TauriBackend implements Backend {
     }
   }
 
-  snapshot() { return this.call<Snapshot>('snapshot'); }
-  stack(action: Action) { return this.call<Snapshot>(action); }
-  process(process: ProcessKind, action: Action) { return this.call<Snapshot>('process_action', { process, action }); }
-  logs(process: ProcessKind, lines: number) { return this.call<string[]>('logs', { process, lines }); }
-  settings() { return this.call<SettingsView>('settings'); }
-  saveSettings(update: SettingsUpdate) { return this.call<SaveOutcome>('save_settings', { update }); }
-  testTelegram(token: string, chatId: string) { return this.call<TelegramCheck>('test_telegram', { token, chatId }); }
-  open(target: OpenTarget) { return this.call<void>('open_target', { target }); }
-  browserUrl() { return this.call<string | null>('browser_url'); }
-  closeAnswer(action: 'quit' | 'hide' | 'cancel') { return this.call<void>('close_answer', { action }); }
-  redisGlance() { return this.call<RedisGlance>('redis_glance'); }
-  redisKey(name: string) { return this.call<KeyContents>('redis_key', { name }); }
-  redisServer() { return this.call<RedisServerCheck>('redis_server'); }
-  saveExport(name: string, bytes: Uint8Array) { return this.call<string>('save_export', { name, bytes: Array.from(bytes) }); }
-  setFullscreen(on: boolean) { return this.call<void>('set_fullscreen', { on }); }
+  snapshot() {
+    return this.call<Snapshot>('snapshot');
+  }
+  stack(action: Action) {
+    return this.call<Snapshot>(action);
+  }
+  process(process: ProcessKind, action: Action) {
+    return this.call<Snapshot>('process_action', { process, action });
+  }
+  logs(process: ProcessKind, lines: number) {
+    return this.call<string[]>('logs', { process, lines });
+  }
+  settings() {
+    return this.call<SettingsView>('settings');
+  }
+  saveSettings(update: SettingsUpdate) {
+    return this.call<SaveOutcome>('save_settings', { update });
+  }
+  testTelegram(token: string, chatId: string) {
+    return this.call<TelegramCheck>('test_telegram', { token, chatId });
+  }
+  open(target: OpenTarget) {
+    return this.call<void>('open_target', { target });
+  }
+  browserUrl() {
+    return this.call<string | null>('browser_url');
+  }
+  closeAnswer(action: 'quit' | 'hide' | 'cancel') {
+    return this.call<void>('close_answer', { action });
+  }
+  redisGlance() {
+    return this.call<RedisGlance>('redis_glance');
+  }
+  redisKey(name: string) {
+    return this.call<KeyContents>('redis_key', { name });
+  }
+  redisServer() {
+    return this.call<RedisServerCheck>('redis_server');
+  }
+  saveExport(name: string, bytes: Uint8Array) {
+    return this.call<string>('save_export', { name, bytes: Array.from(bytes) });
+  }
+  setFullscreen(on: boolean) {
+    return this.call<void>('set_fullscreen', { on });
+  }
 
   subscribe(onEvent: (event: DeskEvent) => void): () => void {
     const channel = new Channel<DeskEvent>();
     let live = true;
-    channel.onmessage = (event) => { if (live) onEvent(event); };
+    channel.onmessage = (event) => {
+      if (live) onEvent(event);
+    };
     void this.call('subscribe', { channel });
-    return () => { live = false; };
+    return () => {
+      live = false;
+    };
   }
 }
 
@@ -267,19 +299,43 @@ class HttpBackend implements Backend {
     return json as T;
   }
 
-  snapshot() { return this.call<Snapshot>('GET', '/api/snapshot'); }
-  stack(action: Action) { return this.call<Snapshot>('POST', `/api/stack/${action}`); }
-  process(process: ProcessKind, action: Action) { return this.call<Snapshot>('POST', `/api/processes/${process}/${action}`); }
-  logs(process: ProcessKind, lines: number) { return this.call<string[]>('GET', `/api/processes/${process}/logs?lines=${lines}`); }
-  settings() { return this.call<SettingsView>('GET', '/api/settings'); }
-  saveSettings(update: SettingsUpdate) { return this.call<SaveOutcome>('PUT', '/api/settings', update); }
-  testTelegram(token: string, chatId: string) { return this.call<TelegramCheck>('POST', '/api/telegram/test', { token, chat_id: chatId }); }
-  async open(target: OpenTarget) { await this.call('POST', `/api/open/${target}`); }
-  async browserUrl() { return null; }
+  snapshot() {
+    return this.call<Snapshot>('GET', '/api/snapshot');
+  }
+  stack(action: Action) {
+    return this.call<Snapshot>('POST', `/api/stack/${action}`);
+  }
+  process(process: ProcessKind, action: Action) {
+    return this.call<Snapshot>('POST', `/api/processes/${process}/${action}`);
+  }
+  logs(process: ProcessKind, lines: number) {
+    return this.call<string[]>('GET', `/api/processes/${process}/logs?lines=${lines}`);
+  }
+  settings() {
+    return this.call<SettingsView>('GET', '/api/settings');
+  }
+  saveSettings(update: SettingsUpdate) {
+    return this.call<SaveOutcome>('PUT', '/api/settings', update);
+  }
+  testTelegram(token: string, chatId: string) {
+    return this.call<TelegramCheck>('POST', '/api/telegram/test', { token, chat_id: chatId });
+  }
+  async open(target: OpenTarget) {
+    await this.call('POST', `/api/open/${target}`);
+  }
+  async browserUrl() {
+    return null;
+  }
   async closeAnswer() {}
-  redisGlance() { return this.call<RedisGlance>('GET', '/api/redis'); }
-  redisKey(name: string) { return this.call<KeyContents>('GET', `/api/redis/key?name=${encodeURIComponent(name)}`); }
-  redisServer() { return this.call<RedisServerCheck>('GET', '/api/redis/server'); }
+  redisGlance() {
+    return this.call<RedisGlance>('GET', '/api/redis');
+  }
+  redisKey(name: string) {
+    return this.call<KeyContents>('GET', `/api/redis/key?name=${encodeURIComponent(name)}`);
+  }
+  redisServer() {
+    return this.call<RedisServerCheck>('GET', '/api/redis/server');
+  }
   async saveExport(name: string, bytes: Uint8Array) {
     return (await this.call<{ path: string }>('PUT', `/api/exports/${encodeURIComponent(name)}`, bytes)).path;
   }
@@ -385,7 +441,10 @@ export interface FieldError {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly detail: string | FieldError[]) {
+  constructor(
+    readonly status: number,
+    readonly detail: string | FieldError[],
+  ) {
     super(typeof detail === 'string' ? detail : detail.map((d) => d.msg).join('; '));
   }
 }
@@ -455,14 +514,28 @@ export class Api {
   createSync(product: ProductInput) {
     return this.timed<SyncOutcome>('POST', '/demo/products/sync', product);
   }
-  products(limit = 50) { return this.call<Product[]>('GET', `/products/?limit=${limit}`); }
-  tasks(limit = 200) { return this.call<{ tasks: Task[] }>('GET', `/tasks?limit=${limit}`); }
-  task(id: string) { return this.call<Task>('GET', `/tasks/${encodeURIComponent(id)}`); }
-  retry(id: string) { return this.call<{ task_id: string }>('POST', `/tasks/${encodeURIComponent(id)}/retry`); }
-  revoke(id: string) { return this.call<unknown>('POST', `/tasks/${encodeURIComponent(id)}/revoke`); }
-  purge() { return this.call<{ purged: number }>('DELETE', '/queue'); }
+  products(limit = 50) {
+    return this.call<Product[]>('GET', `/products/?limit=${limit}`);
+  }
+  tasks(limit = 200) {
+    return this.call<{ tasks: Task[] }>('GET', `/tasks?limit=${limit}`);
+  }
+  task(id: string) {
+    return this.call<Task>('GET', `/tasks/${encodeURIComponent(id)}`);
+  }
+  retry(id: string) {
+    return this.call<{ task_id: string }>('POST', `/tasks/${encodeURIComponent(id)}/retry`);
+  }
+  revoke(id: string) {
+    return this.call<unknown>('POST', `/tasks/${encodeURIComponent(id)}/revoke`);
+  }
+  purge() {
+    return this.call<{ purged: number }>('DELETE', '/queue');
+  }
   /** Workers seen on this Redis, with their `stats` when they answer. */
-  workers() { return this.call<WorkerView[]>('GET', '/workers'); }
+  workers() {
+    return this.call<WorkerView[]>('GET', '/workers');
+  }
 
   /** The live feed: `task`, `product`, `worker`, `queue` events. */
   live(onEvent: (name: string, data: unknown) => void, onOpen: () => void): () => void {

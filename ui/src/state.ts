@@ -148,14 +148,15 @@ function haystack(task: Task): string {
 }
 
 /** A task's timeline with the time spent before each step. */
-export function timelineWithDurations(timeline: Step[]): { state: string; at: string; worker: string | null; after: number | null }[] {
+export function timelineWithDurations(
+  timeline: Step[],
+): { state: string; at: string; worker: string | null; after: number | null }[] {
   return timeline.map((step, i) => {
     const previous = timeline[i - 1];
     const after = previous ? (Date.parse(step.at) - Date.parse(previous.at)) / 1000 : null;
     return { ...step, after: after !== null && Number.isFinite(after) ? after : null };
   });
 }
-
 
 /** The colour of a process's light. */
 export function light(state: ProcessState): 'on' | 'busy' | 'bad' | 'off' | 'ext' {

@@ -6,7 +6,12 @@ import { apiErrorText, settingProblemText } from '../src/errors';
 import type { FieldError } from '../src/ipc';
 
 const plain = (s: string) => s.replace(/\u00a0/g, ' ');
-const err = (type: string, ctx?: Record<string, unknown>, msg = `the API's words for ${type}`): FieldError => ({ type, loc: ['body', 'x'], msg, ctx });
+const err = (type: string, ctx?: Record<string, unknown>, msg = `the API's words for ${type}`): FieldError => ({
+  type,
+  loc: ['body', 'x'],
+  msg,
+  ctx,
+});
 
 test('every error type the products API emits reads in Russian', () => {
   const ru = (e: FieldError) => plain(apiErrorText(e, 'ru'));
@@ -32,21 +37,36 @@ test('every error type the products API emits reads in Russian', () => {
 test('an unknown type, or a bound missing from ctx, keeps the API’s message; English keeps it always', () => {
   assert.equal(apiErrorText(err('something_new'), 'ru'), "the API's words for something_new");
   assert.equal(apiErrorText(err('greater_than'), 'ru'), "the API's words for greater_than");
-  assert.equal(apiErrorText(err('greater_than', { gt: 0 }, 'Input should be greater than 0'), 'en'), 'Input should be greater than 0');
+  assert.equal(
+    apiErrorText(err('greater_than', { gt: 0 }, 'Input should be greater than 0'), 'en'),
+    'Input should be greater than 0',
+  );
 });
 
 test('settings problems read in Russian by their type', () => {
-  const problem = (type: string, ctx?: Record<string, unknown>, key = 'K') => ({ key, message: `expected ${type}`, type, ctx });
+  const problem = (type: string, ctx?: Record<string, unknown>, key = 'K') => ({
+    key,
+    message: `expected ${type}`,
+    type,
+    ctx,
+  });
   const ru = (p: ReturnType<typeof problem>, field?: string) => plain(settingProblemText(p, 'ru', field));
   assert.equal(ru(problem('whole_number', { min: 1, max: 64 })), 'Нужно целое число от 1 до 64');
   assert.equal(ru(problem('whole_number', { min: 1, max: 65535 })), 'Нужно целое число от 1 до 65 535');
   assert.equal(ru(problem('seconds', { max: 3600 })), 'Нужно число секунд от 0 до 3 600, например 2,5');
-  assert.equal(ru(problem('required_with', { other: 'TELEGRAM_BOT_TOKEN' })), 'Обязательно, когда задан TELEGRAM_BOT_TOKEN');
+  assert.equal(
+    ru(problem('required_with', { other: 'TELEGRAM_BOT_TOKEN' })),
+    'Обязательно, когда задан TELEGRAM_BOT_TOKEN',
+  );
   assert.equal(ru(problem('redis_url', undefined, 'REDIS_URL'), 'REDIS_PORT'), 'Нужен номер порта от 1 до 65 535');
   assert.match(ru(problem('redis_url', undefined, 'REDIS_URL')), /^Нужен адрес вида redis:\/\//);
   for (const type of ['host', 'http_url', 'origins', 'redis_tcp', 'env_file', 'not_editable']) {
     assert.match(ru(problem(type)), /[А-Яа-я]/, type);
   }
   assert.equal(settingProblemText(problem('whole_number', { min: 1, max: 64 }), 'en'), 'expected whole_number');
-  assert.equal(settingProblemText({ key: 'K', message: 'as sent' }, 'ru'), 'as sent', 'an older backend without a type');
+  assert.equal(
+    settingProblemText({ key: 'K', message: 'as sent' }, 'ru'),
+    'as sent',
+    'an older backend without a type',
+  );
 });

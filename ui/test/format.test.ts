@@ -32,7 +32,13 @@ test('durations in English keep the decimal point and English units', () => {
 });
 
 test('a number and its unit never break apart', () => {
-  for (const text of [formatDuration(3.5, 'ru'), formatDuration(86_160, 'ru'), formatMs(0.04, 'ru'), formatCount(5, 'product', 'ru'), formatTimes(82, 'ru')]) {
+  for (const text of [
+    formatDuration(3.5, 'ru'),
+    formatDuration(86_160, 'ru'),
+    formatMs(0.04, 'ru'),
+    formatCount(5, 'product', 'ru'),
+    formatTimes(82, 'ru'),
+  ]) {
     assert.ok(!/\d [а-яa-z]/i.test(text), `a plain space between a number and its unit: ${JSON.stringify(text)}`);
   }
 });
@@ -49,8 +55,17 @@ test('milliseconds with decimals, as measurements show them', () => {
 
 test('counts take the plural form of their number', () => {
   const ru = (n: number) => plain(formatCount(n, 'product', 'ru'));
-  assert.deepEqual([1, 2, 5, 11, 21, 22, 25, 101, 112].map(ru),
-    ['1 товар', '2 товара', '5 товаров', '11 товаров', '21 товар', '22 товара', '25 товаров', '101 товар', '112 товаров']);
+  assert.deepEqual([1, 2, 5, 11, 21, 22, 25, 101, 112].map(ru), [
+    '1 товар',
+    '2 товара',
+    '5 товаров',
+    '11 товаров',
+    '21 товар',
+    '22 товара',
+    '25 товаров',
+    '101 товар',
+    '112 товаров',
+  ]);
   assert.equal(plain(formatCount(1234, 'task', 'ru')), '1 234 задачи');
   assert.equal(plain(formatCount(1, 'product', 'en')), '1 product');
   assert.equal(plain(formatCount(5, 'product', 'en')), '5 products');
@@ -74,8 +89,7 @@ test('numbers group and use the language’s decimal sign', () => {
   assert.equal(formatNumber(-0, 1, 'ru'), '0,0');
 });
 
-test('a moment ahead in words', () => {
-});
+test('a moment ahead in words', () => {});
 
 test('typed decimals: a comma or a point, digit groups allowed, nothing else', () => {
   assert.equal(parseDecimal('12,5'), 12.5);

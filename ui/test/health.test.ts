@@ -7,11 +7,22 @@ import type { Health, ProcessKind, ProcessState, SettingsView, Snapshot, StackHe
 
 const healthy: Health = { level: 'healthy' };
 
-function snapshot(states: Record<ProcessKind, ProcessState>, health: Partial<StackHealth> = {}, extra: Partial<Snapshot> = {}): Snapshot {
+function snapshot(
+  states: Record<ProcessKind, ProcessState>,
+  health: Partial<StackHealth> = {},
+  extra: Partial<Snapshot> = {},
+): Snapshot {
   return {
     running: true,
     processes: (['redis', 'api', 'worker'] as const).map((process) => ({
-      process, mode: 'managed', state: states[process], pid: 1, port: null, uptime_secs: 1, restarts: 0, reason: null,
+      process,
+      mode: 'managed',
+      state: states[process],
+      pid: 1,
+      port: null,
+      uptime_secs: 1,
+      restarts: 0,
+      reason: null,
     })),
     health: { redis: healthy, api: healthy, worker: healthy, ...health },
     restart_pending: [],
@@ -25,14 +36,26 @@ function snapshot(states: Record<ProcessKind, ProcessState>, health: Partial<Sta
 }
 
 const allRunning = { redis: 'running', api: 'running', worker: 'running' } as const;
-const redisDown: Health = { level: 'degraded', problem: { kind: 'api_redis_unreachable' }, detail: 'Redis is unavailable: broken pipe' };
-const workerCut: Health = { level: 'degraded', problem: { kind: 'worker_redis_unreachable' }, detail: 'Redis is stopped' };
+const redisDown: Health = {
+  level: 'degraded',
+  problem: { kind: 'api_redis_unreachable' },
+  detail: 'Redis is unavailable: broken pipe',
+};
+const workerCut: Health = {
+  level: 'degraded',
+  problem: { kind: 'worker_redis_unreachable' },
+  detail: 'Redis is stopped',
+};
 
 test('the stack runs whole only when every process is up and healthy', () => {
   assert.equal(stackLevel(null), 'stopped');
   assert.equal(stackLevel(snapshot(allRunning, {}, { running: false })), 'stopped');
   assert.equal(stackLevel(snapshot(allRunning)), 'running');
-  assert.equal(stackLevel(snapshot({ ...allRunning, redis: 'external' })), 'running', 'an external process counts when healthy');
+  assert.equal(
+    stackLevel(snapshot({ ...allRunning, redis: 'external' })),
+    'running',
+    'an external process counts when healthy',
+  );
   assert.equal(stackLevel(snapshot(allRunning, { api: redisDown })), 'partly', 'one degraded process');
   assert.equal(stackLevel(snapshot({ ...allRunning, worker: 'stopped' })), 'partly', 'one stopped process');
   assert.equal(stackLevel(snapshot({ ...allRunning, worker: 'backing-off' })), 'partly', 'one restarting process');
@@ -48,17 +71,23 @@ test('a health report never outlives its process', () => {
 });
 
 test('Redis stopped: the header names what is wrong, the cards say why, in both languages', () => {
-  const s = snapshot({ ...allRunning, redis: 'stopped' }, { redis: { level: 'down' }, api: redisDown, worker: workerCut });
+  const s = snapshot(
+    { ...allRunning, redis: 'stopped' },
+    { redis: { level: 'down' }, api: redisDown, worker: workerCut },
+  );
   assert.equal(stackLevel(s), 'partly');
   assert.deepEqual(troubles(s, 'ru'), ['Redis: остановлен', 'API: работает частично', 'Воркер: работает частично']);
   assert.deepEqual(troubles(s, 'en'), ['Redis: stopped', 'API: partly working', 'Worker: partly working']);
   assert.deepEqual(troubles(snapshot(allRunning), 'ru'), []);
   assert.equal(problemText({ kind: 'api_redis_unreachable' }, 'ru'), 'Redis недоступен: API не может сохранять товары');
   assert.equal(problemText({ kind: 'worker_redis_unreachable' }, 'ru'), 'Воркер не получает задачи: нет связи с Redis');
-  assert.equal(problemText({ kind: 'api_redis_unreachable' }, 'en'), 'Redis is unreachable: the API cannot save products');
+  assert.equal(
+    problemText({ kind: 'api_redis_unreachable' }, 'en'),
+    'Redis is unreachable: the API cannot save products',
+  );
 });
 
-test('a silent worker is told with the limit in the language\'s units', () => {
+test("a silent worker is told with the limit in the language's units", () => {
   const ru = problemText({ kind: 'worker_silent', limit_secs: 5 }, 'ru');
   assert.match(ru, /уже дольше 5\u00a0с /, ru);
   assert.match(problemText({ kind: 'worker_silent', limit_secs: 5.2 }, 'en'), /over 5\u00a0s /);
@@ -73,9 +102,17 @@ test('a saved API port waits for the restart, and the page keeps the running one
   const s = snapshot(allRunning, {}, { restart_pending: ['api'] });
   const p = pending(s, settings);
   assert.deepEqual(p, { processes: ['api'], apiPort: { running: '8010', saved: '8011' } });
-  assert.equal(pendingText(p!, 'ru'), 'Новый порт API 8011 заработает после перезапуска системы; до тех пор страница работает с API на порту 8010.');
+  assert.equal(
+    pendingText(p!, 'ru'),
+    'Новый порт API 8011 заработает после перезапуска системы; до тех пор страница работает с API на порту 8010.',
+  );
   assert.equal(pending({ ...s, running: false }, settings), null, 'a stopped stack starts with the saved settings');
-  const all = pending(snapshot(allRunning, {}, { restart_pending: ['redis', 'api', 'worker'] }), { values: { API_PORT: '8010' } } as unknown as SettingsView);
+  const all = pending(snapshot(allRunning, {}, { restart_pending: ['redis', 'api', 'worker'] }), {
+    values: { API_PORT: '8010' },
+  } as unknown as SettingsView);
   assert.deepEqual(all?.apiPort, null, 'the API port did not change');
-  assert.equal(pendingText(all!, 'en'), 'Saved settings take effect after a restart of the stack (Redis, API, Worker).');
+  assert.equal(
+    pendingText(all!, 'en'),
+    'Saved settings take effect after a restart of the stack (Redis, API, Worker).',
+  );
 });

@@ -11,7 +11,7 @@ import { englishWordsIn, forbiddenIn, GLOSSARY } from '../src/glossary';
 import { KEYS, t, translate } from '../src/i18n';
 
 test('Russian and English have every key, with the same placeholders', () => {
-  const placeholders = (s: string) => [...new Set((s.match(/\{\w+/g) ?? []))].sort().join();
+  const placeholders = (s: string) => [...new Set(s.match(/\{\w+/g) ?? [])].sort().join();
   for (const key of KEYS) {
     const ru = translate('ru', key);
     const en = translate('en', key);
@@ -30,22 +30,53 @@ test('plural forms follow the number', () => {
   assert.equal(ratio(5), 'С воркером клиент ждёт в\u00a05\u00a0раз меньше');
   assert.equal(ratio(1234), 'С воркером клиент ждёт в\u00a01\u00a0234\u00a0раза меньше');
   assert.equal(ratio(2.5), 'С воркером клиент ждёт в\u00a02,5\u00a0раза меньше');
-  assert.equal(t('measure.ratio', { times: formatTimes(82, 'en') }, 'en'), 'With a worker the client waits 82\u00a0times less');
+  assert.equal(
+    t('measure.ratio', { times: formatTimes(82, 'en') }, 'en'),
+    'With a worker the client waits 82\u00a0times less',
+  );
   assert.equal(t('tasks.no_worker', { n: 1 }, 'ru'), 'В очереди 1 задача, а воркер не запущен.');
   assert.equal(t('tasks.no_worker', { n: 3 }, 'ru'), 'В очереди 3 задачи, а воркер не запущен.');
   assert.equal(t('tasks.no_worker', { n: 11 }, 'en'), '11 tasks wait in the queue and no worker is running.');
-  assert.equal(t('tasks.no_worker', {}, 'ru'), 'В очереди {n} {n}, а воркер не запущен.', 'a missing number shows as missing');
+  assert.equal(
+    t('tasks.no_worker', {}, 'ru'),
+    'В очереди {n} {n}, а воркер не запущен.',
+    'a missing number shows as missing',
+  );
 });
 
 test('the glossary finds what it forbids, and English words outside the allowlist', () => {
-  for (const bad of ['Внедрение сбоев', 'повторы кончились', 'Id чата', 'ждёт отправку', 'в 82 раз меньше', 'в {ratio} раз меньше', 'через 3.0 с', 'открыть лог', 'Воркер упал']) {
+  for (const bad of [
+    'Внедрение сбоев',
+    'повторы кончились',
+    'Id чата',
+    'ждёт отправку',
+    'в 82 раз меньше',
+    'в {ratio} раз меньше',
+    'через 3.0 с',
+    'открыть лог',
+    'Воркер упал',
+  ]) {
     assert.ok(forbiddenIn(bad).length > 0, bad);
   }
-  for (const good of ['Имитация сбоев', 'попытки исчерпаны', 'ID чата', 'ждёт отправки', 'в 12 раз меньше', 'через 3,0 с', 'открыть журнал', 'логика']) {
+  for (const good of [
+    'Имитация сбоев',
+    'попытки исчерпаны',
+    'ID чата',
+    'ждёт отправки',
+    'в 12 раз меньше',
+    'через 3,0 с',
+    'открыть журнал',
+    'логика',
+  ]) {
     assert.deepEqual(forbiddenIn(good), [], good);
   }
   assert.deepEqual(englishWordsIn('через 3.0 s, 0.00 ms, TTL 23 h 56 min'), ['s', 'ms', 'h', 'min']);
-  assert.deepEqual(englishWordsIn('Ключ celery-task-meta-{id}: TTL 23 ч, REDIS_URL, send_tg_notification, sendMessage, @BotFather, Lua-скрипт'), []);
+  assert.deepEqual(
+    englishWordsIn(
+      'Ключ celery-task-meta-{id}: TTL 23 ч, REDIS_URL, send_tg_notification, sendMessage, @BotFather, Lua-скрипт',
+    ),
+    [],
+  );
   assert.deepEqual(englishWordsIn('Открыть Swagger UI, Telegram Bot API (acks late)'), ['acks', 'late']);
   for (const term of GLOSSARY) assert.ok(term.term && term.ru && term.note, JSON.stringify(term));
 });
@@ -96,8 +127,18 @@ function diagramProblems(): string[] {
 }
 
 test('the Mermaid label reader finds the texts a diagram shows', () => {
-  const texts = mermaidTexts('flowchart LR\n  a["Клиент<br/>curl"] -- "POST" --> b[("Redis")]\nsequenceDiagram\n  participant C as Клиент\n  A->>R: один Lua-скрипт\n  Note over S,W: Все три работают\n  PENDING --> RECEIVED: воркер взял');
-  assert.deepEqual(texts, ['Клиент curl', 'POST', 'Redis', 'Клиент', 'один Lua-скрипт', 'Все три работают', 'воркер взял']);
+  const texts = mermaidTexts(
+    'flowchart LR\n  a["Клиент<br/>curl"] -- "POST" --> b[("Redis")]\nsequenceDiagram\n  participant C as Клиент\n  A->>R: один Lua-скрипт\n  Note over S,W: Все три работают\n  PENDING --> RECEIVED: воркер взял',
+  );
+  assert.deepEqual(texts, [
+    'Клиент curl',
+    'POST',
+    'Redis',
+    'Клиент',
+    'один Lua-скрипт',
+    'Все три работают',
+    'воркер взял',
+  ]);
 });
 
 test('every Russian text of the diagrams keeps to the glossary', () => {

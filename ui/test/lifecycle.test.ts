@@ -4,8 +4,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  countdownLeft, countdownText, edgeIndex, edgesToFlash, effectiveState, LIFECYCLE, LifecycleMotion, lifecyclePath,
-  pathLabel, retryNote, stateEdgeOf, stateLabel,
+  countdownLeft,
+  countdownText,
+  edgeIndex,
+  edgesToFlash,
+  effectiveState,
+  LIFECYCLE,
+  LifecycleMotion,
+  lifecyclePath,
+  pathLabel,
+  retryNote,
+  stateEdgeOf,
+  stateLabel,
 } from '../src/diagrams/lifecycle';
 import type { Step, Task } from '../src/ipc';
 import { formatDuration } from '../src/format';
@@ -14,14 +24,32 @@ import { TaskStore } from '../src/state';
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 const at = (secs: number) => new Date(T0 + secs * 1000).toISOString();
 const when = (secs: number) => T0 + secs * 1000;
-const step = (state: string, secs: number, extra: Partial<Step> = {}): Step => ({ state, at: at(secs), worker: null, ...extra });
+const step = (state: string, secs: number, extra: Partial<Step> = {}): Step => ({
+  state,
+  at: at(secs),
+  worker: null,
+  ...extra,
+});
 
 function task(id: string, timeline: Step[], extra: Partial<Task> = {}): Task {
   return {
-    task_id: id, name: 'tasks.notifications.send_tg_notification', state: timeline[timeline.length - 1]!.state,
-    args: [{ id: 1, name: 'Phone' }], result: null, error: null, retries: 0, worker: timeline[timeline.length - 1]!.worker,
-    product_id: 1, runtime: null, sent_at: timeline[0]!.at, date_done: null, timeline, eta: null, retry_of: null,
-    retried_as: null, ...extra,
+    task_id: id,
+    name: 'tasks.notifications.send_tg_notification',
+    state: timeline[timeline.length - 1]!.state,
+    args: [{ id: 1, name: 'Phone' }],
+    result: null,
+    error: null,
+    retries: 0,
+    worker: timeline[timeline.length - 1]!.worker,
+    product_id: 1,
+    runtime: null,
+    sent_at: timeline[0]!.at,
+    date_done: null,
+    timeline,
+    eta: null,
+    retry_of: null,
+    retried_as: null,
+    ...extra,
   };
 }
 
@@ -42,14 +70,28 @@ test('labels carry counts and a note; edges are found in Mermaid element ids', (
 
 test('a task’s path covers each state it passed, RETRY loops and a redelivery included', () => {
   const timeline = [
-    step('PENDING', 0), step('RECEIVED', 1), step('STARTED', 1.5), step('RETRY', 3.5), step('RECEIVED', 8.5),
-    step('STARTED', 9), step('RECEIVED', 10), step('STARTED', 11), step('SUCCESS', 14),
+    step('PENDING', 0),
+    step('RECEIVED', 1),
+    step('STARTED', 1.5),
+    step('RETRY', 3.5),
+    step('RECEIVED', 8.5),
+    step('STARTED', 9),
+    step('RECEIVED', 10),
+    step('STARTED', 11),
+    step('SUCCESS', 14),
   ];
   const path = lifecyclePath(timeline, when(100));
   assert.deepEqual(path.visits.STARTED, { times: 3, secs: 2 + 1 + 3 });
   assert.deepEqual(path.visits.RETRY, { times: 1, secs: 5 });
   assert.deepEqual(path.visits.RECEIVED, { times: 3, secs: 0.5 + 0.5 + 1 });
-  for (const edge of ['[*]>PENDING', 'PENDING>RECEIVED', 'STARTED>RETRY', 'RETRY>RECEIVED', 'STARTED>RECEIVED', 'STARTED>SUCCESS']) {
+  for (const edge of [
+    '[*]>PENDING',
+    'PENDING>RECEIVED',
+    'STARTED>RETRY',
+    'RETRY>RECEIVED',
+    'STARTED>RECEIVED',
+    'STARTED>SUCCESS',
+  ]) {
     assert.ok(path.transitions.has(edge), edge);
   }
   assert.ok(!path.transitions.has('STARTED>FAILURE'));
@@ -110,7 +152,12 @@ test('the eta is read from the step, else from the task; a past or missing one c
   assert.equal(effectiveState(task('a', bare), when(5)), 'RECEIVED', 'no eta: received');
   const late = [...RETRIED, step('RECEIVED', 9, { eta: at(8.5) })];
   assert.equal(effectiveState(task('a', late), when(9.1)), 'RECEIVED', 'received after its eta');
-  const redelivered = [step('PENDING', 0), step('RECEIVED', 1), step('STARTED', 2), step('RECEIVED', 3, { eta: at(9) })];
+  const redelivered = [
+    step('PENDING', 0),
+    step('RECEIVED', 1),
+    step('STARTED', 2),
+    step('RECEIVED', 3, { eta: at(9) }),
+  ];
   assert.equal(effectiveState(task('a', redelivered), when(5)), 'RECEIVED', 'an eta without a retry before it');
 });
 
@@ -138,11 +185,18 @@ test('a retry flashes STARTED→RETRY, then RETRY→RECEIVED→STARTED when its 
   assert.deepEqual(edgesToFlash(started, retried, when(3.6)), [edgeIndex('STARTED', 'RETRY')]);
   assert.deepEqual(edgesToFlash(retried, retried, when(4)), [], 'nothing new');
   const again = task('a', [...COUNTING, step('STARTED', 8.52)]);
-  assert.deepEqual(edgesToFlash(retried, again, when(8.53)), [edgeIndex('RECEIVED', 'STARTED')], 'at 8.53 the countdown was over in both');
+  assert.deepEqual(
+    edgesToFlash(retried, again, when(8.53)),
+    [edgeIndex('RECEIVED', 'STARTED')],
+    'at 8.53 the countdown was over in both',
+  );
   // Painted during the countdown and again after the start: the countdown's end is crossed too.
   const motion = new LifecycleMotion();
   motion.step([retried], when(8.4));
-  assert.deepEqual([...motion.step([again], when(8.53))], [edgeIndex('RETRY', 'RECEIVED'), edgeIndex('RECEIVED', 'STARTED')]);
+  assert.deepEqual(
+    [...motion.step([again], when(8.53))],
+    [edgeIndex('RETRY', 'RECEIVED'), edgeIndex('RECEIVED', 'STARTED')],
+  );
 });
 
 test('a redelivery flashes STARTED→RECEIVED; a stale view and a first sight flash nothing', () => {
@@ -174,8 +228,16 @@ test('the store takes a redelivery (a newer timeline) and refuses stale views', 
 
 test('a killed worker’s task moves back to RECEIVED at once, and the edge flashes', () => {
   const motion = new LifecycleMotion();
-  const ours = task('ours', [step('PENDING', 0), step('RECEIVED', 1, { worker: 'stackdesk@vm' }), step('STARTED', 1.1, { worker: 'stackdesk@vm' })]);
-  const python = task('py', [step('PENDING', 0), step('RECEIVED', 1, { worker: 'py@vm' }), step('STARTED', 1.1, { worker: 'py@vm' })]);
+  const ours = task('ours', [
+    step('PENDING', 0),
+    step('RECEIVED', 1, { worker: 'stackdesk@vm' }),
+    step('STARTED', 1.1, { worker: 'stackdesk@vm' }),
+  ]);
+  const python = task('py', [
+    step('PENDING', 0),
+    step('RECEIVED', 1, { worker: 'py@vm' }),
+    step('STARTED', 1.1, { worker: 'py@vm' }),
+  ]);
   motion.observeWorker({ state: 'running', pid: 10 }, when(2));
   assert.deepEqual([...motion.step([ours, python], when(2))], []);
   assert.equal(motion.stateOf(ours, when(2)), 'STARTED');

@@ -6,7 +6,16 @@ import { DIAGRAMS, LIFECYCLE_STATES, LIVE_MARK } from '../src/diagrams/sources';
 import { COURSE_FACTS, stackFacts } from '../src/diagrams/facts';
 import { keyAction, type KeyTarget } from '../src/diagrams/keys';
 import {
-  architectureLines, flowEdgeOf, flowLines, keyOfNode, nodeIdOf, paintDelay, processClass, pulsesFor, redisKeyLines, workerLine,
+  architectureLines,
+  flowEdgeOf,
+  flowLines,
+  keyOfNode,
+  nodeIdOf,
+  paintDelay,
+  processClass,
+  pulsesFor,
+  redisKeyLines,
+  workerLine,
 } from '../src/diagrams/live';
 import type { ProcessStatus, SettingsView, Snapshot, WorkerView } from '../src/ipc';
 import { parseServerTiming, type RedisGlance, type Task } from '../src/ipc';
@@ -18,7 +27,10 @@ test('process nodes take their class from the supervisor state', () => {
   assert.equal(processClass('starting'), 'live-busy');
   assert.equal(processClass('external'), 'live-ext');
   assert.equal(processClass(undefined), 'live-off');
-  assert.equal(processClass('running', { level: 'degraded', problem: { kind: 'api_redis_unreachable' }, detail: null }), 'live-degraded');
+  assert.equal(
+    processClass('running', { level: 'degraded', problem: { kind: 'api_redis_unreachable' }, detail: null }),
+    'live-degraded',
+  );
   assert.equal(processClass('running', { level: 'healthy' }), 'live-on');
 });
 
@@ -44,7 +56,10 @@ test('every diagram exists in both languages with the same nodes and live lines'
     assert.notEqual(ru, en, d.id);
     const ids = (s: string) => [...s.matchAll(/^\s+(\w+)[[(]/gm)].map((m) => m[1]).join();
     assert.equal(ids(ru), ids(en), `${d.id}: node ids differ between languages`);
-    const live = (s: string) => lines(s).flatMap((l) => [...l.matchAll(/§([\w-]+)§/g)].map((m) => m[1])).join();
+    const live = (s: string) =>
+      lines(s)
+        .flatMap((l) => [...l.matchAll(/§([\w-]+)§/g)].map((m) => m[1]))
+        .join();
     assert.equal(live(ru), live(en), `${d.id}: live lines differ between languages`);
     // A live marker always starts a line: the live layer rewrites the whole line.
     for (const line of lines(ru)) if (line.includes('§')) assert.match(line, LIVE_MARK, `${d.id}: ${line}`);
@@ -58,13 +73,30 @@ test('every diagram exists in both languages with the same nodes and live lines'
 test('diagrams print the running stack’s values, not the course’s', () => {
   const settings = {
     values: { API_PORT: '8010', WORKER_CONCURRENCY: '2', TASK_RETRY_COUNTDOWN_SECS: '3', NOTIFY_SIMULATED_SECS: '2.5' },
-    defaults: {}, secrets_set: [], external: [], language: 'ru', theme: 'system', path: '',
+    defaults: {},
+    secrets_set: [],
+    external: [],
+    language: 'ru',
+    theme: 'system',
+    path: '',
   } as unknown as SettingsView;
-  const process = (kind: string, port: number) => ({ process: kind, port, state: 'running' }) as unknown as ProcessStatus;
-  const snapshot = { running: true, processes: [process('redis', 6390), process('api', 8011), process('worker', 0)], redis_url: 'redis://127.0.0.1:6390/0' } as unknown as Snapshot;
-  const worker = { hostname: 'stackdesk@host', online: true, stats: { prefetch_count: 8, pool: { 'max-concurrency': 2 } } } as unknown as WorkerView;
+  const process = (kind: string, port: number) =>
+    ({ process: kind, port, state: 'running' }) as unknown as ProcessStatus;
+  const snapshot = {
+    running: true,
+    processes: [process('redis', 6390), process('api', 8011), process('worker', 0)],
+    redis_url: 'redis://127.0.0.1:6390/0',
+  } as unknown as Snapshot;
+  const worker = {
+    hostname: 'stackdesk@host',
+    online: true,
+    stats: { prefetch_count: 8, pool: { 'max-concurrency': 2 } },
+  } as unknown as WorkerView;
   const facts = stackFacts(settings, snapshot, [worker]);
-  assert.deepEqual([facts.redisPort, facts.apiPort, facts.concurrency, facts.prefetch, facts.workerSource], [6390, 8011, 2, 8, 'running']);
+  assert.deepEqual(
+    [facts.redisPort, facts.apiPort, facts.concurrency, facts.prefetch, facts.workerSource],
+    [6390, 8011, 2, 8, 'running'],
+  );
   // Stopped: what the next start will use (the saved API port, prefetch by Celery's rule).
   const stopped = stackFacts(settings, { ...snapshot, running: false }, []);
   assert.deepEqual([stopped.apiPort, stopped.prefetch, stopped.workerSource], [8010, 8, 'settings']);
@@ -73,7 +105,13 @@ test('diagrams print the running stack’s values, not the course’s', () => {
   assert.match(config, /TASK_RETRY_COUNTDOWN_SECS 3 с/);
   assert.match(config, /prefetch_count 8 = 4 × 2/);
   // A worker that holds some other number: the formula is not claimed.
-  const python = stackFacts(settings, snapshot, [{ ...worker, hostname: 'py@host', stats: { prefetch_count: 2, pool: { 'max-concurrency': 2 } } } as unknown as WorkerView]);
+  const python = stackFacts(settings, snapshot, [
+    {
+      ...worker,
+      hostname: 'py@host',
+      stats: { prefetch_count: 2, pool: { 'max-concurrency': 2 } },
+    } as unknown as WorkerView,
+  ]);
   assert.match(DIAGRAMS.find((d) => d.id === 'configuration')!.source('ru', python), /prefetch_count 2<br\/>/);
   assert.doesNotMatch(DIAGRAMS.find((d) => d.id === 'with-without')!.source('ru', facts), /30/);
   assert.deepEqual([COURSE_FACTS.apiPort, COURSE_FACTS.redisPort, COURSE_FACTS.prefetch], [8000, 6379, 4]);
@@ -105,7 +143,10 @@ test('edges are found in Mermaid element ids', () => {
 test('messages light the edges they cross', () => {
   assert.deepEqual(pulsesFor('product'), ['client>api:0', 'api>redis:0', 'api>client:0']);
   assert.deepEqual(pulsesFor('task', { state: 'RECEIVED', result: null }), ['worker>redis:0']);
-  assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'sent' } }), ['worker>tg:0', 'worker>redis:1']);
+  assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'sent' } }), [
+    'worker>tg:0',
+    'worker>redis:1',
+  ]);
   assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'simulated' } }), ['worker>redis:1']);
   // Every edge a pulse names is drawn, in that order.
   const arch = DIAGRAMS.find((d) => d.id === 'architecture')!.source('en', COURSE_FACTS);
@@ -116,28 +157,62 @@ test('messages light the edges they cross', () => {
     drawn.add(`${pair}:${seen.get(pair) ?? 0}`);
     seen.set(pair, (seen.get(pair) ?? 0) + 1);
   }
-  for (const edge of [...pulsesFor('product'), ...pulsesFor('task', { state: 'RECEIVED', result: null }), ...pulsesFor('task', { state: 'SUCCESS', result: { status: 'sent' } })]) {
+  for (const edge of [
+    ...pulsesFor('product'),
+    ...pulsesFor('task', { state: 'RECEIVED', result: null }),
+    ...pulsesFor('task', { state: 'SUCCESS', result: { status: 'sent' } }),
+  ]) {
     assert.ok(drawn.has(edge), `${edge} is not drawn: ${[...drawn]}`);
   }
   assert.deepEqual(pulsesFor('task', { state: 'STARTED', result: null }), []);
 });
 
 const glance: RedisGlance = {
-  queued: 3, in_flight: 1, results: 42, queue_head: ['aaaaaaaa-1'], in_flight_ids: ['bbbbbbbb-2'],
+  queued: 3,
+  in_flight: 1,
+  results: 42,
+  queue_head: ['aaaaaaaa-1'],
+  in_flight_ids: ['bbbbbbbb-2'],
   celery_keys: [{ key: 'celery', kind: 'list', size: 3, ttl_ms: null, note: null }],
-  groups: [{ pattern: 'celery-task-meta-*', count: 42, samples: [{ key: 'celery-task-meta-x', kind: 'string', size: 90, ttl_ms: 86_000_000, note: 'SUCCESS' }] },
-    { pattern: 'stackdesk:product:*', count: 7, samples: [] }],
-  our_keys: [{ key: 'stackdesk:products', kind: 'zset', size: 7, ttl_ms: null, note: null }, { key: 'stackdesk:workers', kind: 'hash', size: 1, ttl_ms: null, note: null }],
-  scanned: 60, truncated: false,
+  groups: [
+    {
+      pattern: 'celery-task-meta-*',
+      count: 42,
+      samples: [{ key: 'celery-task-meta-x', kind: 'string', size: 90, ttl_ms: 86_000_000, note: 'SUCCESS' }],
+    },
+    { pattern: 'stackdesk:product:*', count: 7, samples: [] },
+  ],
+  our_keys: [
+    { key: 'stackdesk:products', kind: 'zset', size: 7, ttl_ms: null, note: null },
+    { key: 'stackdesk:workers', kind: 'hash', size: 1, ttl_ms: null, note: null },
+  ],
+  scanned: 60,
+  truncated: false,
 };
 
 test('Redis facts read from a glance, in both languages', () => {
-  assert.deepEqual(architectureLines(glance, [], 'en'), { w: 'waiting for tasks', q: 'queued 3 · taken 1', r: 'results: 42' });
-  assert.deepEqual(architectureLines(glance, [], 'ru'), { w: 'ждёт задач', q: 'в очереди 3 · взято 1', r: 'результатов: 42' });
+  assert.deepEqual(architectureLines(glance, [], 'en'), {
+    w: 'waiting for tasks',
+    q: 'queued 3 · taken 1',
+    r: 'results: 42',
+  });
+  assert.deepEqual(architectureLines(glance, [], 'ru'), {
+    w: 'ждёт задач',
+    q: 'в очереди 3 · взято 1',
+    r: 'результатов: 42',
+  });
   assert.equal(architectureLines({ ...glance, truncated: true }, [], 'en').r, 'results: 42+');
   const down = { level: 'degraded', problem: { kind: 'worker_redis_unreachable' }, detail: null } as const;
-  assert.equal(architectureLines(null, [], 'ru', down).w, 'нет связи с Redis', 'not «ждёт задач» while it cannot take one');
-  assert.deepEqual(architectureLines(null, [], 'en'), { w: 'waiting for tasks', q: 'queued — · taken —', r: 'results: —' });
+  assert.equal(
+    architectureLines(null, [], 'ru', down).w,
+    'нет связи с Redis',
+    'not «ждёт задач» while it cannot take one',
+  );
+  assert.deepEqual(architectureLines(null, [], 'en'), {
+    w: 'waiting for tasks',
+    q: 'queued — · taken —',
+    r: 'results: —',
+  });
   const lines = redisKeyLines(glance, 'en');
   assert.deepEqual([lines.q, lines.q2], ['now 3', 'aaaaaaaa']);
   assert.deepEqual([lines.m, lines.m2], ['now 42', 'TTL 23\u00a0h 53\u00a0min']);
@@ -150,13 +225,23 @@ test('Redis facts read from a glance, in both languages', () => {
   assert.equal(keyOfNode('nothing', glance), null);
 });
 
-const task = (state: string, args: unknown, runtime: number | null = null) => ({ state, args, runtime, task_id: 't' } as unknown as Task);
+const task = (state: string, args: unknown, runtime: number | null = null) =>
+  ({ state, args, runtime, task_id: 't' }) as unknown as Task;
 
 test('the worker node names the task it runs', () => {
   assert.equal(workerLine([], 'en'), 'waiting for tasks');
-  assert.equal(workerLine([task('STARTED', [{ id: 12, name: 'A very long product name' }])], 'en'), '▶ #12 A very long');
+  assert.equal(
+    workerLine([task('STARTED', [{ id: 12, name: 'A very long product name' }])], 'en'),
+    '▶ #12 A very long',
+  );
   assert.equal(workerLine([task('STARTED', []), task('STARTED', [])], 'ru'), '▶ 2\u00a0задачи');
-  assert.equal(workerLine(Array.from({ length: 5 }, () => task('STARTED', [])), 'ru'), '▶ 5\u00a0задач');
+  assert.equal(
+    workerLine(
+      Array.from({ length: 5 }, () => task('STARTED', [])),
+      'ru',
+    ),
+    '▶ 5\u00a0задач',
+  );
 });
 
 test('the product flow shows the measured steps and the task’s time', () => {
@@ -164,7 +249,12 @@ test('the product flow shows the measured steps and the task’s time', () => {
   assert.deepEqual(steps, { validate: 0.041, store: 0.53 });
   assert.deepEqual(parseServerTiming(null), {});
   const last = { steps, totalMs: 3.25, taskId: 't' };
-  assert.deepEqual(flowLines(last, task('STARTED', []), 'en'), { v: '0.04\u00a0ms', s: '0.53\u00a0ms', total: '3.3\u00a0ms', n: '' });
+  assert.deepEqual(flowLines(last, task('STARTED', []), 'en'), {
+    v: '0.04\u00a0ms',
+    s: '0.53\u00a0ms',
+    total: '3.3\u00a0ms',
+    n: '',
+  });
   assert.equal(flowLines(last, task('SUCCESS', [], 30.02), 'ru').n, '30,0\u00a0с');
   assert.equal(flowLines(last, task('SUCCESS', [], 30.02), 'ru').v, '0,04\u00a0мс');
   assert.deepEqual(flowLines(null, undefined, 'en'), { v: '', s: '', total: '', n: '' });

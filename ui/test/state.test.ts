@@ -4,17 +4,47 @@ import { test } from 'node:test';
 
 import type { Product, Task } from '../src/ipc';
 import { formatDuration } from '../src/format';
-import { cardActions, fieldErrors, LogBuffer, light, QueueWatch, redisPortOf, redisUrlFor, TaskStore, timelineWithDurations } from '../src/state';
+import {
+  cardActions,
+  fieldErrors,
+  LogBuffer,
+  light,
+  QueueWatch,
+  redisPortOf,
+  redisUrlFor,
+  TaskStore,
+  timelineWithDurations,
+} from '../src/state';
 
 function task(id: string, state: string, sent: string, extra: Partial<Task> = {}): Task {
   return {
-    task_id: id, name: 'tasks.notifications.send_tg_notification', state, args: [{ id: 1, name: 'Phone' }], result: null,
-    error: null, retries: 0, worker: null, product_id: 1, runtime: null, sent_at: sent, date_done: null,
-    timeline: [{ state: 'PENDING', at: sent, worker: null }], retry_of: null, retried_as: null, ...extra,
+    task_id: id,
+    name: 'tasks.notifications.send_tg_notification',
+    state,
+    args: [{ id: 1, name: 'Phone' }],
+    result: null,
+    error: null,
+    retries: 0,
+    worker: null,
+    product_id: 1,
+    runtime: null,
+    sent_at: sent,
+    date_done: null,
+    timeline: [{ state: 'PENDING', at: sent, worker: null }],
+    retry_of: null,
+    retried_as: null,
+    ...extra,
   };
 }
 
-const product: Product = { id: 7, name: 'Кружка', price: 3, description: null, created_at: '2026-01-01T10:00:00.000Z', task_id: 't7' };
+const product: Product = {
+  id: 7,
+  name: 'Кружка',
+  price: 3,
+  description: null,
+  created_at: '2026-01-01T10:00:00.000Z',
+  task_id: 't7',
+};
 
 test('a created product shows its task as PENDING at once, and the live view replaces it', () => {
   const store = new TaskStore();
@@ -32,7 +62,9 @@ test('an older view never moves a task back, a fuller one does', () => {
   store.upsert(task('a', 'SUCCESS', '2026-01-01T10:00:00Z'));
   store.upsert(task('a', 'STARTED', '2026-01-01T10:00:00Z'));
   assert.equal(store.get('a')?.state, 'SUCCESS');
-  const retried = task('a', 'PENDING', '2026-01-01T10:00:00Z', { timeline: [1, 2, 3].map(() => ({ state: 'PENDING', at: '2026-01-01T10:00:00Z', worker: null })) });
+  const retried = task('a', 'PENDING', '2026-01-01T10:00:00Z', {
+    timeline: [1, 2, 3].map(() => ({ state: 'PENDING', at: '2026-01-01T10:00:00Z', worker: null })),
+  });
   store.upsert(retried);
   assert.equal(store.get('a')?.state, 'PENDING', 'a longer timeline is news');
 });
@@ -40,16 +72,35 @@ test('an older view never moves a task back, a fuller one does', () => {
 test('counts, filter, search and newest-first order', () => {
   const store = new TaskStore();
   store.upsert(task('old', 'SUCCESS', '2026-01-01T09:00:00Z'));
-  store.upsert(task('new', 'FAILURE', '2026-01-01T11:00:00Z', { error: { type: 'TelegramError', message: 'chat not found', traceback: null } }));
+  store.upsert(
+    task('new', 'FAILURE', '2026-01-01T11:00:00Z', {
+      error: { type: 'TelegramError', message: 'chat not found', traceback: null },
+    }),
+  );
   store.upsert(task('mid', 'SUCCESS', '2026-01-01T10:00:00Z', { worker: 'stackdesk@vm' }));
-  assert.deepEqual(store.list(null, '', 10).map((t) => t.task_id), ['new', 'mid', 'old']);
-  assert.deepEqual(store.list('SUCCESS', '', 10).map((t) => t.task_id), ['mid', 'old']);
-  assert.deepEqual(store.list(null, 'CHAT NOT', 10).map((t) => t.task_id), ['new']);
-  assert.deepEqual(store.list(null, 'stackdesk@', 10).map((t) => t.task_id), ['mid']);
+  assert.deepEqual(
+    store.list(null, '', 10).map((t) => t.task_id),
+    ['new', 'mid', 'old'],
+  );
+  assert.deepEqual(
+    store.list('SUCCESS', '', 10).map((t) => t.task_id),
+    ['mid', 'old'],
+  );
+  assert.deepEqual(
+    store.list(null, 'CHAT NOT', 10).map((t) => t.task_id),
+    ['new'],
+  );
+  assert.deepEqual(
+    store.list(null, 'stackdesk@', 10).map((t) => t.task_id),
+    ['mid'],
+  );
   assert.equal(store.counts().SUCCESS, 2);
   assert.equal(store.counts().FAILURE, 1);
   assert.equal(store.counts().PENDING, 0);
-  assert.deepEqual(store.failed().map((t) => t.task_id), ['new']);
+  assert.deepEqual(
+    store.failed().map((t) => t.task_id),
+    ['new'],
+  );
   store.upsert({ ...store.get('new')!, retried_as: 'x' });
   assert.deepEqual(store.failed(), [], 'a retried failure is not offered again');
 });
@@ -57,7 +108,10 @@ test('counts, filter, search and newest-first order', () => {
 test('the store is bounded and drops the oldest', () => {
   const store = new TaskStore(3);
   for (let i = 0; i < 5; i++) store.upsert(task(`t${i}`, 'SUCCESS', `2026-01-01T10:00:0${i}Z`));
-  assert.deepEqual(store.list(null, '', 10).map((t) => t.task_id), ['t4', 't3', 't2']);
+  assert.deepEqual(
+    store.list(null, '', 10).map((t) => t.task_id),
+    ['t4', 't3', 't2'],
+  );
 });
 
 test('timeline durations and formatting', () => {
@@ -66,7 +120,10 @@ test('timeline durations and formatting', () => {
     { state: 'RECEIVED', at: '2026-01-01T10:00:00.250Z', worker: 'w' },
     { state: 'SUCCESS', at: '2026-01-01T10:00:30.250Z', worker: 'w' },
   ]);
-  assert.deepEqual(steps.map((s) => s.after), [null, 0.25, 30]);
+  assert.deepEqual(
+    steps.map((s) => s.after),
+    [null, 0.25, 30],
+  );
   const plain = (s: string) => s.replace(/\u00a0/g, ' ');
   assert.equal(plain(formatDuration(0.25, 'en')), '250 ms');
   assert.equal(plain(formatDuration(4.24, 'en')), '4.2 s');
@@ -95,10 +152,20 @@ test('lights and card buttons follow the process state', () => {
 
 test('422 details become one message per field, in the UI’s language', () => {
   const detail = [
-    { type: 'string_too_short', loc: ['body', 'name'], msg: 'String should have at least 1 character', ctx: { min_length: 1 } },
+    {
+      type: 'string_too_short',
+      loc: ['body', 'name'],
+      msg: 'String should have at least 1 character',
+      ctx: { min_length: 1 },
+    },
     { type: 'greater_than', loc: ['body', 'price'], msg: 'Input should be greater than 0', ctx: { gt: 0 } },
     { type: 'json_invalid', loc: ['body', 12], msg: 'JSON decode error', ctx: { error: 'expected value' } },
-    { type: 'string_too_long', loc: ['body', 'name'], msg: 'String should have at most 200 characters', ctx: { max_length: 200 } },
+    {
+      type: 'string_too_long',
+      loc: ['body', 'name'],
+      msg: 'String should have at most 200 characters',
+      ctx: { max_length: 200 },
+    },
   ];
   const en = fieldErrors(detail, 'en');
   assert.equal(en.name, 'String should have at least 1 character; String should have at most 200 characters');

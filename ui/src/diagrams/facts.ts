@@ -47,7 +47,11 @@ function portOf(url: string): number | null {
 }
 
 /** The facts from the settings, the supervisor's snapshot and the workers' own answers. */
-export function stackFacts(settings: SettingsView | null, snapshot: Snapshot | null, workers: WorkerView[] = []): StackFacts {
+export function stackFacts(
+  settings: SettingsView | null,
+  snapshot: Snapshot | null,
+  workers: WorkerView[] = [],
+): StackFacts {
   const values = { ...(settings?.defaults ?? {}), ...(settings?.values ?? {}) };
   const running = snapshot?.running ?? false;
   const process = (kind: ProcessStatus['process']) => snapshot?.processes.find((p) => p.process === kind);
@@ -63,7 +67,8 @@ export function stackFacts(settings: SettingsView | null, snapshot: Snapshot | n
   const prefetch = typeof stats?.prefetch_count === 'number' ? stats.prefetch_count : concurrency * PREFETCH_MULTIPLIER;
   return {
     running,
-    redisPort: livePort('redis') ?? portOf(values.REDIS_URL ?? snapshot?.redis_url ?? '') ?? number(values, 'REDIS_PORT', 6379),
+    redisPort:
+      livePort('redis') ?? portOf(values.REDIS_URL ?? snapshot?.redis_url ?? '') ?? number(values, 'REDIS_PORT', 6379),
     apiPort: livePort('api') ?? number(values, 'API_PORT', 8000),
     concurrency,
     prefetch,

@@ -16,7 +16,8 @@ export type KeyTarget =
 
 /** The action for `key` pressed on `target`, or null when the page leaves the key alone. */
 export function keyAction(key: string, target: KeyTarget, presenting: boolean): KeyAction | null {
-  if (key === 'Escape') return target === 'typing' || target === 'list' ? 'leave-field' : presenting ? 'leave-presentation' : null;
+  if (key === 'Escape')
+    return target === 'typing' || target === 'list' ? 'leave-field' : presenting ? 'leave-presentation' : null;
   if (target === 'typing') return null;
   switch (key) {
     case 'PageDown':
@@ -44,7 +45,9 @@ export function keyTargetOf(element: EventTarget | null): KeyTarget {
   if (element instanceof HTMLTextAreaElement) return 'typing';
   if (element instanceof HTMLSelectElement) return 'list';
   if (element instanceof HTMLInputElement) {
-    return ['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color'].includes(element.type) ? 'other' : 'typing';
+    return ['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color'].includes(element.type)
+      ? 'other'
+      : 'typing';
   }
   return 'other';
 }

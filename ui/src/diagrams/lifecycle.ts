@@ -41,7 +41,11 @@ export const LIFECYCLE: { from: string; to: string; label?: Record<Language, str
   { from: 'STARTED', to: 'RETRY', label: { ru: 'сеть, 5xx, 429', en: 'network, 5xx, 429' } },
   { from: 'RETRY', to: 'RECEIVED', label: { ru: 'через {countdown}', en: 'after {countdown}' } },
   { from: 'STARTED', to: 'RECEIVED', label: { ru: 'сбой воркера (acks_late)', en: 'worker died (acks_late)' } },
-  { from: 'STARTED', to: 'FAILURE', label: { ru: '400/401/403 или попытки исчерпаны', en: '400/401/403 or no retries left' } },
+  {
+    from: 'STARTED',
+    to: 'FAILURE',
+    label: { ru: '400/401/403 или попытки исчерпаны', en: '400/401/403 or no retries left' },
+  },
   { from: 'PENDING', to: 'REVOKED', label: { ru: 'отзыв (revoke)', en: 'revoke' } },
 ];
 
@@ -116,11 +120,12 @@ export function segments(task: LifecycleTask, now: number, lost: LostWorker[] = 
       if (eta < end) push('RECEIVED', eta, until);
       return;
     }
-    const redelivered = step.state === 'STARTED' && (!next || next.state === 'RECEIVED')
-      && (next || task.state === 'STARTED');
+    const redelivered =
+      step.state === 'STARTED' && (!next || next.state === 'RECEIVED') && (next || task.state === 'STARTED');
     const died = redelivered
-      ? lost.filter((l) => l.since > from && l.since <= end && l.since <= now && covers(l, step.worker ?? task.worker))
-        .sort((a, b) => a.since - b.since)[0]
+      ? lost
+          .filter((l) => l.since > from && l.since <= end && l.since <= now && covers(l, step.worker ?? task.worker))
+          .sort((a, b) => a.since - b.since)[0]
       : undefined;
     push(step.state, from, died ? died.since : until);
     if (died) push('RECEIVED', died.since, until);
@@ -176,7 +181,9 @@ export interface TaskPath {
 /** The path of a task (or of a bare `timeline`), as of `now` (ms since the epoch), each interval
  * attributed to the state it was really in (see [`segments`]). */
 export function lifecyclePath(task: LifecycleTask | Step[], now: number, lost: LostWorker[] = []): TaskPath {
-  const of: LifecycleTask = Array.isArray(task) ? { state: task.at(-1)?.state ?? 'PENDING', timeline: task, worker: null } : task;
+  const of: LifecycleTask = Array.isArray(task)
+    ? { state: task.at(-1)?.state ?? 'PENDING', timeline: task, worker: null }
+    : task;
   const visits: TaskPath['visits'] = {};
   const transitions = new Set<string>();
   let previous = '[*]';
@@ -226,7 +233,12 @@ export function newEdges(before: string[], after: string[]): number[] {
 
 /** Which lifecycle edges to flash when a task's view changes from `before` to `after` (none for a
  * task seen for the first time: its past is not news). */
-export function edgesToFlash(before: LifecycleTask | undefined, after: LifecycleTask, now: number, lost: LostWorker[] = []): number[] {
+export function edgesToFlash(
+  before: LifecycleTask | undefined,
+  after: LifecycleTask,
+  now: number,
+  lost: LostWorker[] = [],
+): number[] {
   return before ? newEdges(lifecycleSequence(before, now, lost), lifecycleSequence(after, now, lost)) : [];
 }
 
@@ -258,7 +270,10 @@ export class LifecycleMotion {
     const before = this.worker;
     this.worker = process ? { state: process.state, pid: process.pid } : null;
     if (!before || before.state !== 'running') return;
-    const gone = !process || (process.state !== 'running' && process.state !== 'stopping') || (process.pid !== null && process.pid !== before.pid);
+    const gone =
+      !process ||
+      (process.state !== 'running' && process.state !== 'stopping') ||
+      (process.pid !== null && process.pid !== before.pid);
     if (gone) {
       this.lost.push({ since: now, worker: this.managedWorker });
       if (this.lost.length > 5) this.lost.shift();
@@ -297,7 +312,12 @@ export function isManagedWorker(hostname: string | null): boolean {
 
 /** The note on the RETRY node: the countdown of the selected task when one is selected (none when
  * it is not counting down), else the soonest countdown of all tasks («через 3 с»). */
-export function retryNote(tasks: Iterable<LifecycleTask>, selected: LifecycleTask | undefined | null, now: number, lang: Language): string | null {
+export function retryNote(
+  tasks: Iterable<LifecycleTask>,
+  selected: LifecycleTask | undefined | null,
+  now: number,
+  lang: Language,
+): string | null {
   const left = selected ? countdownLeft(selected, now) : soonestCountdown(tasks, now);
   return left === null ? null : countdownText(left, lang);
 }

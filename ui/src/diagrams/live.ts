@@ -64,16 +64,42 @@ export function pulsesFor(event: 'product' | 'task', task?: Pick<Task, 'state' |
 export const PULLED = new Set(['worker>redis:0']);
 
 const WORDS = {
-  ru: { queue: 'в очереди', flight: 'взято', results: 'результатов:', idle: 'ждёт задач', now: 'сейчас', workers: 'воркеров:', revoked: 'отозвано:', noRedis: 'нет связи с Redis', silent: 'не отвечает' },
-  en: { queue: 'queued', flight: 'taken', results: 'results:', idle: 'waiting for tasks', now: 'now', workers: 'workers:', revoked: 'revoked:', noRedis: 'no Redis connection', silent: 'not answering' },
+  ru: {
+    queue: 'в очереди',
+    flight: 'взято',
+    results: 'результатов:',
+    idle: 'ждёт задач',
+    now: 'сейчас',
+    workers: 'воркеров:',
+    revoked: 'отозвано:',
+    noRedis: 'нет связи с Redis',
+    silent: 'не отвечает',
+  },
+  en: {
+    queue: 'queued',
+    flight: 'taken',
+    results: 'results:',
+    idle: 'waiting for tasks',
+    now: 'now',
+    workers: 'workers:',
+    revoked: 'revoked:',
+    noRedis: 'no Redis connection',
+    silent: 'not answering',
+  },
 };
 
 /** The architecture's live lines: the worker's task (`w`) — or why it cannot take one — the
  * queue (`q`) and the results (`r`). */
-export function architectureLines(glance: RedisGlance | null, tasks: Task[], lang: Language, worker?: Health): Record<string, string> {
+export function architectureLines(
+  glance: RedisGlance | null,
+  tasks: Task[],
+  lang: Language,
+  worker?: Health,
+): Record<string, string> {
   const w = WORDS[lang];
   const more = glance?.truncated ? '+' : '';
-  const trouble = worker?.level === 'degraded' ? (worker.problem.kind === 'worker_silent' ? w.silent : w.noRedis) : null;
+  const trouble =
+    worker?.level === 'degraded' ? (worker.problem.kind === 'worker_silent' ? w.silent : w.noRedis) : null;
   return {
     w: trouble ?? workerLine(tasks, lang),
     q: glance ? `${w.queue} ${glance.queued} · ${w.flight} ${glance.in_flight}` : `${w.queue} — · ${w.flight} —`,
@@ -86,7 +112,9 @@ export function workerLine(tasks: Task[], lang: Language): string {
   const running = tasks.filter((t) => t.state === 'STARTED');
   if (running.length === 0) return WORDS[lang].idle;
   if (running.length > 1) return `▶ ${formatCount(running.length, 'task', lang)}`;
-  const product = Array.isArray(running[0]!.args) ? (running[0]!.args[0] as { id?: number; name?: string } | undefined) : undefined;
+  const product = Array.isArray(running[0]!.args)
+    ? (running[0]!.args[0] as { id?: number; name?: string } | undefined)
+    : undefined;
   const name = [...(product?.name ?? '')].slice(0, 12).join('');
   return `▶ #${product?.id ?? '?'} ${name}`.trim();
 }
@@ -154,5 +182,10 @@ export function flowLines(last: LastRequest | null, task: Task | undefined, lang
   const none = { v: '', s: '', total: '', n: '' };
   if (!last) return none;
   const taskLine = task?.runtime !== null && task?.runtime !== undefined ? formatDuration(task.runtime, lang) : '';
-  return { v: formatMs(last.steps.validate, lang), s: formatMs(last.steps.store, lang), total: formatMs(last.totalMs, lang), n: taskLine };
+  return {
+    v: formatMs(last.steps.validate, lang),
+    s: formatMs(last.steps.store, lang),
+    total: formatMs(last.totalMs, lang),
+    n: taskLine,
+  };
 }

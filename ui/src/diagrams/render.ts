@@ -36,10 +36,18 @@ export function mermaidConfig(theme: 'dark' | 'default', look: Look, sequence = 
   // Mermaid sizes a sequence diagram's texts by the top-level `fontSize`.
   const font = sequence && look !== 'normal' ? SEQUENCE_LARGE_PX : FONT_PX[look];
   return {
-    startOnLoad: false, securityLevel: 'strict', theme, layout: 'dagre', look: 'classic',
-    fontFamily: 'system-ui, sans-serif', fontSize: font, htmlLabels: false, markdownAutoWrap: false,
+    startOnLoad: false,
+    securityLevel: 'strict',
+    theme,
+    layout: 'dagre',
+    look: 'classic',
+    fontFamily: 'system-ui, sans-serif',
+    fontSize: font,
+    htmlLabels: false,
+    markdownAutoWrap: false,
     themeVariables: {
-      fontSize: `${font}px`, fontFamily: 'system-ui, sans-serif',
+      fontSize: `${font}px`,
+      fontFamily: 'system-ui, sans-serif',
       // The dark theme's notes are pale text on pale yellow (4.5:1 at best): darker here.
       ...(theme === 'dark' ? { noteBkgColor: '#3b3514', noteTextColor: '#f5f0d0', noteBorderColor: '#b8a13a' } : {}),
     },
@@ -47,9 +55,17 @@ export function mermaidConfig(theme: 'dark' | 'default', look: Look, sequence = 
     state: { wrappingWidth: 4000, nodeSpacing: 40, rankSpacing: 36 },
     sequence: {
       // An actor's box tall enough for its name in every engine (WebKit's text box is taller).
-      mirrorActors: false, actorMargin: 30, diagramMarginX: 8, diagramMarginY: 8, boxMargin: 6, width: 110, height: Math.max(50, Math.round(font * 1.9)),
+      mirrorActors: false,
+      actorMargin: 30,
+      diagramMarginX: 8,
+      diagramMarginY: 8,
+      boxMargin: 6,
+      width: 110,
+      height: Math.max(50, Math.round(font * 1.9)),
       messageMargin: 24,
-      messageFontSize: font, actorFontSize: font, noteFontSize: font,
+      messageFontSize: font,
+      actorFontSize: font,
+      noteFontSize: font,
     },
   } as const;
 }
@@ -70,7 +86,12 @@ let renders = 0;
 /** The SVG text of `diagram` drawn from `source` (its text for a language and the stack's
  * values), in a theme and a look. Call one at a time: Mermaid renders in a scratch element of
  * its own. */
-export async function renderDiagram(diagram: Diagram, source: string, theme: 'dark' | 'default', look: Look): Promise<string> {
+export async function renderDiagram(
+  diagram: Diagram,
+  source: string,
+  theme: 'dark' | 'default',
+  look: Look,
+): Promise<string> {
   const m = await loadMermaid(theme, look, source.startsWith('sequenceDiagram'));
   renders += 1;
   return (await m.render(`d-${diagram.id}-${renders}`, source)).svg;

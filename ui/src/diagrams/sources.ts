@@ -24,7 +24,9 @@ const tr = (lang: Language, ru: string, en: string) => (lang === 'ru' ? ru : en)
 
 /** The lifecycle's states in the order the diagram declares them: its live lines are named by
  * their index here. */
-export const LIFECYCLE_STATES: string[] = LIFECYCLE.flatMap((t) => [t.from, t.to]).filter((s, i, all) => s !== '[*]' && all.indexOf(s) === i);
+export const LIFECYCLE_STATES: string[] = LIFECYCLE.flatMap((t) => [t.from, t.to]).filter(
+  (s, i, all) => s !== '[*]' && all.indexOf(s) === i,
+);
 
 /** Marks a line the live layer rewrites: `§name§placeholder`. */
 export const LIVE_MARK = /^§([\w-]+)§/;
@@ -40,7 +42,8 @@ const MEASURED = '· 00,0 мс';
 /** A duration for a diagram: «5 с», «2,5 с», «24 ч». A plain space before the unit: Mermaid
  * does not keep a no-break one in every diagram type, and lines are broken by hand anyway. */
 function secs(lang: Language, value: number): string {
-  const text = value >= 3600 && value % 3600 === 0 ? `${value / 3600} ${tr(lang, 'ч', 'h')}` : formatDuration(value, lang);
+  const text =
+    value >= 3600 && value % 3600 === 0 ? `${value / 3600} ${tr(lang, 'ч', 'h')}` : formatDuration(value, lang);
   return text.replace(/\u00a0/g, ' ');
 }
 
@@ -98,11 +101,17 @@ export const DIAGRAMS: Diagram[] = [
       ru: 'Состояния Celery. Число — сколько задач в состоянии сейчас; у выбранной задачи — её путь и время в каждом состоянии.',
       en: 'Celery’s states. The number: how many tasks are in the state now; a selected task shows its path and the time in each state.',
     },
-    source: (l, f) => [
-      'stateDiagram-v2',
-      ...LIFECYCLE_STATES.map((s, i) => `  state "${s}<br/>${live(String(i), tr(l, '00 ×0 · через 00 с', '00 ×0 · in 00.0 s'))}" as ${s}`),
-      ...LIFECYCLE.map((t) => `  ${t.from} --> ${t.to}${t.label ? `: ${t.label[l].replace('{countdown}', secs(l, f.countdownSecs))}` : ''}`),
-    ].join('\n'),
+    source: (l, f) =>
+      [
+        'stateDiagram-v2',
+        ...LIFECYCLE_STATES.map(
+          (s, i) => `  state "${s}<br/>${live(String(i), tr(l, '00 ×0 · через 00 с', '00 ×0 · in 00.0 s'))}" as ${s}`,
+        ),
+        ...LIFECYCLE.map(
+          (t) =>
+            `  ${t.from} --> ${t.to}${t.label ? `: ${t.label[l].replace('{countdown}', secs(l, f.countdownSecs))}` : ''}`,
+        ),
+      ].join('\n'),
   },
   {
     id: 'components',

@@ -1,138 +1,299 @@
-// The dashboard: the Start/Stop header, a card per process, the live log.
+// The dashboard: a card per process, the links (Swagger, the data folder, the browser), the live
+// log.
 
-import { painter, render, status, ui } from '../app';
-import { $, append, fill, h } from '../dom';
+import type { Context } from '../context';
+import { $, append, copyText, fill, h } from '../dom';
+import { formatDuration } from '../format';
+import { healthOf, problemText } from '../health';
 import { type Key, t } from '../i18n';
 import { PROCESSES, type ProcessKind } from '../ipc';
-import { healthOf, pending, pendingText, problemText, stackLevel, stackLevelKey, troubles } from '../health';
-import { processAction, restartStack } from '../stack';
-import { formatDuration } from '../format';
+import type { StackControl } from '../stack';
 import { cardActions, light } from '../state';
 
-// ---------------------------------------------------------------- painting: header and cards
-
-export function paintHeader(): void {
-  const running = ui.snapshot?.running ?? false;
-  const button = $('#start-stop') as HTMLButtonElement;
-  button.textContent = ui.busy ? t(ui.busy === 'starting' ? 'stack.starting' : 'stack.stopping') : t(running ? 'stack.stop' : 'stack.start');
-  button.disabled = ui.busy !== null;
-  button.dataset.running = String(running);
-  const level = stackLevel(ui.snapshot);
-  const state = $('#stack-state');
-  state.dataset.level = level;
-  // While Start or Stop runs, the button says so; the level would be a half-truth.
-  $('#stack-level').textContent = ui.busy ? '' : t(stackLevelKey(level));
-  // One piece per process, each kept whole: a line breaks only between them.
-  const why = ui.busy ? [] : troubles(ui.snapshot);
-  fill($('#stack-why'), ...why.flatMap((text, i) => (i ? [' ', h('span', {}, `· ${text}`)] : [h('span', {}, text)])));
-  paintPending();
-  const docs = $('#open-swagger') as HTMLAnchorElement;
-  docs.hidden = status('api')?.state !== 'running' && status('api')?.state !== 'external';
+/** A card's elements, built once and updated in place (a button never vanishes under a click). */
+interface Card {
+  root: HTMLElement;
+  light: HTMLElement;
+  state: HTMLElement;
+  facts: HTMLElement;
+  reason: HTMLElement;
+  buttons: HTMLElement;
+  /** The actions its buttons offer now. */
+  actions: string;
 }
 
-/** A saved change waiting for a restart: the page keeps the API that runs, and says so. */
-let paintedPending = '';
+export class DashboardView {
+  private readonly cards = new Map<ProcessKind, Card>();
+  /** What the log pane shows (so that a paint appends only what is new). */
+  private paintedLog = { process: '' as string, version: -1, search: '' };
 
-function paintPending(): void {
-  const box = $('#pending');
-  const waiting = ui.busy ? null : pending(ui.snapshot, ui.settings);
-  const text = waiting ? pendingText(waiting) : '';
-  if (text === paintedPending) return;
-  paintedPending = text;
-  box.hidden = !waiting;
-  fill(box, ...(waiting ? [
-    h('span', {}, text),
-    h('button', { id: 'pending-restart', class: 'primary', onclick: () => void restartStack() }, t('settings.restart_now')),
-  ] : []));
-}
+  constructor(
+    private readonly ctx: Context,
+    private readonly stack: StackControl,
+  ) {}
 
-/** One card per process, built once and updated in place (a button never vanishes under a click). */
-const cardEls = new Map<ProcessKind, { root: HTMLElement; light: HTMLElement; state: HTMLElement; facts: HTMLElement; reason: HTMLElement; buttons: HTMLElement; actions: string }>();
+  /** Builds the dashboard's section in `main`; cards and the log pane are drawn afresh. */
+  mount(main: HTMLElement): void {
+    const { backend, store } = this.ctx;
+    this.cards.clear();
+    this.paintedLog = { process: '', version: -1, search: '' };
+    main.append(
+      h(
+        'section',
+        { id: 'view-dashboard', class: 'view' },
+        h('div', { id: 'cards', class: 'cards' }),
+        h(
+          'div',
+          { class: 'links' },
+          h(
+            'a',
+            {
+              id: 'open-swagger',
+              class: 'button',
+              href: '#',
+              onclick: (e: Event) => {
+                e.preventDefault();
+                void this.openTarget('swagger');
+              },
+            },
+            t('open.swagger'),
+          ),
+          h('button', { id: 'open-data', onclick: () => void this.openTarget('data-dir') }, t('open.data')),
+          backend.mode === 'app'
+            ? h('button', { id: 'open-browser', onclick: () => void this.openInBrowser() }, t('open.browser'))
+            : null,
+        ),
+        h(
+          'section',
+          { id: 'log', class: 'log' },
+          h(
+            'header',
+            {},
+            h('h2', {}, t('log.title')),
+            h(
+              'div',
+              { id: 'log-tabs', role: 'tablist' },
+              ...PROCESSES.map((p) =>
+                h(
+                  'button',
+                  {
+                    role: 'tab',
+                    'data-process': p,
+                    onclick: () => store.update({ logProcess: p, logFollow: true }, 'log'),
+                  },
+                  t(`process.${p}` as Key),
+                ),
+              ),
+            ),
+            h('input', {
+              id: 'log-search',
+              type: 'search',
+              placeholder: t('log.search'),
+              value: store.state.logSearch,
+              oninput: (e: Event) => store.update({ logSearch: (e.target as HTMLInputElement).value }, 'log'),
+            }),
+            h(
+              'label',
+              {},
+              h('input', {
+                id: 'log-follow',
+                type: 'checkbox',
+                checked: store.state.logFollow,
+                onchange: (e: Event) => store.update({ logFollow: (e.target as HTMLInputElement).checked }, 'log'),
+              }),
+              ' ',
+              t('log.follow'),
+            ),
+            h(
+              'button',
+              { id: 'log-copy', onclick: (e: Event) => void this.copyLog(e.target as HTMLButtonElement) },
+              t('log.copy'),
+            ),
+          ),
+          h('div', {
+            id: 'log-lines',
+            class: 'lines mono',
+            tabindex: '0',
+            onscroll: (e: Event) => this.onLogScroll(e),
+          }),
+          h('p', { id: 'log-paused', class: 'muted', hidden: true }, t('log.paused')),
+        ),
+      ),
+    );
+  }
 
-export function paintCards(): void {
-  const root = $('#cards');
-  for (const process of PROCESSES) {
-    let card = cardEls.get(process);
-    if (!card || !root.contains(card.root)) {
-      const parts = {
-        light: h('span', { class: 'light', 'aria-hidden': 'true' }),
-        state: h('span', { class: 'state' }),
-        facts: h('dl', {}),
-        reason: h('p', { class: 'reason' }),
-        buttons: h('div', { class: 'buttons' }),
-      };
-      const el = h('section', { class: 'card', 'data-process': process },
-        h('header', {}, parts.light, h('h3', {}, t(`process.${process}` as Key)), parts.state),
-        h('p', { class: 'what' }, t(`process.${process}.what` as Key)),
-        parts.facts, parts.reason, parts.buttons);
-      root.append(el);
-      card = { root: el, ...parts, actions: '' };
-      cardEls.set(process, card);
+  /** Shows `process`'s log and points at its card for a moment (a click on its diagram node). */
+  showProcess(process: ProcessKind): void {
+    this.ctx.store.update({ logProcess: process, logFollow: true }, 'log');
+    const card = document.querySelector<HTMLElement>(`.card[data-process=${process}]`);
+    card?.scrollIntoView({ block: 'nearest' });
+    card?.classList.add('flash');
+    setTimeout(() => card?.classList.remove('flash'), 1200);
+  }
+
+  // ---------------------------------------------------------------- painting
+
+  /** The link to Swagger, while the API runs (painted with the header). */
+  paintLinks(): void {
+    const { store } = this.ctx;
+    const docs = $('#open-swagger') as HTMLAnchorElement;
+    docs.hidden = store.status('api')?.state !== 'running' && store.status('api')?.state !== 'external';
+  }
+
+  paintCards(): void {
+    const { store } = this.ctx;
+    const snapshot = store.state.snapshot;
+    const root = $('#cards');
+    for (const process of PROCESSES) {
+      let card = this.cards.get(process);
+      if (!card || !root.contains(card.root)) {
+        const parts = {
+          light: h('span', { class: 'light', 'aria-hidden': 'true' }),
+          state: h('span', { class: 'state' }),
+          facts: h('dl', {}),
+          reason: h('p', { class: 'reason' }),
+          buttons: h('div', { class: 'buttons' }),
+        };
+        const el = h(
+          'section',
+          { class: 'card', 'data-process': process },
+          h('header', {}, parts.light, h('h3', {}, t(`process.${process}` as Key)), parts.state),
+          h('p', { class: 'what' }, t(`process.${process}.what` as Key)),
+          parts.facts,
+          parts.reason,
+          parts.buttons,
+        );
+        root.append(el);
+        card = { root: el, ...parts, actions: '' };
+        this.cards.set(process, card);
+      }
+      const s = store.status(process);
+      const state = s?.state ?? 'stopped';
+      const health = healthOf(s, snapshot);
+      card.root.dataset.state = state;
+      card.root.dataset.health = health.level;
+      card.light.className = `light ${health.level === 'degraded' ? 'warn' : light(state)}`;
+      card.state.textContent = health.level === 'degraded' ? t('health.degraded') : t(`state.${state}` as Key);
+      const facts: [Key, string][] = [];
+      if (s?.pid) facts.push(['card.pid', String(s.pid)]);
+      if (s?.port) facts.push(['card.port', String(s.port)]);
+      if (s?.uptime_secs !== null && s?.uptime_secs !== undefined) {
+        facts.push(['card.uptime', formatDuration(s.uptime_secs)]);
+      }
+      if (s?.restarts) facts.push(['card.restarts', String(s.restarts)]);
+      fill(card.facts, ...facts.flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
+      // A degraded process says why in plain words (the technical detail on hover); otherwise the
+      // supervisor's reason (a crash, a failed start), if any.
+      const reason = health.level === 'degraded' ? problemText(health.problem) : (s?.reason ?? '');
+      card.reason.textContent = reason;
+      card.reason.hidden = !reason;
+      card.reason.dataset.kind = health.level === 'degraded' ? 'health' : 'state';
+      card.reason.title =
+        health.level === 'degraded' && health.detail ? t('health.detail', { detail: health.detail }) : '';
+      const actions = cardActions(state, snapshot?.running ?? false);
+      if (actions.join() !== card.actions) {
+        card.actions = actions.join();
+        fill(
+          card.buttons,
+          ...actions.map((action) =>
+            h(
+              'button',
+              { 'data-action': action, onclick: () => void this.stack.processAction(process, action) },
+              t(`action.${action}` as Key),
+            ),
+          ),
+          h(
+            'button',
+            {
+              class: 'link',
+              'data-action': 'log',
+              onclick: () => {
+                store.update({ logProcess: process, logFollow: true }, 'log');
+                $('#log').scrollIntoView({ block: 'nearest' });
+              },
+            },
+            t('card.log'),
+          ),
+        );
+      }
     }
-    const s = status(process);
-    const state = s?.state ?? 'stopped';
-    const health = healthOf(s, ui.snapshot);
-    card.root.dataset.state = state;
-    card.root.dataset.health = health.level;
-    card.light.className = `light ${health.level === 'degraded' ? 'warn' : light(state)}`;
-    card.state.textContent = health.level === 'degraded' ? t('health.degraded') : t(`state.${state}` as Key);
-    const facts: [Key, string][] = [];
-    if (s?.pid) facts.push(['card.pid', String(s.pid)]);
-    if (s?.port) facts.push(['card.port', String(s.port)]);
-    if (s?.uptime_secs !== null && s?.uptime_secs !== undefined) facts.push(['card.uptime', formatDuration(s.uptime_secs)]);
-    if (s?.restarts) facts.push(['card.restarts', String(s.restarts)]);
-    fill(card.facts, ...facts.flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
-    // A degraded process says why in plain words (the technical detail on hover); otherwise the
-    // supervisor's reason (a crash, a failed start), if any.
-    const reason = health.level === 'degraded' ? problemText(health.problem) : (s?.reason ?? '');
-    card.reason.textContent = reason;
-    card.reason.hidden = !reason;
-    card.reason.dataset.kind = health.level === 'degraded' ? 'health' : 'state';
-    card.reason.title = health.level === 'degraded' && health.detail ? t('health.detail', { detail: health.detail }) : '';
-    const actions = cardActions(state, ui.snapshot?.running ?? false);
-    if (actions.join() !== card.actions) {
-      card.actions = actions.join();
-      fill(card.buttons,
-        ...actions.map((action) => h('button', { 'data-action': action, onclick: () => void processAction(process, action) }, t(`action.${action}` as Key))),
-        h('button', { class: 'link', 'data-action': 'log', onclick: () => { ui.logProcess = process; ui.logFollow = true; render('log'); $('#log').scrollIntoView({ block: 'nearest' }); } }, t('card.log')));
+  }
+
+  paintLog(): void {
+    const { logProcess, logSearch, logFollow } = this.ctx.store.state;
+    const buffer = this.ctx.store.logs[logProcess];
+    for (const b of document.querySelectorAll<HTMLButtonElement>('#log-tabs button')) {
+      b.setAttribute('aria-selected', String(b.dataset.process === logProcess));
+    }
+    const pane = $('#log-lines');
+    const painted = this.paintedLog;
+    if (painted.process === logProcess && painted.version === buffer.version && painted.search === logSearch) return;
+    const lines = buffer.matching(logSearch);
+    // Append only what is new when nothing else changed; otherwise redraw.
+    const appendOnly =
+      painted.process === logProcess &&
+      painted.search === logSearch &&
+      !logSearch &&
+      pane.childElementCount <= lines.length;
+    if (appendOnly) {
+      const fresh = lines.slice(pane.childElementCount);
+      append(
+        pane,
+        fresh.map((line) => h('div', {}, line)),
+      );
+      while (pane.childElementCount > lines.length) pane.firstElementChild?.remove();
+    } else {
+      fill(pane, ...lines.map((line) => h('div', {}, line)));
+    }
+    this.paintedLog = { process: logProcess, version: buffer.version, search: logSearch };
+    if (logFollow) pane.scrollTop = pane.scrollHeight;
+    $('#log-paused').hidden = logFollow;
+    ($('#log-follow') as HTMLInputElement).checked = logFollow;
+  }
+
+  // ---------------------------------------------------------------- the log pane and the links
+
+  /** Scrolling up pauses following the log's end; scrolling back to the end follows again. */
+  private onLogScroll(e: Event): void {
+    const { store } = this.ctx;
+    const pane = e.target as HTMLElement;
+    const atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 24;
+    if (atBottom !== store.state.logFollow) {
+      store.update({ logFollow: atBottom });
+      $('#log-paused').hidden = atBottom;
+      ($('#log-follow') as HTMLInputElement).checked = atBottom;
+    }
+  }
+
+  private async copyLog(button: HTMLButtonElement): Promise<void> {
+    const { logProcess, logSearch } = this.ctx.store.state;
+    await copyText(this.ctx.store.logs[logProcess].matching(logSearch).join('\n'));
+    button.textContent = t('log.copied');
+    setTimeout(() => (button.textContent = t('log.copy')), 1500);
+  }
+
+  private async openTarget(target: 'swagger' | 'data-dir'): Promise<void> {
+    const { backend, store } = this.ctx;
+    const snapshot = store.state.snapshot;
+    if (target === 'swagger' && backend.mode === 'browser' && snapshot) {
+      window.open(snapshot.docs_url, '_blank', 'noopener');
+      return;
+    }
+    try {
+      await backend.open(target);
+    } catch (err) {
+      this.ctx.showError(err);
+    }
+  }
+
+  private async openInBrowser(): Promise<void> {
+    const { backend } = this.ctx;
+    const url = await backend.browserUrl();
+    if (!url) return;
+    try {
+      await backend.open('browser');
+    } catch {
+      this.ctx.notice(url);
     }
   }
 }
-
-// ---------------------------------------------------------------- painting: the log pane
-
-let paintedLog = { process: '' as string, version: -1, search: '' };
-
-/** The page was rebuilt: cards and the log pane are drawn afresh. */
-export function resetDashboard(): void {
-  cardEls.clear();
-  paintedPending = '\u0000';
-  paintedLog = { process: '', version: -1, search: '' };
-}
-
-export function paintLog(): void {
-  const buffer = ui.logs[ui.logProcess];
-  for (const b of document.querySelectorAll<HTMLButtonElement>('#log-tabs button')) {
-    b.setAttribute('aria-selected', String(b.dataset.process === ui.logProcess));
-  }
-  const pane = $('#log-lines');
-  if (paintedLog.process === ui.logProcess && paintedLog.version === buffer.version && paintedLog.search === ui.logSearch) return;
-  const lines = buffer.matching(ui.logSearch);
-  // Append only what is new when nothing else changed; otherwise redraw.
-  const appendOnly = paintedLog.process === ui.logProcess && paintedLog.search === ui.logSearch && !ui.logSearch && pane.childElementCount <= lines.length;
-  if (appendOnly) {
-    const fresh = lines.slice(pane.childElementCount);
-    append(pane, fresh.map((line) => h('div', {}, line)));
-    while (pane.childElementCount > lines.length) pane.firstElementChild?.remove();
-  } else {
-    fill(pane, ...lines.map((line) => h('div', {}, line)));
-  }
-  paintedLog = { process: ui.logProcess, version: buffer.version, search: ui.logSearch };
-  if (ui.logFollow) pane.scrollTop = pane.scrollHeight;
-  $('#log-paused').hidden = ui.logFollow;
-  ($('#log-follow') as HTMLInputElement).checked = ui.logFollow;
-}
-
-painter('header', paintHeader);
-painter('cards', paintCards);
-painter('log', paintLog);
