@@ -59,15 +59,12 @@ export function apiErrorText(error: FieldError, lang: Language): string {
 /** One settings problem in `lang` (`field`: the form field it is shown under). */
 export function settingProblemText(problem: SettingProblem, lang: Language, field = problem.key): string {
   if (lang === 'en') return problem.message;
-  const ctx = problem.ctx ?? {};
   const say = (key: Key, params: Record<string, string | number> = {}) => t(key, params, lang);
   switch (problem.type) {
     case 'whole_number':
-      return ctx.min === undefined || ctx.max === undefined
-        ? problem.message
-        : say('setting.whole_number', { min: num(ctx.min, lang), max: num(ctx.max, lang) });
+      return say('setting.whole_number', { min: num(problem.ctx.min, lang), max: num(problem.ctx.max, lang) });
     case 'seconds':
-      return ctx.max === undefined ? problem.message : say('setting.seconds', { max: num(ctx.max, lang) });
+      return say('setting.seconds', { max: num(problem.ctx.max, lang) });
     case 'host':
       return say('setting.host');
     case 'http_url':
@@ -80,12 +77,10 @@ export function settingProblemText(problem: SettingProblem, lang: Language, fiel
     case 'redis_tcp':
       return say('setting.redis_tcp');
     case 'required_with':
-      return say('setting.required_with', { other: String(ctx.other ?? '') });
+      return say('setting.required_with', { other: problem.ctx.other });
     case 'env_file':
       return say('setting.env_file');
     case 'not_editable':
       return say('setting.not_editable');
-    default:
-      return problem.message;
   }
 }

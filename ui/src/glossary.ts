@@ -34,6 +34,12 @@ export const GLOSSARY: Term[] = [
     note: 'a Celery task; feminine: «задача отправлена», «повторена»',
     forbidden: [/\bтаск/i],
   },
+  {
+    term: 'task monitor',
+    ru: 'монитор задач',
+    note: "Stackdesk's monitor (Flower's role): history, live feed, controls; not «наблюдатель», «мониторинг»",
+    forbidden: [/наблюдател/i],
+  },
   { term: 'product', ru: 'товар', note: "the API's product; never «продукт»", forbidden: [/продукт/i] },
   {
     term: 'retry',

@@ -79,6 +79,7 @@ const en = {
   'pending.api_port':
     'The new API port {new} takes effect after a restart of the stack; until then the page uses the API on port {old}.',
   'open.swagger': 'Open Swagger UI',
+  'open.monitor': 'Open the task monitor (Swagger UI)',
   'open.data': 'Open Redis data folder',
   'open.browser': 'Open in browser',
   'process.redis': 'Redis',
@@ -171,6 +172,7 @@ const en = {
   'settings.ports': 'Ports',
   'settings.redis_port': 'Redis port',
   'settings.api_port': 'API port',
+  'settings.monitor_port': 'Task monitor port',
   'settings.worker': 'Worker',
   'settings.concurrency': 'Tasks at once (concurrency)',
   'settings.simulated': 'Simulated send, seconds (without Telegram)',
@@ -310,6 +312,7 @@ const ru: Record<Key, string> = {
   'pending.api_port':
     'Новый порт API {new} заработает после перезапуска системы; до тех пор страница работает с API на порту {old}.',
   'open.swagger': 'Открыть Swagger UI',
+  'open.monitor': 'Открыть монитор задач (Swagger UI)',
   'open.data': 'Открыть папку данных Redis',
   'open.browser': 'Открыть в браузере',
   'process.redis': 'Redis',
@@ -402,6 +405,7 @@ const ru: Record<Key, string> = {
   'settings.ports': 'Порты',
   'settings.redis_port': 'Порт Redis',
   'settings.api_port': 'Порт API',
+  'settings.monitor_port': 'Порт монитора задач',
   'settings.worker': 'Воркер',
   'settings.concurrency': 'Задач одновременно в воркере',
   'settings.simulated': 'Имитация отправки без Telegram, секунд',

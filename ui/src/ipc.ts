@@ -3,119 +3,78 @@
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 
-export type ProcessKind = 'redis' | 'api' | 'worker';
-export const PROCESSES: ProcessKind[] = ['redis', 'api', 'worker'];
-export type ProcessState = 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed' | 'backing-off' | 'external';
+import type { CloseAnswer } from './gen/CloseAnswer';
+import type { DeskEvent } from './gen/DeskEvent';
+import type { ErrorBody } from './gen/ErrorBody';
+import type { FieldError } from './gen/FieldError';
+import type { KeyContents } from './gen/KeyContents';
+import type { LiveEvent } from './gen/LiveEvent';
+import type { LiveKind } from './gen/LiveKind';
+import type { OpenTarget } from './gen/OpenTarget';
+import type { ProcessAction } from './gen/ProcessAction';
+import type { ProcessKind } from './gen/ProcessKind';
+import type { Product } from './gen/Product';
+import type { RedisGlance } from './gen/RedisGlance';
+import type { RedisServerCheck } from './gen/RedisServerCheck';
+import type { SaveOutcome } from './gen/SaveOutcome';
+import type { SettingsUpdate } from './gen/SettingsUpdate';
+import type { SettingsView } from './gen/SettingsView';
+import type { Snapshot } from './gen/Snapshot';
+import type { StackAction } from './gen/StackAction';
+import type { SyncOutcome } from './gen/SyncOutcome';
+import type { TaskPage } from './gen/TaskPage';
+import type { TaskView } from './gen/TaskView';
+import type { TelegramCheck } from './gen/TelegramCheck';
+import type { WorkerView } from './gen/WorkerView';
 
-export interface ProcessStatus {
-  process: ProcessKind;
-  mode: 'managed' | 'external';
-  state: ProcessState;
-  pid: number | null;
-  port: number | null;
-  uptime_secs: number | null;
-  restarts: number;
-  reason: string | null;
-}
-
-/** Why a process that runs cannot do its job (`Problem` in crates/desk/src/health.rs). */
-export type HealthProblem =
-  | { kind: 'redis_no_answer' }
-  | { kind: 'api_redis_unreachable' }
-  | { kind: 'api_no_answer' }
-  | { kind: 'worker_redis_unreachable' }
-  | { kind: 'worker_silent'; limit_secs: number };
-
-/** How a process is doing beside its state (`Health` in crates/desk/src/health.rs). */
-export type Health =
-  { level: 'down' } | { level: 'healthy' } | { level: 'degraded'; problem: HealthProblem; detail: string | null };
-
-export type StackHealth = Record<ProcessKind, Health>;
-
-export interface Snapshot {
-  running: boolean;
-  processes: ProcessStatus[];
-  /** Each process's health, probed while the stack runs. */
-  health: StackHealth;
-  /** Processes running with older settings than the saved ones until the stack restarts. */
-  restart_pending: ProcessKind[];
-  /** The running API's URL while the stack runs (a saved new port applies after the restart). */
-  api_url: string;
-  docs_url: string;
-  redis_url: string;
-  data_dir: string;
-  logs_dir: string;
-}
-
-export type Language = 'ru' | 'en';
-export type Theme = 'system' | 'light' | 'dark';
-
-export interface SettingsView {
-  values: Record<string, string>;
-  defaults: Record<string, string>;
-  secrets_set: string[];
-  external: ProcessKind[];
-  language: Language;
-  theme: Theme;
-  /** The demo bar's failure injection, for this run of the app only (never saved). */
-  demo_failures: boolean;
-  /** Failure injection set by the environment (`NOTIFY_FAIL_FIRST_ATTEMPTS`): on whatever the switch says. */
-  demo_failures_env: boolean;
-  path: string;
-}
-
-export interface SettingsUpdate {
-  values?: Record<string, string>;
-  external?: ProcessKind[];
-  language?: Language;
-  theme?: Theme;
-  demo_failures?: boolean;
-}
-
-export interface SaveOutcome {
-  settings: SettingsView;
-  restart: ProcessKind[];
-}
-
-export interface TelegramCheck {
-  bot: string;
-  chat_id: string;
-  message_id: number;
-}
-
-export type DeskEvent =
-  | { kind: 'state'; status: ProcessStatus }
-  | { kind: 'log'; process: ProcessKind; stream: 'stdout' | 'stderr' | 'supervisor'; line: string }
-  | { kind: 'stack'; running: boolean }
-  | { kind: 'settings'; settings: SettingsView }
-  | { kind: 'health'; health: StackHealth }
-  | { kind: 'lagged'; missed: number }
-  | { kind: 'close_requested' };
-
-/** A setting that does not pass its check: `type` and `ctx` as `ProblemKind` in crates/desk/src/error.rs. */
-export interface SettingProblem {
-  key: string;
-  /** What is expected, in English words. */
-  message: string;
-  /** `whole_number`, `seconds`, `host`, `http_url`, `origins`, `redis_url`, `redis_tcp`, `required_with`, `env_file`, `not_editable`. */
-  type?: string;
-  ctx?: Record<string, unknown>;
-}
+// Every type that crosses the boundary is generated from its Rust definition (`ui/src/gen/`,
+// `cargo xtask types`); the rest of the UI takes them from here.
+export type { AppRule } from './gen/AppRule';
+export type { ErrorKind } from './gen/ErrorKind';
+export type { Health } from './gen/Health';
+export type { KeyGlance } from './gen/KeyGlance';
+export type { KeyRole } from './gen/KeyRole';
+export type { Language } from './gen/Language';
+export type { Mode } from './gen/Mode';
+export type { Problem as HealthProblem } from './gen/Problem';
+export type { ProcessState } from './gen/ProcessState';
+export type { ProcessStatus } from './gen/ProcessStatus';
+export type { Rule } from './gen/Rule';
+export type { SettingProblem } from './gen/SettingProblem';
+export type { StackHealth } from './gen/StackHealth';
+export type { StepView as Step } from './gen/StepView';
+export type { TaskErrorView as TaskError } from './gen/TaskErrorView';
+export type { TaskState } from './gen/TaskState';
+export type { Theme } from './gen/Theme';
+export type { WorkerEvent } from './gen/WorkerEvent';
+export type {
+  CloseAnswer,
+  DeskEvent,
+  FieldError,
+  KeyContents,
+  LiveEvent,
+  LiveKind,
+  OpenTarget,
+  ProcessAction,
+  ProcessKind,
+  Product,
+  RedisGlance,
+  RedisServerCheck,
+  SaveOutcome,
+  SettingsUpdate,
+  SettingsView,
+  Snapshot,
+  StackAction,
+  SyncOutcome,
+  TaskView as Task,
+  TelegramCheck,
+  WorkerView,
+};
 
 /** An error from the backend: `kind` says which way out the UI can offer. */
-export interface DeskErrorBody {
-  kind: string;
-  message: string;
-  problems?: SettingProblem[];
-  process?: ProcessKind;
-  port?: number;
-  owner?: 'redis' | 'program';
-  owner_name?: string | null;
-  owner_pid?: number | null;
-  free_port?: number | null;
-  can_use_external?: boolean;
-  last_lines?: string[];
-}
+export type DeskErrorBody = ErrorBody;
+
+export const PROCESSES: ProcessKind[] = ['redis', 'api', 'worker'];
 
 export class DeskError extends Error {
   constructor(readonly body: DeskErrorBody) {
@@ -123,54 +82,12 @@ export class DeskError extends Error {
   }
 }
 
-export type OpenTarget = 'swagger' | 'data-dir' | 'logs' | 'browser';
-export type Action = 'start' | 'stop' | 'restart' | 'kill';
-
-/** One Redis key at a glance. */
-export interface KeyGlance {
-  key: string;
-  kind: string;
-  size: number;
-  ttl_ms: number | null;
-  note: string | null;
-}
-
-/** What Redis holds now (sampled by the desk). */
-export interface RedisGlance {
-  queued: number;
-  in_flight: number;
-  results: number;
-  queue_head: string[];
-  in_flight_ids: string[];
-  celery_keys: KeyGlance[];
-  groups: { pattern: string; count: number; samples: KeyGlance[] }[];
-  our_keys: KeyGlance[];
-  scanned: number;
-  truncated: boolean;
-}
-
-/** A key's contents. */
-export interface KeyContents extends KeyGlance {
-  preview: string;
-  truncated: boolean;
-}
-
-/** Whether a redis-server for a managed Redis can be found (`GET /api/redis/server`). */
-export interface RedisServerCheck {
-  managed: boolean;
-  path: string | null;
-  version: string | null;
-  searched: string | null;
-  advice: string | null;
-  os: string;
-}
-
 export interface Backend {
   /** 'app' inside the desktop app, 'browser' against the control endpoint. */
   readonly mode: 'app' | 'browser';
   snapshot(): Promise<Snapshot>;
-  stack(action: Action): Promise<Snapshot>;
-  process(process: ProcessKind, action: Action): Promise<Snapshot>;
+  stack(action: StackAction): Promise<Snapshot>;
+  process(process: ProcessKind, action: ProcessAction): Promise<Snapshot>;
   logs(process: ProcessKind, lines: number): Promise<string[]>;
   settings(): Promise<SettingsView>;
   saveSettings(update: SettingsUpdate): Promise<SaveOutcome>;
@@ -179,11 +96,7 @@ export interface Backend {
   /** The link that opens this UI in a browser (the app only). */
   browserUrl(): Promise<string | null>;
   /** Answers the window's close prompt (the app only). */
-  closeAnswer(action: 'quit' | 'hide' | 'cancel'): Promise<void>;
-  /** What Redis holds now. */
-  redisGlance(): Promise<RedisGlance>;
-  /** One key's contents. */
-  redisKey(name: string): Promise<KeyContents>;
+  closeAnswer(action: CloseAnswer): Promise<void>;
   /** Whether a redis-server for a managed Redis can be found, and where. */
   redisServer(): Promise<RedisServerCheck>;
   /** Saves an exported diagram; returns the file's path. */
@@ -215,10 +128,10 @@ class TauriBackend implements Backend {
   snapshot() {
     return this.call<Snapshot>('snapshot');
   }
-  stack(action: Action) {
-    return this.call<Snapshot>(action);
+  stack(action: StackAction) {
+    return this.call<Snapshot>('stack', { action });
   }
-  process(process: ProcessKind, action: Action) {
+  process(process: ProcessKind, action: ProcessAction) {
     return this.call<Snapshot>('process_action', { process, action });
   }
   logs(process: ProcessKind, lines: number) {
@@ -239,14 +152,8 @@ class TauriBackend implements Backend {
   browserUrl() {
     return this.call<string | null>('browser_url');
   }
-  closeAnswer(action: 'quit' | 'hide' | 'cancel') {
+  closeAnswer(action: CloseAnswer) {
     return this.call<void>('close_answer', { action });
-  }
-  redisGlance() {
-    return this.call<RedisGlance>('redis_glance');
-  }
-  redisKey(name: string) {
-    return this.call<KeyContents>('redis_key', { name });
   }
   redisServer() {
     return this.call<RedisServerCheck>('redis_server');
@@ -302,10 +209,10 @@ class HttpBackend implements Backend {
   snapshot() {
     return this.call<Snapshot>('GET', '/api/snapshot');
   }
-  stack(action: Action) {
+  stack(action: StackAction) {
     return this.call<Snapshot>('POST', `/api/stack/${action}`);
   }
-  process(process: ProcessKind, action: Action) {
+  process(process: ProcessKind, action: ProcessAction) {
     return this.call<Snapshot>('POST', `/api/processes/${process}/${action}`);
   }
   logs(process: ProcessKind, lines: number) {
@@ -327,12 +234,6 @@ class HttpBackend implements Backend {
     return null;
   }
   async closeAnswer() {}
-  redisGlance() {
-    return this.call<RedisGlance>('GET', '/api/redis');
-  }
-  redisKey(name: string) {
-    return this.call<KeyContents>('GET', `/api/redis/key?name=${encodeURIComponent(name)}`);
-  }
   redisServer() {
     return this.call<RedisServerCheck>('GET', '/api/redis/server');
   }
@@ -371,74 +272,8 @@ export function connect(): Backend | null {
   return token ? new HttpBackend(token) : null;
 }
 
-// ---- The stack's own HTTP API (products, tasks, live feed), the same in both modes. ----
-
-export interface Product {
-  id: number;
-  name: string;
-  price: number;
-  description: string | null;
-  created_at: string;
-  task_id: string;
-}
-
-export interface TaskError {
-  type: string;
-  message: string;
-  traceback: string | null;
-}
-
-export interface Step {
-  state: string;
-  at: string;
-  worker: string | null;
-  /** RECEIVED only, when the message had one: when it may start (ISO-8601; a retry's countdown). */
-  eta?: string;
-}
-
-export interface Task {
-  task_id: string;
-  name: string | null;
-  state: string;
-  args: unknown;
-  result: unknown;
-  error: TaskError | null;
-  retries: number;
-  worker: string | null;
-  product_id: number | null;
-  runtime: number | null;
-  sent_at: string | null;
-  date_done: string | null;
-  timeline: Step[];
-  /** When the latest delivery may start (ISO-8601): a retried message is received at once and
-   * waits for it, while the result backend says RETRY. Null when it had none (absent in the
-   * placeholder the UI makes for a product's task). */
-  eta?: string | null;
-  retry_of: string | null;
-  retried_as: string | null;
-}
-
-/** A worker as `GET /workers` reports it. */
-export interface WorkerView {
-  hostname: string;
-  online: boolean;
-  last_event: string;
-  last_seen: number;
-  active: number;
-  processed: number;
-  sw_ident: string | null;
-  /** Its answer to Celery's `stats` (`prefetch_count`, `pool['max-concurrency']`, …). */
-  stats: Record<string, unknown> | null;
-}
-
-export interface FieldError {
-  type: string;
-  loc: (string | number)[];
-  msg: string;
-  input?: unknown;
-  /** The rule's bounds (`{"gt": 0}`, `{"max_length": 200}`): the UI words the error by `type` and `ctx`. */
-  ctx?: Record<string, unknown>;
-}
+// ---- The stack's own HTTP services, the same in both modes: the products API and the task
+// monitor (history, live feed, workers, controls, the Redis glance). ----
 
 export class ApiError extends Error {
   constructor(
@@ -470,17 +305,14 @@ export function parseServerTiming(header: string | null): Record<string, number>
 
 export type ProductInput = { name: string; price: number | string; description?: string };
 
-export interface SyncOutcome {
-  name: string;
-  price: number;
-  notification: unknown;
-  notify_secs: number;
-}
+/** A JSON HTTP service at `base`; each answer with how long it took and the server's own steps. */
+class Http {
+  constructor(
+    readonly base: string,
+    private readonly what: string,
+  ) {}
 
-export class Api {
-  constructor(readonly base: string) {}
-
-  private async timed<T>(method: string, path: string, body?: unknown): Promise<Timed<T>> {
+  async timed<T>(method: string, path: string, body?: unknown): Promise<Timed<T>> {
     const init: RequestInit = { method };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
@@ -491,7 +323,7 @@ export class Api {
     try {
       response = await fetch(this.base + path, init);
     } catch {
-      throw new ApiError(0, 'the API does not answer');
+      throw new ApiError(0, `the ${this.what} does not answer`);
     }
     const json = await response.json().catch(() => null);
     const totalMs = performance.now() - began;
@@ -499,49 +331,82 @@ export class Api {
     return { value: json as T, steps: parseServerTiming(response.headers.get('Server-Timing')), totalMs };
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     return (await this.timed<T>(method, path, body)).value;
+  }
+}
+
+/** The products API (`API_PORT`). */
+export class Api {
+  private readonly http: Http;
+
+  constructor(readonly base: string) {
+    this.http = new Http(base, 'API');
   }
 
   createProduct(product: ProductInput) {
-    return this.call<Product>('POST', '/products/', product);
+    return this.http.call<Product>('POST', '/products/', product);
   }
   /** Creates a product, with how long each step took. */
   createProductTimed(product: ProductInput) {
-    return this.timed<Product>('POST', '/products/', product);
+    return this.http.timed<Product>('POST', '/products/', product);
   }
   /** The variant without a worker: the answer waits for the notification; nothing is stored. */
   createSync(product: ProductInput) {
-    return this.timed<SyncOutcome>('POST', '/demo/products/sync', product);
+    return this.http.timed<SyncOutcome>('POST', '/demo/products/sync', product);
   }
   products(limit = 50) {
-    return this.call<Product[]>('GET', `/products/?limit=${limit}`);
+    return this.http.call<Product[]>('GET', `/products/?limit=${limit}`);
   }
+}
+
+/** The live feed's events, each by its SSE name (a kind missing here fails the type check). */
+const LIVE_KINDS: Record<LiveKind, true> = { task: true, product: true, worker: true, queue: true, lagged: true };
+
+/** The task monitor (`MONITOR_PORT`): the history, the live feed, the workers, the controls. */
+export class Monitor {
+  private readonly http: Http;
+
+  constructor(readonly base: string) {
+    this.http = new Http(base, 'monitor');
+  }
+
   tasks(limit = 200) {
-    return this.call<{ tasks: Task[] }>('GET', `/tasks?limit=${limit}`);
+    return this.http.call<TaskPage>('GET', `/tasks?limit=${limit}`);
   }
   task(id: string) {
-    return this.call<Task>('GET', `/tasks/${encodeURIComponent(id)}`);
+    return this.http.call<TaskView>('GET', `/tasks/${encodeURIComponent(id)}`);
   }
   retry(id: string) {
-    return this.call<{ task_id: string }>('POST', `/tasks/${encodeURIComponent(id)}/retry`);
+    return this.http.call<{ task_id: string }>('POST', `/tasks/${encodeURIComponent(id)}/retry`);
   }
   revoke(id: string) {
-    return this.call<unknown>('POST', `/tasks/${encodeURIComponent(id)}/revoke`);
+    return this.http.call<unknown>('POST', `/tasks/${encodeURIComponent(id)}/revoke`);
   }
   purge() {
-    return this.call<{ purged: number }>('DELETE', '/queue');
+    return this.http.call<{ purged: number }>('DELETE', '/queue');
   }
   /** Workers seen on this Redis, with their `stats` when they answer. */
   workers() {
-    return this.call<WorkerView[]>('GET', '/workers');
+    return this.http.call<WorkerView[]>('GET', '/workers');
+  }
+  /** What Redis holds now, each key with its role. */
+  redisGlance() {
+    return this.http.call<RedisGlance>('GET', '/redis');
+  }
+  /** One key's contents. */
+  redisKey(name: string) {
+    return this.http.call<KeyContents>('GET', `/redis/key?name=${encodeURIComponent(name)}`);
   }
 
-  /** The live feed: `task`, `product`, `worker`, `queue` events. */
-  live(onEvent: (name: string, data: unknown) => void, onOpen: () => void): () => void {
+  /** The live feed: every event until the returned function is called; `onOpen` after each
+   * (re)connection, when events may have been missed. */
+  live(onEvent: (event: LiveEvent) => void, onOpen: () => void): () => void {
     const source = new EventSource(`${this.base}/events`);
-    for (const name of ['task', 'product', 'worker', 'queue', 'lagged']) {
-      source.addEventListener(name, (message) => onEvent(name, JSON.parse((message as MessageEvent).data)));
+    for (const kind of Object.keys(LIVE_KINDS) as LiveKind[]) {
+      source.addEventListener(kind, (message) =>
+        onEvent({ kind, data: JSON.parse((message as MessageEvent).data) } as LiveEvent),
+      );
     }
     source.onopen = onOpen;
     return () => source.close();

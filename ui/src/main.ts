@@ -110,7 +110,7 @@ async function boot(): Promise<void> {
       case 'state': {
         if (!store.state.snapshot) return;
         store.setProcess(event.status);
-        if (event.status.process === 'api' && event.status.state === 'running') stack.connectApi(true);
+        if (event.status.process === 'api' && event.status.state === 'running') stack.follow(true);
         if (event.status.process === 'worker') diagrams.observeWorker();
         store.render('cards', 'header', 'tasks', 'diagrams');
         break;
@@ -165,7 +165,7 @@ async function boot(): Promise<void> {
   });
   build();
   root.removeAttribute('aria-busy');
-  stack.connectApi();
+  stack.follow();
   await stack.reloadLogs();
   // First run on a machine without Redis: explain the choices before Start fails.
   if (!snapshot.running) void firstRun.check();

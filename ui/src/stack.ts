@@ -1,12 +1,12 @@
 // The stack's controls (Start, Stop, restart, one process), the port-conflict and close prompts,
-// the processes' logs, and following the API: its task list, products and live feed.
+// the processes' logs, and following the stack's services: the API's products, the monitor's task
+// history and live feed.
 
 import type { Context } from './context';
 import { pulsesFor } from './diagrams/live';
 import { h } from './dom';
 import { t } from './i18n';
-import { Api, type Backend, type DeskErrorBody, PROCESSES, type ProcessKind, type Product, type Task } from './ipc';
-import { redisUrlFor } from './state';
+import { Api, type Backend, type DeskErrorBody, Monitor, PROCESSES, type ProcessKind } from './ipc';
 import { ROWS } from './store';
 
 /** What the stack's controls tell the page beyond the store. */
@@ -34,10 +34,9 @@ export class StackControl {
         onclick: () => void this.saveThenStart({ external: ['redis'] }),
       });
     }
-    if (body.free_port) {
+    if (body.fix && body.free_port) {
       const port = String(body.free_port);
-      const values: Record<string, string> =
-        body.process === 'redis' ? { REDIS_URL: redisUrlFor(port) } : { API_PORT: port };
+      const values: Record<string, string> = { [body.fix.key]: body.fix.value };
       buttons.push({
         label: t('port.use', { port }),
         primary: !body.can_use_external,
@@ -63,7 +62,7 @@ export class StackControl {
   async refreshSnapshot(): Promise<void> {
     const { backend, store } = this.ctx;
     store.update({ snapshot: await backend.snapshot() });
-    this.connectApi();
+    this.follow();
     store.render('header', 'cards', 'tasks', 'products');
   }
 
@@ -77,7 +76,7 @@ export class StackControl {
       await this.refreshSnapshot().catch(() => {});
     } finally {
       store.update({ busy: null });
-      this.connectApi();
+      this.follow();
       store.render('header', 'cards');
     }
   }
@@ -105,7 +104,7 @@ export class StackControl {
       this.ctx.showError(err);
     } finally {
       store.update({ busy: null });
-      this.connectApi();
+      this.follow();
       store.render('header', 'cards');
     }
   }
@@ -146,24 +145,25 @@ export class StackControl {
     store.render('log');
   }
 
-  // ---------------------------------------------------------------- the API's live feed
+  // ---------------------------------------------------------------- the stack's services
 
-  /** Follows the API at the snapshot's URL: the task list, products, and `/events`. */
-  connectApi(force = false): void {
+  /** Follows the stack's services at the snapshot's URLs: the API's products, the monitor's task
+   * history and its live feed (`force`: again, though the URLs did not change). */
+  follow(force = false): void {
     const { store } = this.ctx;
-    const base = store.state.snapshot?.api_url;
-    if (!base) return;
-    if (store.state.api?.base === base && !force) return;
+    const [apiBase, monitorBase] = [store.state.snapshot?.api_url, store.state.snapshot?.monitor_url];
+    if (!apiBase || !monitorBase) return;
+    if (store.state.api?.base === apiBase && store.state.monitor?.base === monitorBase && !force) return;
     this.stopLive?.();
-    const api = new Api(base);
-    store.update({ api });
+    const [api, monitor] = [new Api(apiBase), new Monitor(monitorBase)];
+    store.update({ api, monitor });
     const load = async () => {
       try {
-        const [page, products] = await Promise.all([api.tasks(ROWS), api.products(50)]);
+        const [page, products] = await Promise.all([monitor.tasks(ROWS), api.products(50)]);
         for (const task of page.tasks) store.tasks.upsert(task);
         store.update({ products }, 'tasks', 'products', 'drawer');
       } catch {
-        // The API is not up (yet): the feed's reconnect will load again.
+        // Not up (yet): the feed's reconnect will load again.
       }
     };
     // Edges flash only while the architecture is on screen (a flash seen later would be stale).
@@ -172,16 +172,26 @@ export class StackControl {
         for (const edge of edges) store.pulses.add(edge);
       }
     };
-    this.stopLive = api.live(
-      (name, data) => {
-        if (name === 'task') {
-          store.tasks.upsert(data as Task);
-          pulse(pulsesFor('task', data as Task));
-        } else if (name === 'product') {
-          pulse(pulsesFor('product'));
-          store.addProduct(data as Product, 200);
-        } else if (name === 'queue') store.queue.sample((data as { queued: number }).queued);
-        else if (name === 'lagged') void load();
+    this.stopLive = monitor.live(
+      (event) => {
+        switch (event.kind) {
+          case 'task':
+            store.tasks.upsert(event.data);
+            pulse(pulsesFor('task', event.data));
+            break;
+          case 'product':
+            pulse(pulsesFor('product'));
+            store.addProduct(event.data, 200);
+            break;
+          case 'queue':
+            store.queue.sample(event.data.queued);
+            break;
+          case 'lagged':
+            void load();
+            break;
+          case 'worker':
+            break;
+        }
         store.render('tasks', 'products', 'drawer', 'diagrams');
       },
       () => void load(),

@@ -64,6 +64,7 @@ export class TaskStore {
       sent_at: product.created_at,
       date_done: null,
       timeline: [{ state: 'PENDING', at: product.created_at, worker: null }],
+      eta: null,
       retry_of: null,
       retried_as: null,
     });

@@ -6,6 +6,7 @@
 import type { LastRequest } from './diagrams/live';
 import {
   type Api,
+  type Monitor,
   PROCESSES,
   type ProcessKind,
   type ProcessStatus,
@@ -32,8 +33,10 @@ export interface Shared {
   snapshot: Snapshot | null;
   /** The saved settings (null until read). */
   settings: SettingsView | null;
-  /** The stack's HTTP API at the snapshot's URL, while it is followed. */
+  /** The stack's products API at the snapshot's URL, while it is followed. */
   api: Api | null;
+  /** The stack's task monitor at the snapshot's URL (history, live feed, controls), while followed. */
+  monitor: Monitor | null;
   /** The newest products, newest first. */
   products: readonly Product[];
   /** The tab shown. */
@@ -71,6 +74,7 @@ export class Store {
     snapshot: null,
     settings: null,
     api: null,
+    monitor: null,
     products: [],
     tab: 'dashboard',
     logProcess: 'redis',

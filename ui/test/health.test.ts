@@ -14,6 +14,7 @@ function snapshot(
 ): Snapshot {
   return {
     running: true,
+    monitor_url: 'http://127.0.0.1:5555',
     processes: (['redis', 'api', 'worker'] as const).map((process) => ({
       process,
       mode: 'managed',

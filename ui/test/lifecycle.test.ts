@@ -17,14 +17,14 @@ import {
   stateEdgeOf,
   stateLabel,
 } from '../src/diagrams/lifecycle';
-import type { Step, Task } from '../src/ipc';
+import type { Step, Task, TaskState } from '../src/ipc';
 import { formatDuration } from '../src/format';
 import { TaskStore } from '../src/state';
 
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 const at = (secs: number) => new Date(T0 + secs * 1000).toISOString();
 const when = (secs: number) => T0 + secs * 1000;
-const step = (state: string, secs: number, extra: Partial<Step> = {}): Step => ({
+const step = (state: TaskState, secs: number, extra: Partial<Step> = {}): Step => ({
   state,
   at: at(secs),
   worker: null,

@@ -86,6 +86,7 @@ test('diagrams print the running stack’s values, not the course’s', () => {
     running: true,
     processes: [process('redis', 6390), process('api', 8011), process('worker', 0)],
     redis_url: 'redis://127.0.0.1:6390/0',
+    monitor_url: 'http://127.0.0.1:5601',
   } as unknown as Snapshot;
   const worker = {
     hostname: 'stackdesk@host',
@@ -94,9 +95,11 @@ test('diagrams print the running stack’s values, not the course’s', () => {
   } as unknown as WorkerView;
   const facts = stackFacts(settings, snapshot, [worker]);
   assert.deepEqual(
-    [facts.redisPort, facts.apiPort, facts.concurrency, facts.prefetch, facts.workerSource],
-    [6390, 8011, 2, 8, 'running'],
+    [facts.redisPort, facts.apiPort, facts.monitorPort, facts.concurrency, facts.prefetch, facts.workerSource],
+    [6390, 8011, 5601, 2, 8, 'running'],
   );
+  const architecture = DIAGRAMS.find((d) => d.id === 'architecture')!.source('ru', facts);
+  assert.match(architecture, /монитор задач,<br\/>порт 5601/, 'the monitor, where it really runs');
   // Stopped: what the next start will use (the saved API port, prefetch by Celery's rule).
   const stopped = stackFacts(settings, { ...snapshot, running: false }, []);
   assert.deepEqual([stopped.apiPort, stopped.prefetch, stopped.workerSource], [8010, 8, 'settings']);
@@ -173,18 +176,21 @@ const glance: RedisGlance = {
   results: 42,
   queue_head: ['aaaaaaaa-1'],
   in_flight_ids: ['bbbbbbbb-2'],
-  celery_keys: [{ key: 'celery', kind: 'list', size: 3, ttl_ms: null, note: null }],
+  celery_keys: [{ key: 'celery', role: 'queue', kind: 'list', size: 3, ttl_ms: null, state: null }],
   groups: [
     {
+      role: 'result',
       pattern: 'celery-task-meta-*',
       count: 42,
-      samples: [{ key: 'celery-task-meta-x', kind: 'string', size: 90, ttl_ms: 86_000_000, note: 'SUCCESS' }],
+      samples: [
+        { key: 'celery-task-meta-x', role: 'result', kind: 'string', size: 90, ttl_ms: 86_000_000, state: 'SUCCESS' },
+      ],
     },
-    { pattern: 'stackdesk:product:*', count: 7, samples: [] },
+    { role: 'product', pattern: 'stackdesk:product:*', count: 7, samples: [] },
   ],
   our_keys: [
-    { key: 'stackdesk:products', kind: 'zset', size: 7, ttl_ms: null, note: null },
-    { key: 'stackdesk:workers', kind: 'hash', size: 1, ttl_ms: null, note: null },
+    { key: 'stackdesk:products', role: 'products', kind: 'zset', size: 7, ttl_ms: null, state: null },
+    { key: 'stackdesk:workers', role: 'workers', kind: 'hash', size: 1, ttl_ms: null, state: null },
   ],
   scanned: 60,
   truncated: false,
@@ -221,7 +227,9 @@ test('Redis facts read from a glance, in both languages', () => {
   assert.deepEqual([lines.k, lines.k2], ['workers: 1 · revoked: 0', 'dead_letter: 0']);
   assert.equal(redisKeyLines(glance, 'ru').k, 'воркеров: 1 · отозвано: 0');
   assert.equal(keyOfNode('meta', glance), 'celery-task-meta-x');
-  assert.equal(keyOfNode('queue', null), 'celery');
+  assert.equal(keyOfNode('queue', glance), 'celery', 'found by its role');
+  assert.equal(keyOfNode('misc', glance), 'stackdesk:workers');
+  assert.equal(keyOfNode('queue', null), null, 'nothing to show before the first glance');
   assert.equal(keyOfNode('nothing', glance), null);
 });
 

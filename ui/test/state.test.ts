@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { Product, Task } from '../src/ipc';
+import type { FieldError, Product, Task, TaskState } from '../src/ipc';
 import { formatDuration } from '../src/format';
 import {
   cardActions,
@@ -16,7 +16,7 @@ import {
   timelineWithDurations,
 } from '../src/state';
 
-function task(id: string, state: string, sent: string, extra: Partial<Task> = {}): Task {
+function task(id: string, state: TaskState, sent: string, extra: Partial<Task> = {}): Task {
   return {
     task_id: id,
     name: 'tasks.notifications.send_tg_notification',
@@ -31,6 +31,7 @@ function task(id: string, state: string, sent: string, extra: Partial<Task> = {}
     sent_at: sent,
     date_done: null,
     timeline: [{ state: 'PENDING', at: sent, worker: null }],
+    eta: null,
     retry_of: null,
     retried_as: null,
     ...extra,
@@ -151,18 +152,32 @@ test('lights and card buttons follow the process state', () => {
 });
 
 test('422 details become one message per field, in the UI’s language', () => {
-  const detail = [
+  const detail: FieldError[] = [
     {
       type: 'string_too_short',
       loc: ['body', 'name'],
+      input: null,
       msg: 'String should have at least 1 character',
       ctx: { min_length: 1 },
     },
-    { type: 'greater_than', loc: ['body', 'price'], msg: 'Input should be greater than 0', ctx: { gt: 0 } },
-    { type: 'json_invalid', loc: ['body', 12], msg: 'JSON decode error', ctx: { error: 'expected value' } },
+    {
+      type: 'greater_than',
+      loc: ['body', 'price'],
+      msg: 'Input should be greater than 0',
+      input: null,
+      ctx: { gt: 0 },
+    },
+    {
+      type: 'json_invalid',
+      loc: ['body', 12],
+      msg: 'JSON decode error',
+      input: null,
+      ctx: { error: 'expected value' },
+    },
     {
       type: 'string_too_long',
       loc: ['body', 'name'],
+      input: null,
       msg: 'String should have at most 200 characters',
       ctx: { max_length: 200 },
     },

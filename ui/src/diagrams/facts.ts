@@ -17,6 +17,8 @@ export interface StackFacts {
   running: boolean;
   redisPort: number | null;
   apiPort: number | null;
+  /** Where the task monitor answers (in the app's own process). */
+  monitorPort: number;
   /** Tasks a worker runs at once. */
   concurrency: number;
   /** Messages a worker holds: Celery's `worker_prefetch_multiplier` (4) × concurrency. */
@@ -70,6 +72,7 @@ export function stackFacts(
     redisPort:
       livePort('redis') ?? portOf(values.REDIS_URL ?? snapshot?.redis_url ?? '') ?? number(values, 'REDIS_PORT', 6379),
     apiPort: livePort('api') ?? number(values, 'API_PORT', 8000),
+    monitorPort: (running ? portOf(snapshot?.monitor_url ?? '') : null) ?? number(values, 'MONITOR_PORT', 5555),
     concurrency,
     prefetch,
     workerSource: stats ? 'running' : 'settings',

@@ -3,7 +3,7 @@
 // from Redis, measured durations, which edges a message crosses. The SVG is never re-rendered
 // for these: only classes and text change.
 
-import type { Health, Language, ProcessKind, ProcessState, RedisGlance, Task } from '../ipc';
+import type { Health, KeyGlance, KeyRole, Language, ProcessKind, ProcessState, RedisGlance, Task } from '../ipc';
 import { formatCount, formatDuration, formatMs } from '../format';
 import { light } from '../state';
 
@@ -121,11 +121,20 @@ export function workerLine(tasks: Task[], lang: Language): string {
 
 // ---------------------------------------------------------------- the Redis keys
 
+/** A single key of a glance by its role (the backend names the keys; the UI never spells one). */
+function keyWith(glance: RedisGlance, role: KeyRole): KeyGlance | undefined {
+  return [...glance.celery_keys, ...glance.our_keys].find((k) => k.role === role);
+}
+
+/** A family of keys of a glance (`celery-task-meta-*`) by its role. */
+function family(glance: RedisGlance, role: KeyRole) {
+  return glance.groups.find((g) => g.role === role);
+}
+
 /** The Redis diagram's live lines, two per node (`q`, `q2`, `u`, `u2`, …), from a glance. */
 export function redisKeyLines(glance: RedisGlance, lang: Language): Record<string, string> {
-  const single = (key: string) => [...glance.celery_keys, ...glance.our_keys].find((k) => k.key === key);
-  const group = (pattern: string) => glance.groups.find((g) => g.pattern === pattern);
-  const meta = group('celery-task-meta-*');
+  const size = (role: KeyRole) => keyWith(glance, role)?.size ?? 0;
+  const meta = family(glance, 'result');
   const ttl = meta?.samples.map((s) => s.ttl_ms).filter((t): t is number => t !== null);
   const w = WORDS[lang];
   const now = w.now;
@@ -136,33 +145,30 @@ export function redisKeyLines(glance: RedisGlance, lang: Language): Record<strin
     u2: glance.in_flight_ids[0]?.slice(0, 8) ?? '',
     m: `${now} ${meta?.count ?? 0}`,
     m2: ttl?.length ? `TTL ${formatDuration(Math.min(...ttl) / 1000, lang)}` : '',
-    p: `${now} ${single('stackdesk:products')?.size ?? 0}`,
-    p2: `product:*: ${group('stackdesk:product:*')?.count ?? 0}`,
-    t: `${now} ${single('stackdesk:tasks')?.size ?? 0}`,
-    t2: `task:*: ${group('stackdesk:task:*')?.count ?? 0}`,
-    k: `${w.workers} ${single('stackdesk:workers')?.size ?? 0} · ${w.revoked} ${single('stackdesk:revoked')?.size ?? 0}`,
-    k2: `dead_letter: ${single('stackdesk:dead_letter')?.size ?? 0}`,
+    p: `${now} ${size('products')}`,
+    p2: `product:*: ${family(glance, 'product')?.count ?? 0}`,
+    t: `${now} ${size('tasks')}`,
+    t2: `task:*: ${family(glance, 'task')?.count ?? 0}`,
+    k: `${w.workers} ${size('workers')} · ${w.revoked} ${size('revoked')}`,
+    k2: `dead_letter: ${size('dead_letter')}`,
   };
 }
 
-/** The key a Redis diagram node opens when clicked. */
+/** What each Redis diagram node stands for. */
+const NODE_ROLES: Record<string, KeyRole> = {
+  queue: 'queue',
+  unacked: 'unacked',
+  meta: 'result',
+  products: 'products',
+  tasks: 'tasks',
+  misc: 'workers',
+};
+
+/** The key a Redis diagram node opens when clicked (none before the first glance). */
 export function keyOfNode(node: string, glance: RedisGlance | null): string | null {
-  switch (node) {
-    case 'queue':
-      return 'celery';
-    case 'unacked':
-      return 'unacked';
-    case 'meta':
-      return glance?.groups.find((g) => g.pattern === 'celery-task-meta-*')?.samples[0]?.key ?? null;
-    case 'products':
-      return 'stackdesk:products';
-    case 'tasks':
-      return 'stackdesk:tasks';
-    case 'misc':
-      return 'stackdesk:workers';
-    default:
-      return null;
-  }
+  const role = NODE_ROLES[node];
+  if (!role || !glance) return null;
+  return keyWith(glance, role)?.key ?? family(glance, role)?.samples[0]?.key ?? null;
 }
 
 // ---------------------------------------------------------------- the product flow

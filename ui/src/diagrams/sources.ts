@@ -52,12 +52,12 @@ export const DIAGRAMS: Diagram[] = [
     id: 'architecture',
     title: { ru: 'Архитектура', en: 'Architecture' },
     caption: {
-      ru: 'Три процесса под одним супервизором. Цвет узла — состояние процесса; стрелка вспыхивает, когда по ней проходит сообщение. Щелчок по процессу открывает его карточку и журнал.',
-      en: 'Three processes under one supervisor. A node’s colour is its process’s state; an arrow flashes when a message crosses it. Click a process for its card and log.',
+      ru: 'Три процесса под одним супервизором; монитор задач работает в процессе приложения. Цвет узла — состояние процесса; стрелка вспыхивает, когда по ней проходит сообщение. Щелчок по процессу открывает его карточку и журнал.',
+      en: 'Three processes under one supervisor; the task monitor runs in the app’s own process. A node’s colour is its process’s state; an arrow flashes when a message crosses it. Click a process for its card and log.',
     },
     source: (l, f) => `flowchart LR
   client["${tr(l, 'Клиент', 'Client')}<br/>${tr(l, 'браузер, curl,', 'browser, curl,')}<br/>Swagger UI"]
-  app["${tr(l, 'Приложение', 'Stackdesk app')}<br/>${tr(l, 'Stackdesk', '(supervisor)')}"]
+  app["${tr(l, 'Приложение Stackdesk', 'Stackdesk app')}<br/>${tr(l, 'и монитор задач,', 'and task monitor,')}<br/>${tr(l, 'порт', 'port')} ${f.monitorPort}"]
   api["stackdesk api<br/>axum, ${tr(l, 'порт', 'port')} ${f.apiPort ?? '—'}"]
   worker["stackdesk worker<br/>send_tg_notification<br/>${live('w', tr(l, 'ждёт задач ———', 'waiting for tasks'))}"]
   redis[("Redis, ${tr(l, 'порт', 'port')} ${f.redisPort ?? '—'}<br/>${live('q', tr(l, 'в очереди — · взято —', 'queued — · taken —'))}<br/>${live('r', tr(l, 'результатов: ———', 'results: ———'))}")]
@@ -70,7 +70,8 @@ export const DIAGRAMS: Diagram[] = [
   worker -- "sendMessage" --> tg
   app -. "${tr(l, 'запускает,<br/>проверяет', 'starts,<br/>probes')}" .-> api
   app -.-> worker
-  app -.-> redis`,
+  app -.-> redis
+  redis -- "${tr(l, 'события', 'events')}" --> app`,
   },
   {
     id: 'product-flow',

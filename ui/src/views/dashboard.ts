@@ -6,7 +6,7 @@ import { $, append, copyText, fill, h } from '../dom';
 import { formatDuration } from '../format';
 import { healthOf, problemText } from '../health';
 import { type Key, t } from '../i18n';
-import { PROCESSES, type ProcessKind } from '../ipc';
+import { type OpenTarget, PROCESSES, type ProcessKind } from '../ipc';
 import type { StackControl } from '../stack';
 import { cardActions, light } from '../state';
 
@@ -57,6 +57,19 @@ export class DashboardView {
               },
             },
             t('open.swagger'),
+          ),
+          h(
+            'a',
+            {
+              id: 'open-monitor',
+              class: 'button',
+              href: '#',
+              onclick: (e: Event) => {
+                e.preventDefault();
+                void this.openTarget('monitor-docs');
+              },
+            },
+            t('open.monitor'),
           ),
           h('button', { id: 'open-data', onclick: () => void this.openTarget('data-dir') }, t('open.data')),
           backend.mode === 'app'
@@ -133,11 +146,12 @@ export class DashboardView {
 
   // ---------------------------------------------------------------- painting
 
-  /** The link to Swagger, while the API runs (painted with the header). */
+  /** The links to the API's and the monitor's Swagger UI, while they run (painted with the header). */
   paintLinks(): void {
     const { store } = this.ctx;
     const docs = $('#open-swagger') as HTMLAnchorElement;
     docs.hidden = store.status('api')?.state !== 'running' && store.status('api')?.state !== 'external';
+    ($('#open-monitor') as HTMLAnchorElement).hidden = !store.state.snapshot?.running;
   }
 
   paintCards(): void {
@@ -272,11 +286,14 @@ export class DashboardView {
     setTimeout(() => (button.textContent = t('log.copy')), 1500);
   }
 
-  private async openTarget(target: 'swagger' | 'data-dir'): Promise<void> {
+  private async openTarget(target: OpenTarget): Promise<void> {
     const { backend, store } = this.ctx;
     const snapshot = store.state.snapshot;
-    if (target === 'swagger' && backend.mode === 'browser' && snapshot) {
-      window.open(snapshot.docs_url, '_blank', 'noopener');
+    // A browser opens a page itself; the app asks the desktop to.
+    const page =
+      target === 'swagger' ? snapshot?.docs_url : target === 'monitor-docs' ? `${snapshot?.monitor_url}/docs` : null;
+    if (page && backend.mode === 'browser' && snapshot) {
+      window.open(page, '_blank', 'noopener');
       return;
     }
     try {

@@ -469,7 +469,7 @@ export class DiagramsView {
                 h(
                   'span',
                   { class: 'muted' },
-                  ` ${k.kind} · ${k.size}${k.ttl_ms !== null ? ` · TTL ${formatDuration(k.ttl_ms / 1000)}` : ''}${k.note ? ` · ${k.note}` : ''}`,
+                  ` ${k.kind} · ${k.size}${k.ttl_ms !== null ? ` · TTL ${formatDuration(k.ttl_ms / 1000)}` : ''}${k.state ? ` · ${k.state}` : ''}`,
                 ),
               ),
             ),
@@ -541,9 +541,11 @@ export class DiagramsView {
 
   /** A Redis key's contents, in a dialog. */
   private async showKey(key: string): Promise<void> {
-    const { backend, dialog } = this.ctx;
+    const { store, dialog } = this.ctx;
     try {
-      const contents = await backend.redisKey(key);
+      const monitor = store.state.monitor;
+      if (!monitor) return;
+      const contents = await monitor.redisKey(key);
       const ttl = contents.ttl_ms === null ? t('key.no_ttl') : formatDuration(contents.ttl_ms / 1000);
       dialog(
         t('key.title', { key }),
@@ -623,13 +625,14 @@ export class DiagramsView {
   /** Samples Redis (and the workers' own figures) while a shown diagram needs them: when it is
    * shown, then every `GLANCE_EVERY` ms (main.ts runs it) — never per event. */
   sampleRedis(): void {
-    const { backend, store } = this.ctx;
+    const { store } = this.ctx;
+    const monitor = store.state.monitor;
     const view = document.querySelector<HTMLElement>('#view-diagrams');
     const needs = ['architecture', 'redis', 'components', 'configuration'].includes(this.currentDiagram().id);
-    if (!view || view.hidden || !needs || !store.state.snapshot?.running) return;
+    if (!view || view.hidden || !needs || !store.state.snapshot?.running || !monitor) return;
     if (performance.now() - this.lastGlance < GLANCE_EVERY / 2) return;
     this.lastGlance = performance.now();
-    backend.redisGlance().then(
+    monitor.redisGlance().then(
       (glance) => {
         this.redis = glance;
         store.render('diagrams');
@@ -641,7 +644,7 @@ export class DiagramsView {
     );
     // Keep the last answer with stats while a worker is slow to answer one `stats` (a diagram
     // would otherwise be redrawn back and forth).
-    store.state.api?.workers().then(
+    monitor.workers().then(
       (seen) => {
         if (seen.some((w) => w.online && w.stats) || !seen.some((w) => w.online)) this.workers = seen;
       },

@@ -13,6 +13,7 @@ import { field } from '../widgets';
 export const FIELDS: { key: string; label: Key; group: Key; type?: string }[] = [
   { key: 'REDIS_PORT', label: 'settings.redis_port', group: 'settings.ports', type: 'number' },
   { key: 'API_PORT', label: 'settings.api_port', group: 'settings.ports', type: 'number' },
+  { key: 'MONITOR_PORT', label: 'settings.monitor_port', group: 'settings.ports', type: 'number' },
   { key: 'WORKER_CONCURRENCY', label: 'settings.concurrency', group: 'settings.worker', type: 'number' },
   { key: 'NOTIFY_SIMULATED_SECS', label: 'settings.simulated', group: 'settings.worker' },
   { key: 'TASK_MAX_RETRIES', label: 'settings.max_retries', group: 'settings.worker', type: 'number' },

@@ -52,7 +52,7 @@ export class TasksView {
               'data-destructive': true,
               onclick: () => {
                 if (confirm(t('tasks.purge_confirm'))) {
-                  void store.state.api?.purge().catch((err: unknown) => this.ctx.showError(err));
+                  void store.state.monitor?.purge().catch((err: unknown) => this.ctx.showError(err));
                 }
               },
             },
@@ -89,7 +89,7 @@ export class TasksView {
   openTask(id: string): void {
     const { store } = this.ctx;
     store.update({ selectedTask: id });
-    void store.state.api
+    void store.state.monitor
       ?.task(id)
       .then((task) => {
         store.tasks.upsert(task);
@@ -254,7 +254,7 @@ export class TasksView {
               {
                 'data-action': 'revoke',
                 onclick: () =>
-                  void store.state.api?.revoke(task.task_id).catch((err: unknown) => this.ctx.showError(err)),
+                  void store.state.monitor?.revoke(task.task_id).catch((err: unknown) => this.ctx.showError(err)),
               },
               t('drawer.revoke'),
             )
@@ -313,7 +313,9 @@ export class TasksView {
   private async retryTask(id: string): Promise<void> {
     const { store } = this.ctx;
     try {
-      const answer = await store.state.api!.retry(id);
+      const monitor = store.state.monitor;
+      if (!monitor) return;
+      const answer = await monitor.retry(id);
       const original = store.tasks.get(id);
       if (original) store.tasks.upsert({ ...original, retried_as: answer.task_id });
       this.openTask(answer.task_id);
@@ -324,9 +326,11 @@ export class TasksView {
 
   private async retryAllFailed(): Promise<void> {
     const { store } = this.ctx;
+    const monitor = store.state.monitor;
+    if (!monitor) return;
     for (const task of store.tasks.failed()) {
       try {
-        const answer = await store.state.api!.retry(task.task_id);
+        const answer = await monitor.retry(task.task_id);
         store.tasks.upsert({ ...task, retried_as: answer.task_id });
       } catch (err) {
         this.ctx.showError(err);
