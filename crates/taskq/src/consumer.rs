@@ -1,7 +1,7 @@
 //! Receiving messages: one Lua step pops a message and records it in kombu's `unacked` /
 //! `unacked_index`, so a popped message is never only in this process's memory.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use tokio_util::sync::CancellationToken;
@@ -42,12 +42,29 @@ pub enum Received {
     },
 }
 
+/// How long after sending a receive may still move messages (by Redis's clock): a call Redis
+/// runs later moves nothing, since its client may have stopped waiting (see `lua/receive.lua`).
+/// Well under the connection's response timeout, so a call that moves messages is answered to a
+/// client that still waits.
+pub const RECEIVE_BUDGET: Duration = Duration::from_secs(2);
+/// How often the offset between this machine's clock and Redis's is measured again.
+const CLOCK_CHECK: Duration = Duration::from_secs(60);
+
+/// Redis's clock minus ours, in seconds, and when it was measured.
+#[derive(Debug, Clone, Copy)]
+struct ClockOffset {
+    seconds: f64,
+    measured: Instant,
+}
+
 /// Receives messages from a set of queues.
 pub struct Consumer {
     broker: Broker,
     queues: Vec<String>,
     /// A connection of its own, for receiving and the blocking wait (see [`Consumer::connection`]).
     conn: Option<MultiplexedConnection>,
+    /// Redis's clock against ours: a receive's deadline is given in Redis's time.
+    clock: Option<ClockOffset>,
     /// How long one blocking wait lasts before the lists are checked again.
     poll_interval: Duration,
     /// Start of the queue cycle, advanced on every receive for fairness between queues.
@@ -66,7 +83,7 @@ impl std::fmt::Debug for Consumer {
 impl Consumer {
     /// A consumer of `queues` (e.g. `["celery"]`).
     pub fn new(broker: Broker, queues: Vec<String>) -> Self {
-        Self { broker, queues, conn: None, poll_interval: Duration::from_secs(1), rotate: 0 }
+        Self { broker, queues, conn: None, clock: None, poll_interval: Duration::from_secs(1), rotate: 0 }
     }
 
     /// Sets how long one blocking wait lasts (kombu's `brpop_timeout`, 1 s).
@@ -77,19 +94,27 @@ impl Consumer {
 
     /// Takes up to `max` messages without waiting. Each is popped and recorded in `unacked` /
     /// `unacked_index` by one Lua script, so there is no moment when a popped message exists only
-    /// in this process.
+    /// in this process; and a script Redis runs after [`RECEIVE_BUDGET`] moves nothing, so a call
+    /// this process gave up on cannot leave messages behind in `unacked`.
     pub async fn try_receive(&mut self, max: usize) -> Result<Vec<Received>> {
         if self.queues.is_empty() || max == 0 {
             return Ok(Vec::new());
         }
         self.rotate = self.rotate.wrapping_add(1);
         let mut conn = self.connection().await?;
+        let deadline = match self.clock_offset(&mut conn).await {
+            Ok(offset) => crate::time::epoch_now() + offset + RECEIVE_BUDGET.as_secs_f64(),
+            Err(err) => {
+                self.conn = None;
+                return Err(err);
+            }
+        };
         let mut invocation = self.broker.scripts().receive.prepare_invoke();
         invocation.key(UNACKED_KEY).key(UNACKED_INDEX_KEY).key(&self.broker.options().dead_letter_key);
         for key in queue::consume_order(&self.queues, self.rotate) {
             invocation.key(key);
         }
-        invocation.arg(max).arg(self.broker.options().dead_letter_max);
+        invocation.arg(max).arg(self.broker.options().dead_letter_max).arg(deadline);
         let rows: Vec<Vec<String>> = match invocation.invoke_async(&mut conn).await {
             Ok(rows) => rows,
             Err(err) => {
@@ -100,6 +125,19 @@ impl Consumer {
         Ok(rows.into_iter().filter_map(received_from_row).collect())
     }
 
+    /// Redis's clock minus ours (seconds), measured on `conn` when unknown or old.
+    async fn clock_offset(&mut self, conn: &mut MultiplexedConnection) -> Result<f64> {
+        if let Some(clock) = self.clock.filter(|c| c.measured.elapsed() < CLOCK_CHECK) {
+            return Ok(clock.seconds);
+        }
+        let before = crate::time::epoch_now();
+        let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await?;
+        let after = crate::time::epoch_now();
+        let seconds = secs as f64 + micros as f64 / 1e6 - (before + after) / 2.0;
+        self.clock = Some(ClockOffset { seconds, measured: Instant::now() });
+        Ok(seconds)
+    }
+
     /// The consumer's own connection, so receiving never queues behind other traffic (result
     /// writes, events) and a blocking wait delays nothing else. Reopened after an error.
     async fn connection(&mut self) -> Result<MultiplexedConnection> {
@@ -108,6 +146,8 @@ impl Consumer {
         }
         let conn = self.broker.dedicated(self.poll_interval + self.broker.options().response_timeout).await?;
         self.conn = Some(conn.clone());
+        // Another connection may be another Redis (restarted, failed over): measure its clock again.
+        self.clock = None;
         Ok(conn)
     }
 

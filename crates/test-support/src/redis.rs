@@ -70,6 +70,17 @@ impl RedisServer {
         self.port
     }
 
+    /// Freezes the server (SIGSTOP), as a stalled host would: connections stay open, nothing is
+    /// answered, and what clients send queues up until [`RedisServer::resume`].
+    pub fn pause(&self) {
+        signal(self.child.id(), "-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT): it then runs what queued up meanwhile.
+    pub fn resume(&self) {
+        signal(self.child.id(), "-CONT");
+    }
+
     /// `redis://127.0.0.1:<port>/0`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
@@ -90,6 +101,11 @@ impl RedisServer {
     pub fn raw_command(&self, args: &[&str]) -> String {
         raw_command(self.port, args).unwrap_or_else(|e| panic!("redis command {args:?} failed: {e}"))
     }
+}
+
+fn signal(pid: u32, which: &str) {
+    let sent = Command::new("kill").arg(which).arg(pid.to_string()).status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill {which} {pid} failed");
 }
 
 fn spawn(port: u16, dir: &Path, extra: &[String]) -> Child {

@@ -5,14 +5,20 @@
 --   HSET unacked <delivery_tag> "[<envelope>, <exchange>, <routing_key>]"
 -- A payload that is not a JSON envelope with a delivery tag cannot be recorded there (kombu's
 -- restore would choke on it), so it goes straight to the dead-letter list instead.
+-- A call that runs after ARGV[3] (epoch seconds by Redis's own clock) moves nothing: its client
+-- has given up waiting by then (Redis was paused, say, and runs what queued up when it resumes), so
+-- what it popped would sit in `unacked` with no worker holding it until the visibility timeout.
 -- KEYS: unacked, unacked_index, dead_letter, queue keys...
--- ARGV: max messages, dead-letter cap
+-- ARGV: max messages, dead-letter cap, deadline (0: none)
 -- Returns a list of {"ok", key, tag, payload} or {"dead", key, reason, payload}.
 local unacked, index, dead = KEYS[1], KEYS[2], KEYS[3]
-local max, dead_max = tonumber(ARGV[1]), tonumber(ARGV[2])
+local max, dead_max, deadline = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3] or '0')
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local out = {}
+if deadline > 0 and now > deadline then
+  return out
+end
 for i = 4, #KEYS do
   local key = KEYS[i]
   while #out < max do

@@ -128,3 +128,31 @@ async fn retries_run_out_into_failure() {
     assert_eq!(failure["result"]["exc_message"], json!(["still broken"]));
     worker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_pause_longer_than_the_clients_timeout_leaves_no_message_behind() {
+    let server = RedisServer::start();
+    let broker = common::broker(&server.url()).await;
+    let conn = common::redis(&server.url()).await;
+    let worker = RunningWorker::start(&server.url(), common::registry(), common::config("pause")).await;
+    let producer = Producer::new(broker);
+    let mut ids = Vec::new();
+    for _ in 0..150 {
+        let message = TaskMessage::new("interop.sleep", vec![json!(0.02)], Map::new(), &SendOptions::default());
+        producer.publish(&message).await.unwrap();
+        ids.push(message.id().to_string());
+    }
+    common::wait_for_status(&conn, &ids[0], "SUCCESS", Duration::from_secs(20)).await;
+    // Frozen for longer than a receive may wait (the poll interval + the response timeout): the
+    // worker gives up on the receive it sent, and Redis runs that receive when it resumes.
+    server.pause();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    server.resume();
+    for id in &ids {
+        common::wait_for_status(&conn, id, "SUCCESS", Duration::from_secs(60)).await;
+    }
+    let mut raw = conn.clone();
+    let held: usize = raw.hlen("unacked").await.unwrap();
+    assert_eq!(held, 0, "nothing sits in unacked waiting for the visibility timeout");
+    worker.stop().await;
+}
