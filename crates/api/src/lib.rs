@@ -38,10 +38,10 @@ pub use state::{ApiOptions, AppState};
 
 /// The whole app.
 pub fn router(state: AppState) -> Router {
-    let cors = web::layers::cors(
-        &state.options().cors_origins,
-        &[axum::http::header::LOCATION, products::SERVER_TIMING.clone()],
-    );
+    let origins = &state.options().cors_origins;
+    let cors = web::layers::cors(origins, &[axum::http::header::LOCATION, products::SERVER_TIMING.clone()]);
+    // Outermost: a foreign Host or Origin is refused before anything else looks at it.
+    let guard = web::layers::Guard::new(origins);
     let timed = Router::new()
         .merge(products::router())
         .merge(health::router())
@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(web::layers::not_found)
         .method_not_allowed_fallback(web::layers::method_not_allowed)
         .layer(cors)
+        .layer(middleware::from_fn_with_state(guard, web::layers::same_site_only))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

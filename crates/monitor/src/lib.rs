@@ -49,7 +49,9 @@ pub use state::Monitor;
 
 /// The whole monitor.
 pub fn router(monitor: Monitor) -> Router {
-    let cors = web::layers::cors(&monitor.options().cors_origins, &[axum::http::header::LOCATION]);
+    let origins = &monitor.options().cors_origins;
+    let cors = web::layers::cors(origins, &[axum::http::header::LOCATION]);
+    let guard = web::layers::Guard::new(origins);
     let timed = Router::new()
         .merge(http::tasks::router())
         .merge(http::queue::router())
@@ -65,6 +67,7 @@ pub fn router(monitor: Monitor) -> Router {
         .fallback(web::layers::not_found)
         .method_not_allowed_fallback(web::layers::method_not_allowed)
         .layer(cors)
+        .layer(middleware::from_fn_with_state(guard, web::layers::same_site_only))
         .layer(TraceLayer::new_for_http())
         .with_state(monitor)
 }

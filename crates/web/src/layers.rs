@@ -1,12 +1,16 @@
-//! What both services put around their handlers: CORS for the app's own pages, a request
-//! timeout, and FastAPI's 404 / 405 answers.
+//! What both services put around their handlers: no DNS rebinding and no other site's pages, CORS
+//! for the app's own pages, a request timeout, and FastAPI's 404 / 405 answers.
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::WebError;
@@ -22,6 +26,61 @@ pub fn cors(origins: &[String], expose: &[HeaderName]) -> CorsLayer {
         .allow_headers([header::CONTENT_TYPE])
         .expose_headers(expose.to_vec())
         .max_age(Duration::from_secs(600))
+}
+
+/// The pages allowed to call a service from a browser (besides its own, e.g. its Swagger UI).
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    origins: Arc<[String]>,
+}
+
+impl Guard {
+    /// Allows pages of `origins` (the app's own; empty: only the service's own pages).
+    pub fn new(origins: &[String]) -> Self {
+        Self { origins: origins.into() }
+    }
+}
+
+/// The host part of a `Host` header (`127.0.0.1:8000` → `127.0.0.1`, `[::1]:80` → `::1`).
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':')
+        .map_or(host, |(name, port)| if port.chars().all(|c| c.is_ascii_digit()) { name } else { host })
+}
+
+/// Whether a request may be answered: its `Host` names this machine by address or as
+/// `localhost` (a site's domain name there is DNS rebinding: a page of that site talking to us
+/// through its own name), and its `Origin`, if any, is this service itself or a page allowed.
+pub fn allowed(host: Option<&str>, origin: Option<&str>, allowed_origins: &[String]) -> Result<(), &'static str> {
+    let Some(host) = host else { return Err("a request must name its Host") };
+    let name = host_name(host);
+    if !(name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()) {
+        return Err("this service answers only to an address of this machine or localhost, not to a site's name");
+    }
+    match origin {
+        None => Ok(()),
+        Some(origin) if allowed_origins.iter().any(|o| o == origin) => Ok(()),
+        Some(origin) if origin.strip_prefix("http://").is_some_and(|o| o.eq_ignore_ascii_case(host)) => Ok(()),
+        Some(_) => Err("requests from other web pages are not allowed"),
+    }
+}
+
+/// Refuses what [`allowed`] refuses: 421 for a foreign `Host`, 403 for a foreign `Origin`, with
+/// FastAPI's `{"detail"}`. Use with `axum::middleware::from_fn_with_state(guard, same_site_only)`.
+pub async fn same_site_only(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
+    match allowed(host, origin, &guard.origins) {
+        Ok(()) => next.run(request).await,
+        Err(why) => {
+            let status =
+                if why.starts_with("requests from") { StatusCode::FORBIDDEN } else { StatusCode::MISDIRECTED_REQUEST };
+            (status, Json(json!({ "detail": why }))).into_response()
+        }
+    }
 }
 
 /// A service's longest request (504 beyond).
@@ -47,4 +106,26 @@ pub async fn not_found() -> WebError {
 /// FastAPI's 405 for a method a route does not have.
 pub async fn method_not_allowed() -> WebError {
     WebError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_rebinding_and_other_sites_are_refused() {
+        let app = ["tauri://localhost".to_string()];
+        assert!(allowed(Some("127.0.0.1:8000"), None, &app).is_ok());
+        assert!(allowed(Some("localhost:8000"), None, &app).is_ok());
+        assert!(allowed(Some("[::1]:8000"), None, &app).is_ok());
+        assert!(allowed(Some("192.168.1.5:8000"), None, &app).is_ok(), "an address on the LAN (API_HOST=0.0.0.0)");
+        assert!(allowed(Some("evil.example"), None, &app).is_err(), "a site's name resolving to us: rebinding");
+        assert!(allowed(Some("evil.example:8000"), Some("http://evil.example:8000"), &app).is_err());
+        assert!(allowed(None, None, &app).is_err());
+        assert!(allowed(Some("127.0.0.1:8000"), Some("tauri://localhost"), &app).is_ok(), "the app's page");
+        assert!(allowed(Some("127.0.0.1:8000"), Some("http://127.0.0.1:8000"), &app).is_ok(), "its own Swagger UI");
+        assert!(allowed(Some("127.0.0.1:8000"), Some("http://evil.example"), &app).is_err());
+        assert!(allowed(Some("127.0.0.1:8000"), Some("null"), &app).is_err());
+        assert!(allowed(Some("127.0.0.1:8000"), Some("http://127.0.0.1:9999"), &app).is_err(), "another local page");
+    }
 }

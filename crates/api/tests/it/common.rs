@@ -47,7 +47,7 @@ impl TestApp {
         content_type: Option<&str>,
         body: impl Into<Body>,
     ) -> Answer {
-        let mut builder = Request::builder().method(method).uri(path);
+        let mut builder = Request::builder().method(method).uri(path).header("host", "127.0.0.1:8000");
         if let Some(content_type) = content_type {
             builder = builder.header("content-type", content_type);
         }

@@ -133,6 +133,7 @@ async fn cors_answers_only_the_listed_origins() {
         axum::http::Request::builder()
             .method(axum::http::Method::OPTIONS)
             .uri("/products/")
+            .header("host", "127.0.0.1:8000")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
             .header("access-control-request-headers", "content-type")
@@ -145,10 +146,12 @@ async fn cors_answers_only_the_listed_origins() {
     assert!(allowed.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
     let other = app.router.clone().oneshot(preflight("http://evil.example")).await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none(), "{:?}", other.headers());
+    assert_eq!(other.status(), 403, "another site's page is refused outright");
 
     let request = axum::http::Request::builder()
         .method(axum::http::Method::POST)
         .uri("/products/")
+        .header("host", "127.0.0.1:8000")
         .header("origin", "http://127.0.0.1:4321")
         .header("content-type", "application/json")
         .body(axum::body::Body::from(r#"{"name":"Cup","price":3}"#))
@@ -230,4 +233,29 @@ async fn the_synchronous_variant_reports_a_failed_notification() {
     let off = TestApp::start().await;
     let answer = off.post_json("/demo/products/sync", &json!({"name": "Cup", "price": 3})).await;
     assert_eq!(answer.status, 503, "{}", answer.text);
+}
+
+#[tokio::test]
+async fn dns_rebinding_and_other_sites_pages_are_refused_and_change_nothing() {
+    let app = TestApp::start().await;
+    let before = app.snapshot().await;
+    use tower::ServiceExt as _;
+    let request = |host: &str, origin: Option<&str>| {
+        let mut builder = axum::http::Request::builder()
+            .method(axum::http::Method::POST)
+            .uri("/products/")
+            .header("host", host)
+            .header("content-type", "application/json");
+        if let Some(origin) = origin {
+            builder = builder.header("origin", origin);
+        }
+        builder.body(axum::body::Body::from(r#"{"name":"Cup","price":3}"#)).unwrap()
+    };
+    let rebound = app.router.clone().oneshot(request("evil.example", Some("http://evil.example"))).await.unwrap();
+    assert_eq!(rebound.status(), 421, "a site's name in Host: DNS rebinding");
+    let foreign = app.router.clone().oneshot(request("127.0.0.1:8000", Some("http://evil.example"))).await.unwrap();
+    assert_eq!(foreign.status(), 403, "another site's page");
+    assert_eq!(app.snapshot().await, before, "nothing stored");
+    let own = app.router.clone().oneshot(request("127.0.0.1:8000", Some("http://127.0.0.1:8000"))).await.unwrap();
+    assert_eq!(own.status(), 201, "the API's own Swagger UI may create a product");
 }

@@ -87,7 +87,8 @@ impl TestMonitor {
     }
 
     pub async fn request(&self, method: Method, path: &str) -> Answer {
-        let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        let request =
+            Request::builder().method(method).uri(path).header("host", "127.0.0.1:5555").body(Body::empty()).unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

@@ -149,3 +149,26 @@ async fn workers_are_listed_with_their_stats() {
     assert_eq!(offline["last_event"], "worker-offline");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_controls_refuse_dns_rebinding_and_other_sites_pages() {
+    let app = TestMonitor::start().await;
+    let mut conn = app.conn.clone();
+    let _: () = conn.lpush("celery", app.send(product(1, "p")).await.to_json().unwrap()).await.unwrap();
+    use tower::ServiceExt as _;
+    let purge = |host: &str, origin: &str| {
+        axum::http::Request::builder()
+            .method(Method::DELETE)
+            .uri("/queue")
+            .header("host", host)
+            .header("origin", origin)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let rebound = app.router.clone().oneshot(purge("evil.example", "http://evil.example")).await.unwrap();
+    assert_eq!(rebound.status(), 421);
+    let foreign = app.router.clone().oneshot(purge("127.0.0.1:5555", "http://evil.example")).await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(conn.llen::<_, usize>("celery").await.unwrap(), 2, "the queue is untouched");
+    app.stop().await;
+}
