@@ -255,13 +255,18 @@ export class LogBuffer {
   }
 }
 
-/** REDIS_URL for a local Redis on `port`. */
-export function redisUrlFor(port: string): string {
-  return `redis://127.0.0.1:${port.trim()}/0`;
+/** A local REDIS_URL: `redis://[password part@]127.0.0.1|localhost[:port][/db]`. */
+const LOCAL_REDIS = /^redis:\/\/((?:[^@/]*@)?)(127\.0\.0\.1|localhost)(?::(\d+))?(\/\d*)?$/;
+
+/** REDIS_URL for a local Redis on `port`; with `current` (a local URL), its password part
+ * (masked as the backend shows it: the backend puts the password back) and database are kept. */
+export function redisUrlFor(port: string, current = ''): string {
+  const match = LOCAL_REDIS.exec(current.trim());
+  return `redis://${match?.[1] ?? ''}127.0.0.1:${port.trim()}${match?.[4] || '/0'}`;
 }
 
 /** The port of a local REDIS_URL, or '' when it is not one. */
 export function redisPortOf(url: string): string {
-  const match = /^redis:\/\/(?:127\.0\.0\.1|localhost)(?::(\d+))?(?:\/\d*)?$/.exec(url.trim());
-  return match ? (match[1] ?? '6379') : '';
+  const match = LOCAL_REDIS.exec(url.trim());
+  return match ? (match[3] ?? '6379') : '';
 }

@@ -219,4 +219,10 @@ test('the Redis port field maps to REDIS_URL and back', () => {
   assert.equal(redisPortOf('redis://127.0.0.1:6380/0'), '6380');
   assert.equal(redisPortOf('redis://localhost/0'), '6379');
   assert.equal(redisPortOf('redis://:pw@example.com:6379/0'), '', 'a remote Redis is not a port field');
+  assert.equal(redisPortOf('redis://***@127.0.0.1:6390/0'), '6390', 'a local Redis with a (masked) password');
+  assert.equal(
+    redisUrlFor('6391', 'redis://***@127.0.0.1:6390/2'),
+    'redis://***@127.0.0.1:6391/2',
+    'the password part and the database stay',
+  );
 });

@@ -184,6 +184,15 @@ fn flags_of(command: &Command) -> (HashMap<String, String>, Option<String>) {
 
 async fn run_api(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let addr = settings.api_addr();
+    let loopback = settings.api_host == "localhost"
+        || settings.api_host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        tracing::warn!(
+            host = %settings.api_host,
+            "API_HOST is not this machine alone: every computer that reaches {addr} can create products; keep \
+             127.0.0.1 unless you mean that"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let broker = taskq::Broker::connect(settings.redis_url.expose(), taskq::BrokerOptions::default())
         .await

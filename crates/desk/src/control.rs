@@ -17,7 +17,7 @@
 //! | `POST /api/open/{swagger,monitor-docs,data-dir,logs}` | opens it on this machine |
 //! | `GET /api/redis/server` | whether a redis-server for a managed Redis can be found, and where |
 //! | `PUT /api/exports/{name}` | saves an exported diagram (`.svg`, `.png`) under the data folder |
-//! | `GET /api/events?token=` | Server-Sent Events: states, log lines, settings |
+//! | `GET /api/events?token=` | Server-Sent Events: states, log lines, settings (the one path that takes the token in its query) |
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ pub fn router(state: ControlState) -> Router {
             "/api/exports/{name}",
             axum::routing::put(save_export).layer(axum::extract::DefaultBodyLimit::max(crate::exports::MAX_BYTES)),
         )
-        .route("/api/events", get(events))
+        .route(EVENTS_PATH, get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(api)
@@ -153,7 +153,8 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The API needs this run's token: `Authorization: Bearer …`, or `?token=` (for `EventSource`).
+/// The API needs this run's token: `Authorization: Bearer …`; `?token=` only for the event stream
+/// (`EventSource` cannot send headers), so a token in a link's query can do nothing else.
 async fn require_token(
     State(state): State<ControlState>,
     Query(query): Query<TokenQuery>,
@@ -166,12 +167,16 @@ async fn require_token(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::to_string);
-    match bearer.or(query.token) {
+    let in_query = query.token.filter(|_| request.uri().path() == EVENTS_PATH);
+    match bearer.or(in_query) {
         Some(token) if same_secret(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
         Some(_) => refuse(StatusCode::UNAUTHORIZED, "wrong token: open the link the app shows (Open in browser)"),
         None => refuse(StatusCode::UNAUTHORIZED, "missing token: open the link the app shows (Open in browser)"),
     }
 }
+
+/// The event stream's path (the one place a token in the query is taken).
+const EVENTS_PATH: &str = "/api/events";
 
 /// A [`DeskError`] as an HTTP answer: `{"detail", "error"}`, and FastAPI's 422 shape for settings.
 struct ControlError(DeskError);

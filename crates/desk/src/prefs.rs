@@ -166,6 +166,21 @@ pub struct SaveOutcome {
     pub restart: Vec<ProcessKind>,
 }
 
+/// The key whose password is masked in the view.
+const REDIS_URL: &str = "REDIS_URL";
+
+/// `submitted` with the password of `current` put back where the view masked it
+/// (`redis://***@host` → `redis://:secret@host`); anything else as submitted.
+fn unmasked_redis_url(submitted: &str, current: Option<&str>) -> String {
+    let (Some(masked), Some(current)) = (submitted.split_once("://***@"), current) else {
+        return submitted.to_string();
+    };
+    match (current.find("://"), current.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://{}@{}", masked.0, &current[scheme + 3..at], masked.1),
+        _ => format!("{}://{}", masked.0, masked.1),
+    }
+}
+
 fn is_secret(key: &str) -> bool {
     config::KEYS.iter().any(|k| k.name == key && k.secret)
 }
@@ -235,11 +250,15 @@ impl Prefs {
                 ));
                 continue;
             }
-            let value = value.trim();
+            let mut value = value.trim().to_string();
+            if key == REDIS_URL {
+                let current = self.values.get(REDIS_URL).or_else(|| env.get(REDIS_URL));
+                value = unmasked_redis_url(&value, current.map(String::as_str));
+            }
             if value.is_empty() {
                 next.values.remove(key);
             } else {
-                next.values.insert(key.clone(), value.to_string());
+                next.values.insert(key.clone(), value);
             }
         }
         if let Some(external) = &update.external {
@@ -316,6 +335,10 @@ impl Prefs {
                     secrets_set.push((*key).to_string());
                 }
                 values.insert((*key).to_string(), String::new());
+            } else if *key == REDIS_URL {
+                // A password in it is a secret too: shown masked, kept when the masked form comes back.
+                let url = saved.map_or_else(|| default_of(key).to_string(), Clone::clone);
+                values.insert((*key).to_string(), config::Secret::new(url).redacted_url());
             } else {
                 values.insert((*key).to_string(), saved.map_or_else(|| default_of(key).to_string(), Clone::clone));
             }
@@ -338,6 +361,25 @@ impl Prefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redis_password_is_shown_masked_and_kept_when_the_mask_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = HashMap::new();
+        let update = |url: &str| SettingsUpdate {
+            values: BTreeMap::from([("REDIS_URL".to_string(), url.to_string())]),
+            ..SettingsUpdate::default()
+        };
+        let saved = Prefs::default().updated(&update("redis://:s3cret@127.0.0.1:6390/0"), &env).unwrap();
+        let view = saved.view(dir.path(), &env);
+        assert_eq!(view.values["REDIS_URL"], "redis://***@127.0.0.1:6390/0");
+        assert!(!serde_json::to_string(&view).unwrap().contains("s3cret"));
+        // The form sends back what it was shown (with the port changed): the password stays.
+        let moved = saved.updated(&update("redis://***@127.0.0.1:6391/0"), &env).unwrap();
+        assert_eq!(moved.values["REDIS_URL"], "redis://:s3cret@127.0.0.1:6391/0");
+        let plain = saved.updated(&update("redis://127.0.0.1:6392/0"), &env).unwrap();
+        assert_eq!(plain.values["REDIS_URL"], "redis://127.0.0.1:6392/0", "a URL without a mask is taken as typed");
+    }
 
     #[test]
     fn failure_injection_is_for_this_run_only() {

@@ -223,8 +223,7 @@ impl Actor {
             let exe_dir = c.stackdesk_exe.parent().map(std::path::Path::to_path_buf);
             let binary = paths::find_redis(c.redis_binary.as_deref(), exe_dir.as_deref())?;
             let data = c.data_dir.join("redis");
-            std::fs::create_dir_all(&data)
-                .map_err(|e| SupervisorError::io(format!("creating {}", data.display()), e))?;
+            paths::private_dir(&data).map_err(|e| SupervisorError::io(format!("creating {}", data.display()), e))?;
             let conf = c.data_dir.join("redis.conf");
             std::fs::write(&conf, paths::redis_conf(c.redis_port, &data))
                 .map_err(|e| SupervisorError::io(format!("writing {}", conf.display()), e))?;

@@ -44,7 +44,7 @@ impl Logs {
     /// Logs written under `dir/logs/`, published on `events`.
     pub fn new(dir: &Path, events: broadcast::Sender<Event>, secrets: Vec<String>) -> Self {
         let logs = dir.join("logs");
-        let _ = std::fs::create_dir_all(&logs);
+        let _ = crate::paths::private_dir(&logs);
         let book = |kind: ProcessKind| {
             let path = logs.join(format!("{}.log", kind.name()));
             let file = OpenOptions::new().create(true).append(true).open(&path).ok();

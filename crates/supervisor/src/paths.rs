@@ -11,6 +11,18 @@ pub fn default_data_dir() -> PathBuf {
     dirs::data_dir().map_or_else(|| std::env::temp_dir().join(name), |d| d.join(name))
 }
 
+/// Creates `dir` (and its parents) readable by its owner only: Redis's data (products, task
+/// arguments, maybe a token in a result) and the logs are nobody else's business.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// A redis-server that was found, and what it says its version is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisBinary {

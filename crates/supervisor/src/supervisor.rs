@@ -25,7 +25,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// Starts the supervisor (nothing runs until [`Supervisor::start`]).
     pub fn new(config: SupervisorConfig) -> Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
+        crate::paths::private_dir(&config.data_dir)
             .map_err(|e| SupervisorError::io(format!("creating {}", config.data_dir.display()), e))?;
         let (events, _) = broadcast::channel(4096);
         let logs = Arc::new(Logs::new(&config.data_dir, events.clone(), config.secrets.clone()));

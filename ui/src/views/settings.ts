@@ -176,7 +176,8 @@ export class SettingsView {
       const number = field.key === 'NOTIFY_SIMULATED_SECS' ? parseDecimal(typed) : null;
       const value = number !== null ? String(number) : typed;
       if (field.key === 'REDIS_PORT') {
-        if (value !== redisPortOf(s?.values.REDIS_URL ?? '')) values.REDIS_URL = value ? redisUrlFor(value) : '';
+        if (value !== redisPortOf(s?.values.REDIS_URL ?? ''))
+          values.REDIS_URL = value ? redisUrlFor(value, s?.values.REDIS_URL) : '';
       } else if (field.type === 'password') {
         if (value) values[field.key] = value;
       } else if (value !== (s?.values[field.key] ?? '')) values[field.key] = value;

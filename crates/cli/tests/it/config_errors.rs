@@ -54,3 +54,23 @@ fn every_subcommand_has_help() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("--redis-url"));
     }
 }
+
+#[test]
+fn an_api_open_to_the_network_says_so() {
+    // Redis is unreachable, so the API stops right after its start-up words.
+    let redis_port = test_support::redis::free_port();
+    let output = stackdesk()
+        .args(["api", "--host", "0.0.0.0", "--port", &test_support::redis::free_port().to_string()])
+        .env("REDIS_URL", format!("redis://127.0.0.1:{redis_port}/0"))
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains("API_HOST is not this machine alone"), "{said}");
+    let output = stackdesk()
+        .args(["api", "--port", &test_support::redis::free_port().to_string()])
+        .env("REDIS_URL", format!("redis://127.0.0.1:{redis_port}/0"))
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!said.contains("API_HOST is not this machine alone"), "the default is quiet: {said}");
+}

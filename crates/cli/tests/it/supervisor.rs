@@ -75,6 +75,11 @@ async fn start_brings_up_all_three_and_stop_leaves_none() {
         assert!(!alive(pid), "pid {pid} is still alive after stop");
     }
     assert!(std::fs::read_to_string(data.path().join("logs/api.log")).unwrap().contains("API listening"));
+    for private in ["redis", "logs"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(data.path().join(private)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{private}/ is its owner's alone: {mode:o}");
+    }
     supervisor.shutdown().await;
 }
 
