@@ -74,14 +74,25 @@ impl Drop for FakeTelegram {
     }
 }
 
+/// A redirect to `to` (the path of the request is kept), as a hijacked or misconfigured
+/// `TELEGRAM_API_URL` could answer.
+pub fn redirect(to: &str) -> (u16, Value) {
+    (307, json!({"location": to}))
+}
+
 async fn send_message(
     State(script): State<Arc<Mutex<Script>>>,
     Path(bot): Path<String>,
     Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
     let mut script = script.lock().unwrap();
     script.requests.push(Request { token: bot.trim_start_matches("bot").to_string(), body, at: Instant::now() });
     let (status, answer) =
         script.answers.pop_front().unwrap_or_else(|| error(500, "the fake ran out of answers", None));
-    (StatusCode::from_u16(status).unwrap(), Json(answer))
+    let status = StatusCode::from_u16(status).unwrap();
+    match answer["location"].as_str() {
+        Some(to) => (status, [("location", format!("{to}/{bot}/sendMessage"))]).into_response(),
+        None => (status, Json(answer)).into_response(),
+    }
 }

@@ -109,6 +109,29 @@ async fn unauthorized_fails_at_once_with_telegrams_description() {
 }
 
 #[tokio::test]
+async fn an_answer_that_echoes_the_token_is_stored_masked() {
+    let redis = RedisServer::start();
+    let echo = format!("Bad Request: bot{TOKEN} may not write to chat 42");
+    let fake = FakeTelegram::start(vec![error(400, &echo, None)]).await;
+    let meta = run_task(&redis, telegram_settings(&redis, &fake, &[]), vec![product()]).await;
+    assert_eq!(meta["status"], "FAILURE");
+    let message = meta["result"]["exc_message"][0].as_str().unwrap();
+    assert_eq!(message, "Telegram API error 400: Bad Request: bot*** may not write to chat 42");
+    assert!(!meta.to_string().contains(TOKEN), "{meta}");
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_with_the_token_in_its_path() {
+    let redis = RedisServer::start();
+    let elsewhere = FakeTelegram::start(vec![sent(1)]).await;
+    let fake = FakeTelegram::start(vec![super::fake_telegram::redirect(&elsewhere.url)]).await;
+    let meta = run_task(&redis, telegram_settings(&redis, &fake, &[("TASK_MAX_RETRIES", "0")]), vec![product()]).await;
+    assert_eq!(meta["status"], "FAILURE", "{meta}");
+    assert_eq!(fake.requests().len(), 1);
+    assert!(elsewhere.requests().is_empty(), "the token went nowhere else");
+}
+
+#[tokio::test]
 async fn unreachable_telegram_is_retried_until_failure() {
     let redis = RedisServer::start();
     let closed = format!("http://127.0.0.1:{}", test_support::redis::free_port());
