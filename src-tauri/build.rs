@@ -3,12 +3,6 @@
 
 include!("src/commands/list.rs");
 
-macro_rules! names {
-    ($($command:ident),*) => {
-        &[$(stringify!($command)),*]
-    };
-}
-
 fn main() {
     let manifest = tauri_build::AppManifest::new().commands(with_commands!(names));
     if let Err(err) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {

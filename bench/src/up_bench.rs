@@ -29,6 +29,7 @@ fn config(data: &Path, stackdesk: &Path) -> SupervisorConfig {
         ready_timeout: Duration::from_secs(30),
         stop_timeout: Duration::from_secs(10),
         restart: RestartPolicy::default(),
+        observer: None,
     }
 }
 

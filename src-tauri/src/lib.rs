@@ -26,13 +26,6 @@ macro_rules! handler {
     };
 }
 
-/// The command names, as the list gives them.
-macro_rules! names {
-    ($($command:ident),*) => {
-        &[$(stringify!($command)),*]
-    };
-}
-
 /// Every command the app exposes (`src/commands/list.rs`).
 pub const COMMANDS: &[&str] = with_commands!(names);
 
@@ -167,24 +160,6 @@ fn tray(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    /// `capabilities/default.json` grants exactly the commands the list names (tauri-build and
-    /// `generate_handler!` take theirs from that list).
-    #[test]
-    fn the_capability_grants_exactly_the_listed_commands() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/default.json")).unwrap();
-        let capability: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let mut granted: Vec<String> =
-            capability["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
-        let mut listed: Vec<String> =
-            super::COMMANDS.iter().map(|c| format!("allow-{}", c.replace('_', "-"))).collect();
-        granted.sort();
-        listed.sort();
-        assert_eq!(granted, listed, "capabilities/default.json and src/commands/list.rs disagree");
-    }
-}
-
 /// Runs the app until it quits; the stack is always stopped on the way out.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -226,4 +201,22 @@ pub fn run() {
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    /// `capabilities/default.json` grants exactly the commands the list names (tauri-build and
+    /// `generate_handler!` take theirs from that list).
+    #[test]
+    fn the_capability_grants_exactly_the_listed_commands() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/default.json")).unwrap();
+        let capability: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut granted: Vec<String> =
+            capability["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+        let mut listed: Vec<String> =
+            super::COMMANDS.iter().map(|c| format!("allow-{}", c.replace('_', "-"))).collect();
+        granted.sort();
+        listed.sort();
+        assert_eq!(granted, listed, "capabilities/default.json and src/commands/list.rs disagree");
+    }
 }

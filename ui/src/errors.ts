@@ -82,5 +82,7 @@ export function settingProblemText(problem: SettingProblem, lang: Language, fiel
       return say('setting.env_file');
     case 'not_editable':
       return say('setting.not_editable');
+    case 'distinct_port':
+      return say('setting.distinct_port', { other: problem.ctx.other });
   }
 }

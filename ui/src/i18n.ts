@@ -227,6 +227,7 @@ const en = {
   'setting.redis_url': 'expected redis://[:password@]host[:port][/db], e.g. redis://127.0.0.1:6379/0',
   'setting.redis_tcp': 'expected a TCP address (redis://host:port/db)',
   'setting.required_with': 'expected a value when {other} is set',
+  'setting.distinct_port': 'expected a port of its own ({other} uses this one)',
   'setting.env_file': 'expected a readable .env file of KEY=value lines',
   'setting.not_editable': 'not a setting the app can change',
 } as const;
@@ -459,6 +460,7 @@ const ru: Record<Key, string> = {
   'setting.redis_url': 'Нужен адрес вида redis://хост:порт/база, например redis://127.0.0.1:6379/0',
   'setting.redis_tcp': 'Нужен Redis, доступный по TCP (redis://хост:порт/база)',
   'setting.required_with': 'Обязательно, когда задан {other}',
+  'setting.distinct_port': 'Нужен отдельный порт: этот уже занимает {other}',
   'setting.env_file': 'Нужен читаемый файл .env из строк KEY=value',
   'setting.not_editable': 'Эту настройку нельзя изменить из приложения',
 };

@@ -74,7 +74,7 @@ export type {
 /** An error from the backend: `kind` says which way out the UI can offer. */
 export type DeskErrorBody = ErrorBody;
 
-export const PROCESSES: ProcessKind[] = ['redis', 'api', 'worker'];
+export { FINISHED_STATES, PROCESS_KINDS as PROCESSES, TASK_STATES } from './gen/constants';
 
 export class DeskError extends Error {
   constructor(readonly body: DeskErrorBody) {

@@ -157,14 +157,13 @@ export class StackControl {
     this.stopLive?.();
     const [api, monitor] = [new Api(apiBase), new Monitor(monitorBase)];
     store.update({ api, monitor });
+    // Each on its own: the history does not depend on the API (it may be down, or not ours).
     const load = async () => {
-      try {
-        const [page, products] = await Promise.all([monitor.tasks(ROWS), api.products(50)]);
-        for (const task of page.tasks) store.tasks.upsert(task);
-        store.update({ products }, 'tasks', 'products', 'drawer');
-      } catch {
-        // Not up (yet): the feed's reconnect will load again.
-      }
+      const [page, products] = await Promise.allSettled([monitor.tasks(ROWS), api.products(50)]);
+      if (page.status === 'fulfilled') for (const task of page.value.tasks) store.tasks.upsert(task);
+      if (products.status === 'fulfilled') store.update({ products: products.value });
+      // What is not up (yet) is loaded again when the feed reconnects.
+      store.render('tasks', 'products', 'drawer');
     };
     // Edges flash only while the architecture is on screen (a flash seen later would be stale).
     const pulse = (edges: string[]) => {

@@ -2,10 +2,19 @@
 
 import { apiErrorText } from './errors';
 import { language } from './i18n';
-import type { FieldError, Language, ProcessState, Product, Step, Task } from './ipc';
+import {
+  FINISHED_STATES,
+  type FieldError,
+  type Language,
+  type ProcessState,
+  type Product,
+  type Step,
+  TASK_STATES,
+  type Task,
+} from './ipc';
 
-export const TASK_STATES = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED'] as const;
-const FINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+/** The states after which nothing more happens (from Rust's `TaskState::is_ready`). */
+const FINAL: ReadonlySet<string> = new Set(FINISHED_STATES);
 
 /** How far along a state is: between views of the same moment, the further one wins. */
 function rank(state: string): number {
@@ -66,6 +75,9 @@ export class TaskStore {
       timeline: [{ state: 'PENDING', at: product.created_at, worker: null }],
       eta: null,
       retry_of: null,
+      finished: false,
+      can_revoke: true,
+      can_retry: false,
       retried_as: null,
     });
     this.version++;

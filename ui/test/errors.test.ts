@@ -58,6 +58,7 @@ test('settings problems read in Russian by their type', () => {
   );
   assert.equal(ru(problem('redis_url', undefined, 'REDIS_URL'), 'REDIS_PORT'), 'Нужен номер порта от 1 до 65 535');
   assert.match(ru(problem('redis_url', undefined, 'REDIS_URL')), /^Нужен адрес вида redis:\/\//);
+  assert.equal(ru(problem('distinct_port', { other: 'API_PORT' })), 'Нужен отдельный порт: этот уже занимает API_PORT');
   for (const type of ['host', 'http_url', 'origins', 'redis_tcp', 'env_file', 'not_editable']) {
     assert.match(ru(problem(type)), /[А-Яа-я]/, type);
   }

@@ -49,6 +49,9 @@ function task(id: string, timeline: Step[], extra: Partial<Task> = {}): Task {
     eta: null,
     retry_of: null,
     retried_as: null,
+    finished: false,
+    can_revoke: true,
+    can_retry: false,
     ...extra,
   };
 }

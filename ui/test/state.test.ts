@@ -34,6 +34,9 @@ function task(id: string, state: TaskState, sent: string, extra: Partial<Task> =
     eta: null,
     retry_of: null,
     retried_as: null,
+    finished: false,
+    can_revoke: true,
+    can_retry: false,
     ...extra,
   };
 }

@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 /// Runs the stack until `shutdown`, then stops it.
 pub async fn run(settings: &Settings, external: &[String], shutdown: CancellationToken) -> anyhow::Result<()> {
-    let config = supervisor_config(settings, external)?;
+    let mut config = supervisor_config(settings, external)?;
     // The monitor's port first, like the others: a taken one stops `up` before anything runs.
     let monitor_addr = format!("127.0.0.1:{}", settings.monitor_port);
     let listener = match tokio::net::TcpListener::bind(&monitor_addr).await {
@@ -24,8 +24,15 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
             None => return Err(err).with_context(|| format!("cannot listen on {monitor_addr} for the monitor")),
         },
     };
+    // The monitor first: it waits for Redis, and the API and the worker start once it follows the
+    // stack's events (so nothing they say is missed).
     let monitor_stop = CancellationToken::new();
     let monitor_tasks = TaskTracker::new();
+    let options = monitor::MonitorOptions::from_settings(settings);
+    let redis_url = settings.redis_url.expose().to_string();
+    let monitor = monitor::start(listener, redis_url, options, &monitor_tasks, monitor_stop.clone());
+    monitor_tasks.close();
+    config.observer = Some(monitor.following());
     let supervisor = Supervisor::new(config)?;
     let mut events = supervisor.subscribe();
     let printer = tokio::spawn(async move {
@@ -42,17 +49,12 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
         () = shutdown.cancelled() => Ok(()),
     };
     if let Err(err) = started {
+        monitor_stop.cancel();
         supervisor.shutdown().await;
         printer.abort();
         bail!("{err}");
     }
     if !shutdown.is_cancelled() {
-        let options = monitor::MonitorOptions::from_settings(settings);
-        let redis_url = settings.redis_url.expose().to_string();
-        let monitor = monitor::start(listener, redis_url, options, &monitor_tasks, monitor_stop.clone());
-        if !monitor.until_following(Duration::from_secs(5)).await {
-            say("the task monitor does not follow the stack's events yet; it keeps trying");
-        }
         let api = supervisor
             .status()
             .iter()
@@ -65,9 +67,13 @@ pub async fn run(settings: &Settings, external: &[String], shutdown: Cancellatio
         ));
         shutdown.cancelled().await;
     }
-    say("stopping: the monitor, the worker, then API, then Redis");
+    say("stopping: the worker, the monitor, then API, then Redis");
+    // The worker first, while the monitor still hears its last words.
+    let worker_ours = supervisor.status().iter().any(|s| s.process == ProcessKind::Worker && s.mode == Mode::Managed);
+    if worker_ours {
+        let _ = supervisor.stop_process(ProcessKind::Worker).await;
+    }
     monitor_stop.cancel();
-    monitor_tasks.close();
     if tokio::time::timeout(Duration::from_secs(3), monitor_tasks.wait()).await.is_err() {
         say("the monitor did not stop within 3 s");
     }

@@ -70,6 +70,12 @@ pub enum Rule {
     },
     /// A readable `.env` file of `KEY=value` lines.
     EnvFile,
+    /// A port no other part of the stack uses (`other` holds it).
+    DistinctPort {
+        /// The key whose port it is.
+        #[ts(type = "string")]
+        other: &'static str,
+    },
 }
 
 /// The raw layers, lowest precedence first.
@@ -208,11 +214,23 @@ impl Settings {
             (None, None) => None,
         };
         let result_expires = p.number::<u64>("RESULT_EXPIRES_SECS", 0, u64::MAX / 2)?;
+        let (api_port, monitor_port): (u16, u16) = (p.number("API_PORT", 1, u16::MAX)?, p.number("MONITOR_PORT", 1, u16::MAX)?);
+        let redis_port = local_port_of(redis_url.expose());
+        for (other, port) in [("API_PORT", Some(api_port)), ("REDIS_URL", redis_port)] {
+            if port == Some(monitor_port) {
+                return Err(p.error(
+                    "MONITOR_PORT",
+                    &monitor_port.to_string(),
+                    &format!("a port of its own ({other} uses {monitor_port})"),
+                    Rule::DistinctPort { other },
+                ));
+            }
+        }
         Ok(Self {
             redis_url,
             api_host: p.host("API_HOST")?,
-            api_port: p.number("API_PORT", 1, u16::MAX)?,
-            monitor_port: p.number("MONITOR_PORT", 1, u16::MAX)?,
+            api_port,
+            monitor_port,
             api_cors_origins: p.origins("API_CORS_ORIGINS")?,
             worker_concurrency: p.number("WORKER_CONCURRENCY", 1, 64)?,
             task_max_retries: p.number("TASK_MAX_RETRIES", 0, 100)?,
@@ -236,6 +254,14 @@ impl Settings {
             format!("{}:{}", self.api_host, self.api_port)
         }
     }
+}
+
+/// The port of a Redis URL on this machine (6379 when it names none), `None` for another host.
+fn local_port_of(url: &str) -> Option<u16> {
+    let rest = url.split_once("://")?.1;
+    let host_port = rest.rsplit_once('@').map_or(rest, |(_, hp)| hp).split('/').next()?;
+    let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "6379"));
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]").then(|| port.parse().ok()).flatten()
 }
 
 struct Parser<'a> {

@@ -167,8 +167,6 @@ struct MonitorRun {
 
 /// How long the monitor may take to stop before its tasks are left behind.
 const MONITOR_STOP: Duration = Duration::from_secs(3);
-/// How long Start waits for the monitor to follow the stack's events.
-const MONITOR_READY: Duration = Duration::from_secs(5);
 
 /// The stack and its settings.
 #[derive(Debug)]
@@ -268,12 +266,23 @@ impl Stack {
         if self.running.load(Ordering::SeqCst) {
             return Err(SupervisorError::Busy("running").into());
         }
-        let (settings, config) = self.configs()?;
-        // Its port first: a taken one stops the Start before anything runs.
-        let listener = bind_monitor(settings.monitor_port)?;
+        let (settings, mut config) = self.configs()?;
+        // The monitor first, its port checked before anything runs: it waits for Redis, and the
+        // API and the worker start once it follows the stack's events (nothing of theirs is missed).
+        let port = settings.monitor_port;
+        let listener = tokio::task::spawn_blocking(move || bind_monitor(port))
+            .await
+            .map_err(|e| DeskError::io("binding the monitor's port", std::io::Error::other(e)))??;
+        config.observer = Some(self.start_monitor(listener, &settings)?);
         let targets = ProbeTargets::of(&config);
         *lock(&self.started_with) = Some(config.clone());
-        let supervisor = Arc::new(Supervisor::new(config)?);
+        let supervisor = match Supervisor::new(config) {
+            Ok(supervisor) => Arc::new(supervisor),
+            Err(err) => {
+                self.stop_monitor().await;
+                return Err(err.into());
+            }
+        };
         tokio::spawn(forward(supervisor.subscribe(), self.events.clone()));
         let previous = lock(&self.current).replace(supervisor.clone());
         if let Some(previous) = previous.and_then(|p| Arc::try_unwrap(p).ok()) {
@@ -282,11 +291,11 @@ impl Stack {
         self.running.store(true, Ordering::SeqCst);
         self.emit(DeskEvent::Stack { running: true });
         if let Err(err) = supervisor.start().await {
+            self.stop_monitor().await;
             self.running.store(false, Ordering::SeqCst);
             self.emit(DeskEvent::Stack { running: false });
             return Err(err.into());
         }
-        self.start_monitor(listener, &settings).await?;
         self.start_prober(&supervisor, targets);
         Ok(self.snapshot())
     }
@@ -308,9 +317,13 @@ impl Stack {
         }
     }
 
-    /// Starts the task monitor of this stack on `listener`, and waits until it follows the
-    /// stack's events (so the UI, told the stack runs, misses nothing it does from then on).
-    async fn start_monitor(&self, listener: std::net::TcpListener, settings: &config::Settings) -> Result<()> {
+    /// Starts the task monitor of this stack on `listener` (it connects once Redis answers);
+    /// returns whether it follows the stack's events, for the supervisor to wait on.
+    fn start_monitor(
+        &self,
+        listener: std::net::TcpListener,
+        settings: &config::Settings,
+    ) -> Result<tokio::sync::watch::Receiver<bool>> {
         let port = settings.monitor_port;
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| DeskError::io(format!("serving the monitor on port {port}"), e))?;
@@ -322,10 +335,7 @@ impl Stack {
             monitor::start(listener, settings.redis_url.expose().to_string(), options, &tracker, shutdown.clone());
         tracker.close();
         *lock(&self.monitor) = Some(MonitorRun { port, shutdown, tracker });
-        if !monitor.until_following(MONITOR_READY).await {
-            tracing::warn!("the monitor does not follow the stack's events yet; it keeps trying");
-        }
-        Ok(())
+        Ok(monitor.following())
     }
 
     async fn stop_monitor(&self) {
@@ -353,9 +363,16 @@ impl Stack {
 
     async fn stop_locked(&self) -> Result<Snapshot> {
         self.stop_prober().await;
-        self.stop_monitor().await;
         if let Some(supervisor) = self.supervisor() {
+            // The worker first, while the monitor still hears its last words (the tasks it
+            // finishes, its `worker-offline`); then the monitor; then the API and Redis.
+            if self.running.load(Ordering::SeqCst) && started_worker(&supervisor) {
+                let _ = supervisor.stop_process(ProcessKind::Worker).await;
+            }
+            self.stop_monitor().await;
             supervisor.stop().await?;
+        } else {
+            self.stop_monitor().await;
         }
         if self.running.swap(false, Ordering::SeqCst) {
             self.emit(DeskEvent::Stack { running: false });
@@ -560,6 +577,11 @@ fn restart_pending(was: &SupervisorConfig, now: &SupervisorConfig) -> Vec<Proces
     pending
 }
 
+/// Whether the stack's worker is one the supervisor runs (not an external one) and is up.
+fn started_worker(supervisor: &Supervisor) -> bool {
+    supervisor.status().iter().any(|s| s.process == ProcessKind::Worker && s.mode == Mode::Managed && s.pid.is_some())
+}
+
 /// Binds the monitor's port on loopback, or says who holds it.
 fn bind_monitor(port: u16) -> Result<std::net::TcpListener> {
     let bound = std::net::TcpListener::bind(("127.0.0.1", port)).and_then(|listener| {
@@ -639,5 +661,6 @@ pub fn supervisor_config(
         ready_timeout: Duration::from_secs(20),
         stop_timeout: Duration::from_secs(10),
         restart: supervisor::RestartPolicy::default(),
+        observer: None,
     })
 }

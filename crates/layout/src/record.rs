@@ -126,6 +126,21 @@ pub struct Sent<'a> {
 
 /// The PENDING record of a task just sent (JSON text, as stored).
 pub fn pending(sent: &Sent<'_>) -> String {
+    pending_value(sent).to_string()
+}
+
+/// The PENDING record of a task a monitor saw queued, which nobody recorded: without the time
+/// of its state, so that any event about the task outranks it (a worker may have taken it
+/// before the monitor looked).
+pub fn noticed(sent: &Sent<'_>) -> String {
+    let mut record = pending_value(sent);
+    if let Some(fields) = record.as_object_mut() {
+        fields.remove("state_at");
+    }
+    record.to_string()
+}
+
+fn pending_value(sent: &Sent<'_>) -> Value {
     let at = sent.sent_at.to_string();
     json!({
         "retry_of": sent.retry_of,
@@ -139,7 +154,6 @@ pub fn pending(sent: &Sent<'_>) -> String {
         "sent_at": at,
         "timeline": [{"state": TaskState::Pending, "at": at}],
     })
-    .to_string()
 }
 
 #[cfg(test)]

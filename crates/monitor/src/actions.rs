@@ -24,7 +24,7 @@ pub type Replies = Map<String, Value>;
 pub async fn revoke(monitor: &Monitor, task_id: &str, terminate: bool) -> WebResult<Replies> {
     let redis = monitor.redis()?;
     let view = history::find(&redis.db, task_id).await?;
-    if view.state.is_ready() {
+    if !view.can_revoke {
         return Err(WebError::Conflict(format!(
             "Task {task_id} already finished ({}); there is nothing to revoke",
             view.state

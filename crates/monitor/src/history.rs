@@ -140,7 +140,7 @@ pub async fn notice(
             retry_of: None,
         };
         let args = serde_json::to_string(message.args()).unwrap_or_default();
-        invocation.arg(message.id()).arg(record::pending(&sent)).arg(sent_at).arg(args);
+        invocation.arg(message.id()).arg(record::noticed(&sent)).arg(sent_at).arg(args);
     }
     invocation.invoke_async(conn).await
 }

@@ -77,9 +77,19 @@ pub fn router(monitor: Monitor) -> Router {
 pub fn spawn_recorder(monitor: &Monitor, broker: &Broker, tracker: &TaskTracker) {
     monitor.attach(broker.clone());
     let Ok(redis) = monitor.redis().cloned() else { return };
-    tracker.spawn(recorder::record(monitor.clone(), redis.clone()));
-    tracker.spawn(recorder::watch_queue(monitor.clone(), redis.clone()));
-    tracker.spawn(recorder::relay_products(monitor.clone(), redis));
+    // Each ends at once at shutdown, whatever Redis call it waits on (a paused Redis answers none).
+    let until_shutdown = |work: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| {
+        let stop = monitor.shutdown().clone();
+        async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = work => {}
+            }
+        }
+    };
+    tracker.spawn(until_shutdown(Box::pin(recorder::record(monitor.clone(), redis.clone()))));
+    tracker.spawn(until_shutdown(Box::pin(recorder::watch_queue(monitor.clone(), redis.clone()))));
+    tracker.spawn(until_shutdown(Box::pin(recorder::relay_products(monitor.clone(), redis))));
 }
 
 /// How long the monitor waits between attempts to reach Redis: at first, and at most.

@@ -53,6 +53,26 @@ pub struct TaskView {
     pub retry_of: Option<String>,
     /// The task that retried this one.
     pub retried_as: Option<String>,
+    /// Whether nothing more happens to it (SUCCESS, FAILURE, REVOKED).
+    pub finished: bool,
+    /// Whether `POST /tasks/{id}/revoke` would take it (it has not finished).
+    pub can_revoke: bool,
+    /// Whether `POST /tasks/{id}/retry` would send it again: failed or revoked, not retried yet,
+    /// its name and arguments known.
+    pub can_retry: bool,
+}
+
+impl TaskView {
+    /// Fills in what the controls may do with it, from its state and record.
+    fn with_controls(mut self) -> Self {
+        self.finished = self.state.is_ready();
+        self.can_revoke = !self.finished;
+        self.can_retry = matches!(self.state, TaskState::Failure | TaskState::Revoked)
+            && self.retried_as.is_none()
+            && self.name.is_some()
+            && self.args.is_array();
+        self
+    }
 }
 
 /// An error of a task.
@@ -316,40 +336,46 @@ impl TaskView {
             .name
             .clone()
             .or_else(|| meta.as_ref().and_then(|m| m.extended.get("name").and_then(Value::as_str).map(str::to_string)));
-        Some(TaskView {
-            task_id: task_id.into(),
-            name,
-            state,
-            product_id: record.product_id.or_else(|| product_of(&args)),
-            args,
-            result,
-            error,
-            retries: record.retries.max(meta_retries),
-            worker: meta.and_then(|m| m.worker().map(str::to_string)).or(record.worker.clone()),
-            runtime: record.runtime,
-            sent_at: (record.sent_at > 0.0).then(|| iso(record.sent_at)).flatten(),
-            date_done: meta.and_then(|m| m.date_done.clone()),
-            timeline: record
-                .timeline
-                .iter()
-                .filter_map(|s| {
-                    Some(StepView {
-                        state: s.state,
-                        at: iso(s.at)?,
-                        worker: s.worker.clone(),
-                        eta: s.eta.and_then(iso),
+        Some(
+            TaskView {
+                task_id: task_id.into(),
+                name,
+                state,
+                product_id: record.product_id.or_else(|| product_of(&args)),
+                args,
+                result,
+                error,
+                retries: record.retries.max(meta_retries),
+                worker: meta.and_then(|m| m.worker().map(str::to_string)).or(record.worker.clone()),
+                runtime: record.runtime,
+                sent_at: (record.sent_at > 0.0).then(|| iso(record.sent_at)).flatten(),
+                date_done: meta.and_then(|m| m.date_done.clone()),
+                timeline: record
+                    .timeline
+                    .iter()
+                    .filter_map(|s| {
+                        Some(StepView {
+                            state: s.state,
+                            at: iso(s.at)?,
+                            worker: s.worker.clone(),
+                            eta: s.eta.and_then(iso),
+                        })
                     })
-                })
-                .collect(),
-            eta: record
-                .timeline
-                .iter()
-                .rev()
-                .find(|s| s.state == TaskState::Received)
-                .and_then(|s| s.eta)
-                .and_then(iso),
-            retry_of: record.retry_of.clone(),
-            retried_as: record.retried_as.clone(),
-        })
+                    .collect(),
+                eta: record
+                    .timeline
+                    .iter()
+                    .rev()
+                    .find(|s| s.state == TaskState::Received)
+                    .and_then(|s| s.eta)
+                    .and_then(iso),
+                retry_of: record.retry_of.clone(),
+                retried_as: record.retried_as.clone(),
+                finished: false,
+                can_revoke: false,
+                can_retry: false,
+            }
+            .with_controls(),
+        )
     }
 }

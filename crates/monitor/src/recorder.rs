@@ -107,19 +107,22 @@ struct Noticed {
 impl Noticed {
     const MAX: usize = 20_000;
 
-    /// Whether `id` is new (and remembers it).
-    fn first_time(&mut self, id: &str) -> bool {
-        if self.ids.contains(id) {
-            return false;
+    /// Whether `id` was recorded already.
+    fn seen(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    /// Remembers that `id` is recorded.
+    fn remember(&mut self, id: &str) {
+        if !self.ids.insert(id.to_string()) {
+            return;
         }
-        self.ids.insert(id.to_string());
         self.order.push_back(id.to_string());
         if self.order.len() > Self::MAX
             && let Some(old) = self.order.pop_front()
         {
             self.ids.remove(&old);
         }
-        true
     }
 }
 
@@ -168,13 +171,20 @@ pub async fn watch_queue(monitor: Monitor, redis: Connected) {
             .flatten()
             .chain(held)
             .filter_map(|payload| TaskMessage::decode(&payload).ok())
-            .filter(|message| noticed.first_time(message.id()))
+            .filter(|message| !noticed.seen(message.id()))
             .collect();
         match history::notice(&mut conn, &messages, taskq::time::epoch_now(), options.history_max).await {
-            Ok(created) => announce(&monitor, &redis, &created).await,
+            Ok(created) => {
+                // Remembered once recorded: after a failed look they are looked at again.
+                for message in &messages {
+                    noticed.remember(message.id());
+                }
+                announce(&monitor, &redis, &created).await;
+            }
             Err(err) => tracing::debug!(%err, "could not record queued tasks"),
         }
-        let (queued, unacked) = (depths[..depths.len() - 1].iter().sum::<u64>(), depths[depths.len() - 1]);
+        let Some((&unacked, queued)) = depths.split_last() else { continue };
+        let queued = queued.iter().sum::<u64>();
         if last != Some((queued, unacked)) {
             last = Some((queued, unacked));
             monitor.feed().send(LiveEvent::Queue(QueueDepth { queue: keys::QUEUE.into(), queued, unacked }));

@@ -76,8 +76,14 @@ impl Monitor {
         self.inner.following.send_replace(following);
     }
 
+    /// Whether the recorder follows Celery's event fanout, now and on every change: a supervisor
+    /// starts the stack's producers and workers once it does, so no event of theirs is missed.
+    pub fn following(&self) -> watch::Receiver<bool> {
+        self.inner.following.subscribe()
+    }
+
     /// Waits until the recorder follows Celery's event fanout, at most `deadline`; whether it
-    /// does. A stack starts its producers and workers after this, so no event of theirs is missed.
+    /// does.
     pub async fn until_following(&self, deadline: Duration) -> bool {
         let mut following = self.inner.following.subscribe();
         tokio::time::timeout(deadline, following.wait_for(|on| *on)).await.is_ok_and(|r| r.is_ok())

@@ -46,6 +46,8 @@ enum Report {
     Armed { kind: ProcessKind, generation: u64, result: std::result::Result<(), NotReady> },
     /// The process is ready (a Redis with the supervisor's connection to it), or will not be.
     Ready { kind: ProcessKind, generation: u64, result: std::result::Result<Option<Broker>, NotReady> },
+    /// The observer follows the stack (or did not within the deadline): the start goes on.
+    Observed { following: bool },
 }
 
 /// A start in progress: of the whole stack (each process after the one before is ready), or of
@@ -95,8 +97,11 @@ pub(crate) struct Actor {
     /// The start in progress, if any.
     starting: Option<Starting>,
     /// Work the actor started and does not wait for (putting a dead worker's tasks back while
-    /// Redis is down); aborted when the supervisor ends.
+    /// Redis is down); aborted when the supervisor ends, and when a worker starts again.
     background: tokio::task::JoinSet<()>,
+    /// The probe tasks (each process's current one is also in its `Proc`); aborted when the
+    /// supervisor ends.
+    probes: tokio::task::JoinSet<()>,
     /// Whether the stack is up (started and not stopped).
     up: bool,
 }
@@ -137,6 +142,7 @@ impl Actor {
             redis_binary: None,
             starting: None,
             background: tokio::task::JoinSet::new(),
+            probes: tokio::task::JoinSet::new(),
             up: false,
         };
         Ok((actor, status_rx))
@@ -153,7 +159,7 @@ impl Actor {
                     Some(Command::StopProcess(kind, reply)) => { let _ = reply.send(self.stop_process(kind).await); }
                     Some(Command::KillProcess(kind, reply)) => { let _ = reply.send(self.kill_process(kind)); }
                     Some(Command::SetChildEnv(env, reply)) => { self.config.child_env = env; let _ = reply.send(()); }
-                    None => { self.stop().await; self.background.abort_all(); return; }
+                    None => { self.stop().await; self.background.abort_all(); self.probes.abort_all(); return; }
                 },
                 Some(exit) = self.exits.recv() => self.on_exit(exit).await,
                 Some(report) = self.reports.recv() => self.on_report(report).await,
@@ -315,10 +321,16 @@ impl Actor {
         };
         let deadline = self.config.ready_timeout;
         let reports = self.reports_tx.clone();
+        if kind == ProcessKind::Worker {
+            // A worker starting again holds messages soon: a put-back still trying must not take
+            // them from it.
+            self.background.abort_all();
+        }
+        while self.probes.try_join_next().is_some() {}
         let proc = self.proc(kind);
         proc.generation += 1;
         let generation = proc.generation;
-        let task = tokio::spawn(async move {
+        let task = self.probes.spawn(async move {
             let armed = probe::arm(target).await;
             let (armed, result) = match armed {
                 Ok(armed) => (Some(armed), Ok(())),
@@ -330,7 +342,7 @@ impl Actor {
                 let _ = reports.send(Report::Ready { kind, generation, result });
             }
         });
-        self.proc(kind).probe = Some(task.abort_handle());
+        self.proc(kind).probe = Some(task);
         let reason = (self.config.mode(kind) == Mode::External).then(|| "external: probing".to_string());
         self.set(kind, ProcessState::Starting, reason);
     }
@@ -338,6 +350,15 @@ impl Actor {
     async fn on_report(&mut self, report: Report) {
         let (kind, generation) = match &report {
             Report::Armed { kind, generation, .. } | Report::Ready { kind, generation, .. } => (*kind, *generation),
+            Report::Observed { following } => {
+                if !following {
+                    self.note(ProcessKind::Redis, "the task monitor does not follow the stack's events yet; starting the rest anyway");
+                }
+                if self.starting.as_ref().is_some_and(|s| s.current == ProcessKind::Redis) {
+                    self.advance();
+                }
+                return;
+            }
         };
         if self.procs[kind.index()].generation != generation || self.procs[kind.index()].probe.is_none() {
             return;
@@ -362,6 +383,8 @@ impl Actor {
                 }
                 self.ready(kind).await;
             }
+            // Answered above, before the generation check (it is about no process).
+            Report::Observed { .. } => {}
         }
     }
 
@@ -379,6 +402,19 @@ impl Actor {
                 self.restore_now("left by a worker of an earlier run", RESTORE_ON_STOP).await;
             }
             self.redis_is_back();
+            if let Some(observer) = self.config.observer.clone()
+                && self.starting.as_ref().is_some_and(|s| s.whole)
+            {
+                // The API and the worker start once the observer follows what they will say.
+                let (reports, deadline) = (self.reports_tx.clone(), self.config.ready_timeout);
+                self.probes.spawn(async move {
+                    let mut observer = observer;
+                    let following =
+                        tokio::time::timeout(deadline, observer.wait_for(|on| *on)).await.is_ok_and(|r| r.is_ok());
+                    let _ = reports.send(Report::Observed { following });
+                });
+                return;
+            }
         }
         if self.starting.as_ref().is_some_and(|s| s.current == kind) {
             self.advance();

@@ -72,6 +72,10 @@ pub struct SupervisorConfig {
     pub stop_timeout: Duration,
     /// Restarts after crashes.
     pub restart: RestartPolicy,
+    /// What must follow the stack before the API and the worker start (the task monitor, so that
+    /// no event of theirs is missed): once Redis is ready, the start waits until it says `true`,
+    /// at most `ready_timeout` (then it goes on, and says so in Redis's log).
+    pub observer: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl SupervisorConfig {

@@ -24,3 +24,10 @@ macro_rules! with_commands {
         )
     };
 }
+
+// `with_commands!(names)`: the list as `&[&str]`.
+macro_rules! names {
+    ($($command:ident),*) => {
+        &[$(stringify!($command)),*]
+    };
+}

@@ -14,7 +14,7 @@
 //   history has a newer step (the next worker's task-received).
 
 import { t } from '../i18n';
-import type { Language, Step, Task } from '../ipc';
+import { FINISHED_STATES, type Language, type Step, type Task } from '../ipc';
 import { formatDuration } from '../format';
 
 /** A state diagram edge's number inside its element id (`…-edge4` → 4): the transition's index. */
@@ -54,7 +54,8 @@ export function edgeIndex(from: string, to: string): number {
   return LIFECYCLE.findIndex((t) => t.from === from && t.to === to);
 }
 
-const FINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+/** The states after which nothing more happens (from Rust's `TaskState::is_ready`). */
+const FINAL: ReadonlySet<string> = new Set(FINISHED_STATES);
 
 /** Milliseconds since the epoch of an ISO time, NaN when there is none. */
 function ms(iso: string | null | undefined): number {

@@ -20,4 +20,8 @@ max: number, } } | { "type": "host" } | { "type": "http_url" } | { "type": "orig
 /**
  * The key that needs this one.
  */
-other: string, } } | { "type": "env_file" };
+other: string, } } | { "type": "env_file" } | { "type": "distinct_port", "ctx": { 
+/**
+ * The key whose port it is.
+ */
+other: string, } };

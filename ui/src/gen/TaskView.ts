@@ -75,4 +75,17 @@ retry_of: string | null,
 /**
  * The task that retried this one.
  */
-retried_as: string | null, };
+retried_as: string | null, 
+/**
+ * Whether nothing more happens to it (SUCCESS, FAILURE, REVOKED).
+ */
+finished: boolean, 
+/**
+ * Whether `POST /tasks/{id}/revoke` would take it (it has not finished).
+ */
+can_revoke: boolean, 
+/**
+ * Whether `POST /tasks/{id}/retry` would send it again: failed or revoked, not retried yet,
+ * its name and arguments known.
+ */
+can_retry: boolean, };

@@ -35,8 +35,7 @@ import { $, fill, h } from '../dom';
 import { formatDuration, formatMs } from '../format';
 import { healthOf } from '../health';
 import { language, t } from '../i18n';
-import type { ProcessKind, RedisGlance, WorkerView } from '../ipc';
-import { TASK_STATES } from '../state';
+import { type ProcessKind, type RedisGlance, TASK_STATES, type WorkerView } from '../ipc';
 import type { Presentation } from './present';
 
 /** How long a lifecycle edge stays lit after a task crossed it, ms. */

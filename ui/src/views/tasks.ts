@@ -4,9 +4,9 @@ import type { Context } from '../context';
 import { $, fill, h } from '../dom';
 import { formatDuration } from '../format';
 import { type Key, language, t } from '../i18n';
-import type { Task } from '../ipc';
+import { TASK_STATES, type Task } from '../ipc';
 import type { StackControl } from '../stack';
-import { TASK_STATES, timelineWithDurations } from '../state';
+import { timelineWithDurations } from '../state';
 import { ROWS } from '../store';
 import { chip, clock, shortName } from '../widgets';
 
@@ -195,7 +195,7 @@ export class TasksView {
     drawer.hidden = !task;
     if (!task) return;
     const json = (value: unknown) => h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
-    const canRevoke = ['PENDING', 'RECEIVED', 'STARTED', 'RETRY'].includes(task.state);
+    const canRevoke = task.can_revoke;
     fill(
       drawer,
       h(
@@ -241,7 +241,7 @@ export class TasksView {
       h(
         'div',
         { class: 'buttons' },
-        task.state === 'FAILURE' && !task.retried_as
+        task.can_retry
           ? h(
               'button',
               { class: 'primary', 'data-action': 'retry', onclick: () => void this.retryTask(task.task_id) },

@@ -34,6 +34,7 @@ fn config(data: &Path) -> SupervisorConfig {
         ready_timeout: Duration::from_secs(30),
         stop_timeout: Duration::from_secs(10),
         restart: RestartPolicy { initial_backoff: Duration::from_millis(100), ..RestartPolicy::default() },
+        observer: None,
     }
 }
 
