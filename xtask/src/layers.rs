@@ -83,37 +83,80 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without comments, string contents, and its trailing test module.
+/// The code of a file without comments, string and char contents, and its trailing test module.
 fn code_of(text: &str) -> String {
     let text = match text.find("#[cfg(test)]\nmod ") {
         Some(at) => &text[..at],
         None => text,
     };
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
         match c {
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                        break;
-                    }
+            '/' if next == Some('/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
                 }
+                continue;
+            }
+            '/' if next == Some('*') => {
+                i += 2;
+                while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            // A raw string: r"…", r#"…"#, br#"…"#.
+            'r' if !chars.get(i.wrapping_sub(1)).is_some_and(|p| p.is_alphanumeric() || *p == '_')
+                && matches!(next, Some('"' | '#')) =>
+            {
+                let mut j = i + 1;
+                let mut hashes = 0;
+                while chars.get(j) == Some(&'#') {
+                    hashes += 1;
+                    j += 1;
+                }
+                if chars.get(j) == Some(&'"') {
+                    j += 1;
+                    let closing: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+                    while j < chars.len() && chars[j..].iter().take(closing.len()).ne(closing.iter()) {
+                        j += 1;
+                    }
+                    out.push_str("\"\"");
+                    i = j + closing.len();
+                    continue;
+                }
+                out.push(c);
             }
             '"' => {
-                out.push('"');
-                while let Some(c) = chars.next() {
-                    if c == '\\' {
-                        chars.next();
-                    } else if c == '"' {
-                        break;
+                i += 1;
+                while i < chars.len() && chars[i] != '"' {
+                    if chars[i] == '\\' {
+                        i += 1;
                     }
+                    i += 1;
                 }
-                out.push('"');
+                out.push_str("\"\"");
+            }
+            // A char literal ('"', '\'', 'x'), not a lifetime ('a).
+            '\'' if next == Some('\\') => {
+                i += 2;
+                while i < chars.len() && chars[i] != '\'' {
+                    i += 1;
+                }
+                out.push_str("' '");
+            }
+            '\'' if chars.get(i + 2) == Some(&'\'') => {
+                i += 2;
+                out.push_str("' '");
             }
             c => out.push(c),
         }
+        i += 1;
     }
     out
 }
@@ -184,12 +227,12 @@ fn segments(rest: &str) -> Vec<Vec<String>> {
     if path.is_empty() { Vec::new() } else { vec![path] }
 }
 
-/// `pub use a::{X, Y}` lines of a module: item name → the module path it names.
+/// The `pub use a::{X, Y};` statements of a module (over as many lines as they take): item name →
+/// the module path it names.
 fn reexports(code: &str) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    for line in code.lines() {
-        let Some(rest) = line.trim().strip_prefix("pub use ") else { continue };
-        let rest = rest.trim_start_matches("crate::").trim_start_matches("self::");
+    for statement in pub_uses(code) {
+        let rest = statement.trim_start_matches("crate::").trim_start_matches("self::");
         for path in segments(rest) {
             if let Some((item, module)) = path.split_last() {
                 out.push((item.clone(), module.to_vec()));
@@ -199,14 +242,46 @@ fn reexports(code: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// The text of each `pub use …;` statement (without `pub use` and `;`).
+fn pub_uses(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(found) = code[from..].find("pub use ") {
+        let start = from + found + "pub use ".len();
+        let end = code[start..].find(';').map_or(code.len(), |e| start + e);
+        out.push(code[start..end].split_whitespace().collect::<Vec<_>>().join(" ").replace(":: ", "::"));
+        from = end;
+    }
+    out
+}
+
+/// `code` without its `pub use …;` statements (a re-export is not a use).
+fn without_pub_uses(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut from = 0;
+    while let Some(found) = code[from..].find("pub use ") {
+        let start = from + found;
+        out.push_str(&code[from..start]);
+        from = code[start..].find(';').map_or(code.len(), |e| start + e + 1);
+    }
+    out.push_str(&code[from..]);
+    out
+}
+
 /// The module graph of the crate whose sources are in `src`.
 pub fn graph(src: &Path) -> anyhow::Result<Graph> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
+    // With a lib.rs, main.rs (and src/bin/) are other crates: binaries over the library.
+    if src.join("lib.rs").is_file() {
+        files.retain(|f| f != &src.join("main.rs") && !f.starts_with(src.join("bin")));
+    }
     let mut codes = BTreeMap::new();
     for file in &files {
         let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        codes.insert(module_of(src, file), code_of(&text));
+        // A re-export for the crate (or the parent) is a re-export too.
+        let code = code_of(&text).replace("pub(crate) use ", "pub use ").replace("pub(super) use ", "pub use ");
+        codes.insert(module_of(src, file), code);
     }
     let modules: BTreeSet<String> = codes.keys().cloned().collect();
     // Items re-exported by a module, and where they really are.
@@ -219,14 +294,16 @@ pub fn graph(src: &Path) -> anyhow::Result<Graph> {
     }
     let mut graph = Graph::default();
     for (module, code) in &codes {
-        let used: String =
-            code.lines().filter(|l| !l.trim_start().starts_with("pub use ")).collect::<Vec<_>>().join("\n");
+        let used = without_pub_uses(code);
         let mut targets = BTreeSet::new();
         for path in paths_after(&used, "crate::") {
             targets.insert(resolve(&modules, &aliases, &path));
         }
         for path in paths_after(&used, "super::") {
             targets.insert(resolve(&modules, &aliases, &absolute(&parent(module), &path)));
+        }
+        for path in paths_after(&used, "self::") {
+            targets.insert(resolve(&modules, &aliases, &absolute(module, &path)));
         }
         for child in modules.iter().filter(|m| parent(m) == *module && *m != module) {
             let name = child.rsplit("::").next().unwrap_or(child);
@@ -329,6 +406,30 @@ mod tests {
             ("b.rs", "use crate::a::Thing;\npub fn go() {}\n#[cfg(test)]\nmod tests { use super::*; use crate::b; }\n"),
         ]);
         assert!(graph(layers.path()).unwrap().cycles().is_empty());
+    }
+
+    #[test]
+    fn quotes_in_chars_raw_strings_and_comments_hide_no_code() {
+        let tricky = crate_of(&[
+            ("lib.rs", "mod a;\nmod b;\n"),
+            (
+                "a.rs",
+                "const Q: char = '\"';\nconst R: &str = r#\"crate::b::x \"quoted\"\"#;\n/* crate::b::y */\nuse crate::b::Thing;\nfn f<'a>(x: &'a str) {}\n",
+            ),
+            ("b.rs", "use crate::a::Q;\npub struct Thing;\n"),
+        ]);
+        assert_eq!(graph(tricky.path()).unwrap().cycles(), [vec!["a".to_string(), "b".to_string()]], "after the quotes");
+    }
+
+    #[test]
+    fn multi_line_reexports_self_paths_and_a_binary_beside_the_library() {
+        let crate_dir = crate_of(&[
+            ("lib.rs", "mod a;\nmod b;\npub use a::{\n    Thing,\n    Other,\n};\n"),
+            ("main.rs", "fn main() { lib::run(); }\n"),
+            ("a.rs", "pub struct Thing;\npub struct Other;\nfn f() { self::inner(); crate::b::go(); }\nfn inner() {}\n"),
+            ("b.rs", "use crate::Other;\npub fn go() {}\n"),
+        ]);
+        assert_eq!(graph(crate_dir.path()).unwrap().cycles(), [vec!["a".to_string(), "b".to_string()]]);
     }
 
     #[test]
