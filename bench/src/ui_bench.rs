@@ -184,7 +184,7 @@ fn tree_rss(pid: u32) -> Vec<(String, u32, u64, u64)> {
 pub async fn app_rss(app: &Path) -> anyhow::Result<()> {
     let display = e2e::Display::start()?;
     let home = tempfile::tempdir()?;
-    let (env, api_port) = e2e::stack_env(home.path(), &[]);
+    let (env, ports) = e2e::stack_env(home.path(), &[]);
     let launched = Instant::now();
     let mut child = e2e::Owned::spawn(
         Command::new(app)
@@ -216,7 +216,7 @@ pub async fn app_rss(app: &Path) -> anyhow::Result<()> {
         .error_for_status()?;
     let started = clicked.elapsed();
     drop(response);
-    reqwest::get(format!("http://127.0.0.1:{api_port}/health")).await?.error_for_status()?;
+    reqwest::get(format!("{}/health", ports.api_url())).await?.error_for_status()?;
     // Idle: let start-up allocations settle before reading memory (a measurement, not a sync).
     tokio::time::sleep(Duration::from_secs(5)).await;
     let processes = tree_rss(child.0.id());

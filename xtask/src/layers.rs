@@ -418,7 +418,11 @@ mod tests {
             ),
             ("b.rs", "use crate::a::Q;\npub struct Thing;\n"),
         ]);
-        assert_eq!(graph(tricky.path()).unwrap().cycles(), [vec!["a".to_string(), "b".to_string()]], "after the quotes");
+        assert_eq!(
+            graph(tricky.path()).unwrap().cycles(),
+            [vec!["a".to_string(), "b".to_string()]],
+            "after the quotes"
+        );
     }
 
     #[test]
@@ -426,7 +430,10 @@ mod tests {
         let crate_dir = crate_of(&[
             ("lib.rs", "mod a;\nmod b;\npub use a::{\n    Thing,\n    Other,\n};\n"),
             ("main.rs", "fn main() { lib::run(); }\n"),
-            ("a.rs", "pub struct Thing;\npub struct Other;\nfn f() { self::inner(); crate::b::go(); }\nfn inner() {}\n"),
+            (
+                "a.rs",
+                "pub struct Thing;\npub struct Other;\nfn f() { self::inner(); crate::b::go(); }\nfn inner() {}\n",
+            ),
             ("b.rs", "use crate::Other;\npub fn go() {}\n"),
         ]);
         assert_eq!(graph(crate_dir.path()).unwrap().cycles(), [vec!["a".to_string(), "b".to_string()]]);

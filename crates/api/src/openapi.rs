@@ -11,7 +11,7 @@ use utoipa::OpenApi;
         crate::demo::create_sync,
     ),
     components(schemas(
-        crate::model::ProductIn, crate::model::Product, crate::model::SyncOutcome, crate::health::Health,
+        crate::model::ProductIn, crate::model::Product, crate::model::SyncOutcome, web::health::Health,
         web::Detail, web::ValidationErrorBody, web::FieldError,
     )),
     tags((name = "products"), (name = "health"),

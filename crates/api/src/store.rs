@@ -9,7 +9,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 use serde_json::Map;
 use taskq::{SendOptions, TaskMessage};
-use web::{WebError, WebResult};
+use web::{Db, WebError, WebResult};
 
 use crate::model::{Product, ProductIn};
 
@@ -19,42 +19,33 @@ pub const TASK_NAME: &str = worker::TASK_NAME;
 /// Reads and writes products.
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
-    /// How long any Redis call may take before the request fails with 503.
-    timeout: Duration,
+    /// Every call fails with 503 after the API's Redis timeout.
+    db: Db,
     /// Most tasks the history keeps (the PENDING record written with each product counts).
     history_max: usize,
 }
 
 fn create_script() -> &'static Script {
     static SCRIPT: OnceLock<Script> = OnceLock::new();
-    SCRIPT.get_or_init(|| Script::new(include_str!("lua/create_product.lua")))
+    SCRIPT.get_or_init(|| Script::new(&layout::record::with_history_trim(include_str!("lua/create_product.lua"))))
 }
 
 impl Store {
     /// A store on `conn`; every call fails after `timeout`.
     pub fn new(conn: ConnectionManager, timeout: Duration, history_max: usize) -> Self {
-        Self { conn, timeout, history_max }
+        Self { db: Db::new(conn, timeout), history_max }
     }
 
-    /// Runs a Redis call with the store's timeout.
-    pub async fn call<T>(&self, work: impl Future<Output = Result<T, redis::RedisError>>) -> WebResult<T> {
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result.map_err(WebError::from),
-            Err(_) => Err(WebError::Unavailable(format!("no answer within {:?}", self.timeout))),
-        }
-    }
-
-    /// The connection (for health checks).
-    pub fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
+    /// The connection with its deadline (for health checks).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Stores a product, queues `send_tg_notification(product)`, records the task as PENDING and
     /// announces the product, atomically.
     pub async fn create(&self, input: ProductIn) -> WebResult<Product> {
-        let mut conn = self.conn.clone();
-        let id: u64 = self.call(redis::cmd("INCR").arg(keys::NEXT_PRODUCT_ID).query_async(&mut conn)).await?;
+        let mut conn = self.db.conn();
+        let id: u64 = self.db.call(redis::cmd("INCR").arg(keys::NEXT_PRODUCT_ID).query_async(&mut conn)).await?;
         let created = chrono::Utc::now();
         let mut product = Product {
             id,
@@ -96,29 +87,31 @@ impl Store {
             .arg(self.history_max)
             .arg(keys::TASK_PREFIX)
             .arg(keys::PRODUCT_CHANNEL);
-        let _: i64 = self.call(invocation.invoke_async(&mut conn)).await?;
+        let _: i64 = self.db.call(invocation.invoke_async(&mut conn)).await?;
         tracing::info!(product_id = id, task_id = %product.task_id, "product created; notification queued");
         Ok(product)
     }
 
     /// Products, newest first.
     pub async fn list(&self, limit: u64, offset: u64) -> WebResult<Vec<Product>> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.db.conn();
         let stop = offset.saturating_add(limit).saturating_sub(1);
-        let ids: Vec<u64> =
-            self.call(redis::cmd("ZREVRANGE").arg(keys::PRODUCTS).arg(offset).arg(stop).query_async(&mut conn)).await?;
+        let ids: Vec<u64> = self
+            .db
+            .call(redis::cmd("ZREVRANGE").arg(keys::PRODUCTS).arg(offset).arg(stop).query_async(&mut conn))
+            .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = ids.iter().map(|id| keys::product(*id)).collect();
-        let raw: Vec<Option<String>> = self.call(redis::cmd("MGET").arg(&keys).query_async(&mut conn)).await?;
+        let raw: Vec<Option<String>> = self.db.call(redis::cmd("MGET").arg(&keys).query_async(&mut conn)).await?;
         Ok(raw.iter().flatten().filter_map(|json| serde_json::from_str(json).ok()).collect())
     }
 
     /// One product.
     pub async fn get(&self, id: u64) -> WebResult<Option<Product>> {
-        let mut conn = self.conn.clone();
-        let raw: Option<String> = self.call(redis::cmd("GET").arg(keys::product(id)).query_async(&mut conn)).await?;
+        let mut conn = self.db.conn();
+        let raw: Option<String> = self.db.call(redis::cmd("GET").arg(keys::product(id)).query_async(&mut conn)).await?;
         raw.map(|json| serde_json::from_str(&json).map_err(|e| WebError::Internal(format!("product {id}: {e}"))))
             .transpose()
     }

@@ -214,7 +214,8 @@ impl Settings {
             (None, None) => None,
         };
         let result_expires = p.number::<u64>("RESULT_EXPIRES_SECS", 0, u64::MAX / 2)?;
-        let (api_port, monitor_port): (u16, u16) = (p.number("API_PORT", 1, u16::MAX)?, p.number("MONITOR_PORT", 1, u16::MAX)?);
+        let (api_port, monitor_port): (u16, u16) =
+            (p.number("API_PORT", 1, u16::MAX)?, p.number("MONITOR_PORT", 1, u16::MAX)?);
         let redis_port = local_port_of(redis_url.expose());
         for (other, port) in [("API_PORT", Some(api_port)), ("REDIS_URL", redis_port)] {
             if port == Some(monitor_port) {

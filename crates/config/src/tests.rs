@@ -137,11 +137,16 @@ fn the_committed_env_example_is_current() {
 
 #[test]
 fn the_monitor_needs_a_port_of_its_own() {
-    let err = Settings::from_sources(&sources(&[], &[("API_PORT", "8100"), ("MONITOR_PORT", "8100")], &[])).unwrap_err();
+    let err =
+        Settings::from_sources(&sources(&[], &[("API_PORT", "8100"), ("MONITOR_PORT", "8100")], &[])).unwrap_err();
     assert_eq!((err.key, err.rule.clone()), ("MONITOR_PORT", Rule::DistinctPort { other: "API_PORT" }));
     assert!(err.to_string().contains("a port of its own (API_PORT uses 8100)"), "{err}");
-    let err = Settings::from_sources(&sources(&[], &[("REDIS_URL", "redis://127.0.0.1:6400/0"), ("MONITOR_PORT", "6400")], &[]))
-        .unwrap_err();
+    let err = Settings::from_sources(&sources(
+        &[],
+        &[("REDIS_URL", "redis://127.0.0.1:6400/0"), ("MONITOR_PORT", "6400")],
+        &[],
+    ))
+    .unwrap_err();
     assert_eq!(err.rule, Rule::DistinctPort { other: "REDIS_URL" });
     let remote = sources(&[], &[("REDIS_URL", "redis://example.com:6400/0"), ("MONITOR_PORT", "6400")], &[]);
     assert!(Settings::from_sources(&remote).is_ok(), "a Redis elsewhere takes no port here");

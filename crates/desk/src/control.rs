@@ -190,7 +190,7 @@ impl From<DeskError> for ControlError {
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let err = self.0;
-        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = err.status();
         let body = err.body();
         if status.is_server_error() {
             tracing::warn!(%err, "control request failed");
@@ -222,7 +222,7 @@ type ControlResult<T> = Result<Json<T>, ControlError>;
 /// expected.
 impl From<PathRejection> for ControlError {
     fn from(rejection: PathRejection) -> Self {
-        Self(DeskError::BadRequest(rejection.body_text()))
+        Self(DeskError::NotFound(rejection.body_text()))
     }
 }
 
@@ -307,7 +307,7 @@ pub fn open_target(stack: &Stack, target: OpenTarget) -> crate::Result<()> {
         OpenTarget::MonitorDocs => format!("{}/docs", snapshot.monitor_url),
         OpenTarget::DataDir => snapshot.data_dir.display().to_string(),
         OpenTarget::Logs => snapshot.logs_dir.display().to_string(),
-        OpenTarget::Browser => return Err(DeskError::BadRequest("this page is already open in a browser".into())),
+        OpenTarget::Browser => return Err(DeskError::NotFound("this page is already open in a browser".into())),
     };
     crate::open::open(&what)
 }

@@ -2,6 +2,7 @@
 //! `{"kind", "message", ...details}` so that it can offer the right way out (another port, an
 //! external Redis, the field to fix).
 
+use axum::http::StatusCode;
 use serde::Serialize;
 use supervisor::{PortOwner, ProcessKind, SupervisorError};
 use ts_rs::TS;
@@ -75,9 +76,9 @@ pub enum DeskError {
         /// Who has it.
         owner: PortOwner,
     },
-    /// A request the UI should never make (a path that names no process, action or target).
+    /// A request the UI should never make: a path naming no process, action or target (404).
     #[error("{0}")]
-    BadRequest(String),
+    NotFound(String),
     /// The Telegram check failed; the message says why in plain words.
     #[error("{0}")]
     Telegram(String),
@@ -131,7 +132,7 @@ pub enum ErrorKind {
     /// Another supervisor failure.
     Supervisor,
     /// A request the UI should never make.
-    BadRequest,
+    NotFound,
     /// A bad export name.
     BadExportName,
     /// The Telegram check failed.
@@ -230,7 +231,7 @@ impl DeskError {
             DeskError::Supervisor(SupervisorError::NotUp) => ErrorKind::NotRunning,
             DeskError::Supervisor(SupervisorError::NotRunning(_)) => ErrorKind::ProcessNotRunning,
             DeskError::Supervisor(_) => ErrorKind::Supervisor,
-            DeskError::BadRequest(_) => ErrorKind::BadRequest,
+            DeskError::NotFound(_) => ErrorKind::NotFound,
             DeskError::BadExportName(_) => ErrorKind::BadExportName,
             DeskError::Telegram(_) => ErrorKind::Telegram,
             DeskError::Io { .. } => ErrorKind::Io,
@@ -238,18 +239,18 @@ impl DeskError {
     }
 
     /// The HTTP status the control endpoint answers it with.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         match self.kind() {
-            ErrorKind::InvalidSettings | ErrorKind::BadExportName => 422,
-            ErrorKind::BadRequest => 404,
-            ErrorKind::Telegram => 502,
-            ErrorKind::Io | ErrorKind::Supervisor => 500,
+            ErrorKind::InvalidSettings | ErrorKind::BadExportName => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Telegram => StatusCode::BAD_GATEWAY,
+            ErrorKind::Io | ErrorKind::Supervisor => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::PortTaken
             | ErrorKind::RedisNotFound
             | ErrorKind::StartFailed
             | ErrorKind::Busy
             | ErrorKind::NotRunning
-            | ErrorKind::ProcessNotRunning => 409,
+            | ErrorKind::ProcessNotRunning => StatusCode::CONFLICT,
         }
     }
 

@@ -107,6 +107,12 @@ fn optional_seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f6
     })
 }
 
+/// A Lua script's text with `trim_history(index, cap, prefix)` defined before it: every script
+/// that adds to the history keeps it bounded the same way.
+pub fn with_history_trim(script: &str) -> String {
+    format!("{}\n{script}", include_str!("lua/trim_history.lua"))
+}
+
 /// What a producer knows of a task it is sending.
 #[derive(Debug, Clone, Copy)]
 pub struct Sent<'a> {

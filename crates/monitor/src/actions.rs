@@ -48,7 +48,7 @@ pub async fn revoke(monitor: &Monitor, task_id: &str, terminate: bool) -> WebRes
 
 fn retry_script() -> &'static Script {
     static SCRIPT: OnceLock<Script> = OnceLock::new();
-    SCRIPT.get_or_init(|| Script::new(include_str!("lua/retry.lua")))
+    SCRIPT.get_or_init(|| Script::new(&layout::record::with_history_trim(include_str!("lua/retry.lua"))))
 }
 
 /// Sends a failed or revoked task again, as a new task with the same arguments, linked to the
@@ -117,17 +117,15 @@ pub async fn purge(monitor: &Monitor) -> WebResult<usize> {
     }
     let mut conn = redis.db.conn();
     let taken: Vec<String> = redis.db.call(invocation.invoke_async(&mut conn)).await?;
-    let mut pipe = redis::pipe();
+    // Stored as Celery stores any result: its TTL, the SUCCESS guard, and published for waiters.
+    let backend = taskq::ResultBackend::new(redis.broker.clone(), monitor.options().result_expires);
     for id in taken.iter().filter_map(|payload| TaskMessage::decode(payload).ok()).map(|m| m.id().to_string()) {
-        let json = taskq::pyjson::to_string(&ResultMeta::revoked(&id, "purged"))
-            .map_err(|e| WebError::Internal(e.to_string()))?;
-        match monitor.options().result_expires {
-            Some(ttl) => pipe.set_ex(keys::result(&id), json, ttl.as_secs().max(1)).ignore(),
-            None => pipe.set(keys::result(&id), json).ignore(),
-        };
-    }
-    if !pipe.is_empty() {
-        redis.db.call(pipe.query_async::<()>(&mut conn)).await?;
+        let revoked = ResultMeta::revoked(&id, "purged");
+        let stored = backend.store(&revoked, None);
+        let deadline = monitor.options().redis_timeout;
+        tokio::time::timeout(deadline, stored)
+            .await
+            .map_err(|_| WebError::Unavailable(format!("no answer within {deadline:?}")))??;
     }
     tracing::info!(purged = taken.len(), "queue purged");
     Ok(taken.len())

@@ -15,7 +15,7 @@ use taskq::TaskState;
 use ts_rs::TS;
 use web::{WebError, WebResult};
 
-use crate::db::Db;
+use web::Db;
 
 /// The most keys one glance looks at (a huge database is summarised, not walked).
 pub const SCAN_LIMIT: usize = 20_000;

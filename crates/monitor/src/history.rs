@@ -14,17 +14,17 @@ use serde_json::{Map, Value};
 use taskq::{Event, EventKind, ResultMeta, TaskMessage, TaskState};
 use web::{WebError, WebResult};
 
-use crate::db::Db;
 use crate::model::{TaskPage, TaskView};
+use web::Db;
 
 fn event_script() -> &'static Script {
     static SCRIPT: OnceLock<Script> = OnceLock::new();
-    SCRIPT.get_or_init(|| Script::new(include_str!("lua/history_event.lua")))
+    SCRIPT.get_or_init(|| Script::new(&layout::record::with_history_trim(include_str!("lua/history_event.lua"))))
 }
 
 fn notice_script() -> &'static Script {
     static SCRIPT: OnceLock<Script> = OnceLock::new();
-    SCRIPT.get_or_init(|| Script::new(include_str!("lua/notice.lua")))
+    SCRIPT.get_or_init(|| Script::new(&layout::record::with_history_trim(include_str!("lua/notice.lua"))))
 }
 
 /// A `task-received` event's `eta` as epoch seconds. Ours and Python Celery's send ISO-8601 text

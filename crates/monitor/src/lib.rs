@@ -10,7 +10,6 @@
 //! # Layout
 //! Bottom to top; each module uses only those above it in this list.
 //! - [`options`]: [`MonitorOptions`]. [`model`]: what it answers and streams (no Redis).
-//! - [`db`]: the connection with a deadline per call.
 //! - [`history`]: the history in Redis (events applied by `lua/history_event.lua`, queued
 //!   messages noticed by `lua/notice.lua`, views merged with results). [`glance`]: what Redis
 //!   holds now.
@@ -22,7 +21,6 @@
 //!   listener and connects to Redis in the background (answering 503 until then).
 
 pub mod actions;
-pub mod db;
 pub mod feed;
 pub mod glance;
 pub mod history;

@@ -9,9 +9,9 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use web::{WebError, WebResult};
 
-use crate::db::Db;
 use crate::feed::Feed;
 use crate::options::MonitorOptions;
+use web::Db;
 
 /// The Redis side, once connected.
 #[derive(Clone)]

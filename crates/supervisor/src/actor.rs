@@ -352,7 +352,10 @@ impl Actor {
             Report::Armed { kind, generation, .. } | Report::Ready { kind, generation, .. } => (*kind, *generation),
             Report::Observed { following } => {
                 if !following {
-                    self.note(ProcessKind::Redis, "the task monitor does not follow the stack's events yet; starting the rest anyway");
+                    self.note(
+                        ProcessKind::Redis,
+                        "the task monitor does not follow the stack's events yet; starting the rest anyway",
+                    );
                 }
                 if self.starting.as_ref().is_some_and(|s| s.current == ProcessKind::Redis) {
                     self.advance();

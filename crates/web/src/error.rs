@@ -148,7 +148,7 @@ impl WebError {
             }
             WebError::Unavailable(reason) => {
                 tracing::warn!(%reason, "Redis unavailable");
-                json!("Redis is unavailable; nothing was stored. Try again shortly.")
+                json!("Redis is unavailable; nothing was changed. Try again shortly.")
             }
             WebError::NotConfigured(what) => json!(what),
             WebError::Timeout => json!("The request timed out"),

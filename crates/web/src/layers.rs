@@ -50,36 +50,64 @@ fn host_name(host: &str) -> &str {
         .map_or(host, |(name, port)| if port.chars().all(|c| c.is_ascii_digit()) { name } else { host })
 }
 
+/// Why a request is refused before it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `Host` header at all.
+    NoHost,
+    /// `Host` is a site's name, not this machine: DNS rebinding (a page of that site talking to
+    /// us through its own name).
+    ForeignHost,
+    /// `Origin` is another site's page.
+    ForeignOrigin,
+}
+
+impl Refusal {
+    /// The status it is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Refusal::NoHost | Refusal::ForeignHost => StatusCode::MISDIRECTED_REQUEST,
+            Refusal::ForeignOrigin => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// What the answer says.
+    pub fn detail(self) -> &'static str {
+        match self {
+            Refusal::NoHost => "a request must name its Host",
+            Refusal::ForeignHost => {
+                "this service answers only to an address of this machine or localhost, not to a site's name"
+            }
+            Refusal::ForeignOrigin => "requests from other web pages are not allowed",
+        }
+    }
+}
+
 /// Whether a request may be answered: its `Host` names this machine by address or as
-/// `localhost` (a site's domain name there is DNS rebinding: a page of that site talking to us
-/// through its own name), and its `Origin`, if any, is this service itself or a page allowed.
-pub fn allowed(host: Option<&str>, origin: Option<&str>, allowed_origins: &[String]) -> Result<(), &'static str> {
-    let Some(host) = host else { return Err("a request must name its Host") };
+/// `localhost`, and its `Origin`, if any, is this service itself or a page allowed.
+pub fn allowed(host: Option<&str>, origin: Option<&str>, allowed_origins: &[String]) -> Result<(), Refusal> {
+    let Some(host) = host else { return Err(Refusal::NoHost) };
     let name = host_name(host);
     if !(name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()) {
-        return Err("this service answers only to an address of this machine or localhost, not to a site's name");
+        return Err(Refusal::ForeignHost);
     }
     match origin {
         None => Ok(()),
         Some(origin) if allowed_origins.iter().any(|o| o == origin) => Ok(()),
         Some(origin) if origin.strip_prefix("http://").is_some_and(|o| o.eq_ignore_ascii_case(host)) => Ok(()),
-        Some(_) => Err("requests from other web pages are not allowed"),
+        Some(_) => Err(Refusal::ForeignOrigin),
     }
 }
 
-/// Refuses what [`allowed`] refuses: 421 for a foreign `Host`, 403 for a foreign `Origin`, with
-/// FastAPI's `{"detail"}`. Use with `axum::middleware::from_fn_with_state(guard, same_site_only)`.
+/// Refuses what [`allowed`] refuses, with FastAPI's `{"detail"}`. Use with
+/// `axum::middleware::from_fn_with_state(guard, same_site_only)`.
 pub async fn same_site_only(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
     match allowed(host, origin, &guard.origins) {
         Ok(()) => next.run(request).await,
-        Err(why) => {
-            let status =
-                if why.starts_with("requests from") { StatusCode::FORBIDDEN } else { StatusCode::MISDIRECTED_REQUEST };
-            (status, Json(json!({ "detail": why }))).into_response()
-        }
+        Err(refusal) => (refusal.status(), Json(json!({ "detail": refusal.detail() }))).into_response(),
     }
 }
 
@@ -119,12 +147,12 @@ mod tests {
         assert!(allowed(Some("localhost:8000"), None, &app).is_ok());
         assert!(allowed(Some("[::1]:8000"), None, &app).is_ok());
         assert!(allowed(Some("192.168.1.5:8000"), None, &app).is_ok(), "an address on the LAN (API_HOST=0.0.0.0)");
-        assert!(allowed(Some("evil.example"), None, &app).is_err(), "a site's name resolving to us: rebinding");
+        assert_eq!(allowed(Some("evil.example"), None, &app), Err(Refusal::ForeignHost), "rebinding");
         assert!(allowed(Some("evil.example:8000"), Some("http://evil.example:8000"), &app).is_err());
-        assert!(allowed(None, None, &app).is_err());
+        assert_eq!(allowed(None, None, &app), Err(Refusal::NoHost));
         assert!(allowed(Some("127.0.0.1:8000"), Some("tauri://localhost"), &app).is_ok(), "the app's page");
         assert!(allowed(Some("127.0.0.1:8000"), Some("http://127.0.0.1:8000"), &app).is_ok(), "its own Swagger UI");
-        assert!(allowed(Some("127.0.0.1:8000"), Some("http://evil.example"), &app).is_err());
+        assert_eq!(allowed(Some("127.0.0.1:8000"), Some("http://evil.example"), &app), Err(Refusal::ForeignOrigin));
         assert!(allowed(Some("127.0.0.1:8000"), Some("null"), &app).is_err());
         assert!(allowed(Some("127.0.0.1:8000"), Some("http://127.0.0.1:9999"), &app).is_err(), "another local page");
     }

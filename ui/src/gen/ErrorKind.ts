@@ -3,4 +3,4 @@
 /**
  * What kind of error, for the UI to offer the right way out.
  */
-export type ErrorKind = "invalid_settings" | "port_taken" | "redis_not_found" | "start_failed" | "busy" | "not_running" | "process_not_running" | "supervisor" | "bad_request" | "bad_export_name" | "telegram" | "io";
+export type ErrorKind = "invalid_settings" | "port_taken" | "redis_not_found" | "start_failed" | "busy" | "not_running" | "process_not_running" | "supervisor" | "not_found" | "bad_export_name" | "telegram" | "io";

@@ -12,12 +12,6 @@ redis.call('SADD', KEYS[5], ARGV[4])
 redis.call('LPUSH', KEYS[3], ARGV[3])
 redis.call('SET', KEYS[6], ARGV[5])
 redis.call('ZADD', KEYS[7], ARGV[6], ARGV[7])
-local excess = redis.call('ZCARD', KEYS[7]) - tonumber(ARGV[8])
-if excess > 0 then
-  for i, id in ipairs(redis.call('ZPOPMIN', KEYS[7], excess)) do
-    -- ZPOPMIN returns member, score pairs; every other item is a member.
-    if i % 2 == 1 then redis.call('DEL', ARGV[9] .. id) end
-  end
-end
+trim_history(KEYS[7], ARGV[8], ARGV[9])
 redis.call('PUBLISH', ARGV[10], ARGV[2])
 return 1

@@ -114,7 +114,7 @@ async fn redis_down_means_a_quick_503_and_nothing_stored() {
     .await
     .expect("the API answers instead of hanging");
     assert_eq!(answer.status, 503, "{}", answer.text);
-    assert_eq!(answer.json, json!({"detail": "Redis is unavailable; nothing was stored. Try again shortly."}));
+    assert_eq!(answer.json, json!({"detail": "Redis is unavailable; nothing was changed. Try again shortly."}));
     let health = tokio::time::timeout(std::time::Duration::from_secs(5), app.get("/health")).await.unwrap();
     assert_eq!(health.status, 503);
     assert!(health.json["detail"].as_str().unwrap().starts_with("Redis"), "{}", health.json);

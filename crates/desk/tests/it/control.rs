@@ -188,7 +188,7 @@ async fn single_process_actions_need_a_running_stack_and_a_real_process() {
     let (status, body, _) = call(&f.router, Method::POST, "/api/processes/celery/stop", &[HOST, AUTH], None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("unknown variant `celery`"), "{body}");
-    assert_eq!(body["error"]["kind"], "bad_request");
+    assert_eq!(body["error"]["kind"], "not_found");
     let (status, body, _) = call(&f.router, Method::POST, "/api/telegram/test", &[HOST, AUTH], Some(json!({}))).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("bot token"), "{body}");

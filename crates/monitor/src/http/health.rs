@@ -1,32 +1,17 @@
 //! `/health`: whether the monitor reaches Redis.
 
-use std::time::Duration;
-
+use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
-use serde_json::{Value, json};
 use web::Detail;
+use web::health::Health;
 
 use crate::state::Monitor;
-
-/// How long Redis may take to answer PING.
-const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The routes of this resource.
 pub fn router() -> Router<Monitor> {
     Router::new().route("/health", get(health))
-}
-
-/// The healthy answer.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Health {
-    /// `ok`.
-    pub status: String,
-    /// `ok`.
-    pub redis: String,
 }
 
 /// 200 when Redis answers PING within a second, 503 with the reason otherwise.
@@ -37,20 +22,6 @@ pub struct Health {
         (status = 503, description = "Redis does not answer (or is not connected yet); the reason is in `detail`", body = Detail),
     )
 )]
-pub async fn health(State(monitor): State<Monitor>) -> (StatusCode, Json<Value>) {
-    let redis = match monitor.redis() {
-        Ok(redis) => redis,
-        Err(err) => return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"detail": err.to_string()}))),
-    };
-    let mut conn = redis.db.conn();
-    match tokio::time::timeout(PING_TIMEOUT, redis::cmd("PING").query_async::<String>(&mut conn)).await {
-        Ok(Ok(_)) => (StatusCode::OK, Json(json!({"status": "ok", "redis": "ok"}))),
-        Ok(Err(err)) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"detail": format!("Redis is unavailable: {err}")})))
-        }
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"detail": format!("Redis did not answer PING within {PING_TIMEOUT:?}")})),
-        ),
-    }
+pub async fn health(State(monitor): State<Monitor>) -> Response {
+    web::health::answer(monitor.redis().ok().map(|r| &r.db)).await
 }

@@ -14,7 +14,7 @@ use utoipa::OpenApi;
     components(schemas(
         crate::model::TaskView, crate::model::TaskPage, crate::model::TaskErrorView, crate::model::StepView,
         crate::model::WorkerView, crate::model::WorkerEventKind, super::tasks::Revoked, super::tasks::Retried,
-        super::queue::Purged, super::health::Health, web::Detail, web::ValidationErrorBody, web::FieldError,
+        super::queue::Purged, web::health::Health, web::Detail, web::ValidationErrorBody, web::FieldError,
     )),
     tags((name = "tasks"), (name = "workers"), (name = "live"), (name = "health"),
         (name = "redis", description = "What Redis holds now, for the diagrams"))

@@ -56,10 +56,5 @@ end
 local encoded = cjson.encode(record)
 redis.call('SET', KEYS[1], encoded)
 redis.call('ZADD', KEYS[2], 'NX', tonumber(record.sent_at), ARGV[1])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
-if excess > 0 then
-  for i, id in ipairs(redis.call('ZPOPMIN', KEYS[2], excess)) do
-    if i % 2 == 1 then redis.call('DEL', ARGV[6] .. id) end
-  end
-end
+trim_history(KEYS[2], ARGV[5], ARGV[6])
 return encoded

@@ -21,10 +21,5 @@ for i = 3, #ARGV, 4 do
     end
   end
 end
-local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
-if excess > 0 then
-  for i, id in ipairs(redis.call('ZPOPMIN', KEYS[1], excess)) do
-    if i % 2 == 1 then redis.call('DEL', ARGV[1] .. id) end
-  end
-end
+trim_history(KEYS[1], ARGV[2], ARGV[1])
 return created

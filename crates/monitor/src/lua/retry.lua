@@ -18,10 +18,5 @@ redis.call('SET', KEYS[1], cjson.encode(old))
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
 redis.call('LPUSH', KEYS[4], ARGV[5])
-local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[6])
-if excess > 0 then
-  for i, id in ipairs(redis.call('ZPOPMIN', KEYS[3], excess)) do
-    if i % 2 == 1 then redis.call('DEL', ARGV[7] .. id) end
-  end
-end
+trim_history(KEYS[3], ARGV[6], ARGV[7])
 return {1, ARGV[2]}

@@ -82,7 +82,7 @@ impl TestMonitor {
     }
 
     /// The monitor's connection with its deadline.
-    pub fn redis_db(&self) -> monitor::db::Db {
+    pub fn redis_db(&self) -> web::Db {
         self.monitor.redis().unwrap().db.clone()
     }
 

@@ -1,9 +1,9 @@
-//! The monitor's Redis connection, with a deadline on every call so no request hangs.
+//! A service's Redis connection, with a deadline on every call so no request hangs.
 
 use std::time::Duration;
 
+use crate::error::{WebError, WebResult};
 use redis::aio::ConnectionManager;
-use web::{WebError, WebResult};
 
 /// A connection whose calls fail with 503 after `timeout`.
 #[derive(Clone)]
