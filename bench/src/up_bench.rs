@@ -97,7 +97,7 @@ async fn floor(data: &Path, stackdesk: &Path) -> anyhow::Result<[f64; 6]> {
 
     let t = Instant::now();
     let mut redis = Command::new(&binary.path).arg(&conf).stdout(Stdio::null()).spawn()?;
-    while !probe::redis_ping_once(redis_port) {
+    while probe::redis_ping(redis_port, &Default::default()) != probe::Ping::Pong {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let redis_start = t.elapsed();
@@ -133,7 +133,7 @@ async fn floor(data: &Path, stackdesk: &Path) -> anyhow::Result<[f64; 6]> {
     let worker_stop = stop(&mut worker)?;
     let api_stop = stop(&mut api)?;
     let t = Instant::now();
-    let _ = probe::redis_command(redis_port, &["SHUTDOWN"]);
+    let _ = probe::redis_command(redis_port, &Default::default(), &["SHUTDOWN"]);
     redis.wait()?;
     let redis_stop = t.elapsed();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;

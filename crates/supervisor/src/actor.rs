@@ -23,8 +23,9 @@ use crate::sys;
 
 /// Lines of a process's log quoted in error reports.
 const QUOTED_LINES: usize = 12;
-/// How long putting a stopped worker's tasks back may take while the stack stops.
-const RESTORE_ON_STOP: Duration = Duration::from_secs(2);
+/// How long putting a stopped worker's tasks back may take while the stack stops (a Redis that
+/// answers takes milliseconds; one that does not has them put back at the next start).
+const RESTORE_ON_STOP: Duration = Duration::from_secs(1);
 /// How often a dead worker's tasks are tried again while Redis does not answer, and for how long.
 const RESTORE_RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(600));
 
@@ -207,7 +208,8 @@ impl Actor {
                     reason: "no redis-server binary".into(),
                     last_lines: Vec::new(),
                 })?;
-                (binary.path.clone(), vec![c.data_dir.join("redis.conf").display().to_string()], Some(c.redis_port))
+                let conf = c.data_dir.join("redis.conf").display().to_string();
+                (binary.path.clone(), vec![conf], Some((c.redis_port, c.redis_auth())))
             }
             ProcessKind::Api => {
                 env.push(("API_HOST".into(), "127.0.0.1".into()));
@@ -231,7 +233,7 @@ impl Actor {
             let data = c.data_dir.join("redis");
             paths::private_dir(&data).map_err(|e| SupervisorError::io(format!("creating {}", data.display()), e))?;
             let conf = c.data_dir.join("redis.conf");
-            std::fs::write(&conf, paths::redis_conf(c.redis_port, &data))
+            paths::write_private(&conf, &paths::redis_conf(c.redis_port, &data, &c.redis_auth()))
                 .map_err(|e| SupervisorError::io(format!("writing {}", conf.display()), e))?;
             self.note(
                 ProcessKind::Redis,
@@ -312,7 +314,11 @@ impl Actor {
     /// own; the process is spawned once it is ([`Report::Armed`]).
     fn begin(&mut self, kind: ProcessKind) {
         let target = match kind {
-            ProcessKind::Redis => Target::Redis { port: self.config.redis_port, url: self.config.redis_url.clone() },
+            ProcessKind::Redis => Target::Redis {
+                port: self.config.redis_port,
+                url: self.config.redis_url.clone(),
+                auth: self.config.redis_auth(),
+            },
             ProcessKind::Api => Target::Api { port: self.config.api_port },
             ProcessKind::Worker => Target::Worker {
                 broker: self.broker.clone(),
@@ -460,7 +466,7 @@ impl Actor {
         }
         let Some(starting) = self.starting.take() else { return };
         let external = self.config.mode(kind) == Mode::External;
-        let reason = if external {
+        let reason = if external && matches!(why, NotReady::Timeout(_)) {
             format!(
                 "the external {kind} does not answer ({}); start it, or let Stackdesk run it",
                 self.probe_target(kind)

@@ -10,6 +10,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::config::RedisAuth;
 use crate::logs::Logs;
 use crate::probe;
 use crate::state::{ProcessKind, Stream};
@@ -26,8 +27,9 @@ pub struct Launch {
     pub args: Vec<String>,
     /// Extra environment.
     pub env: Vec<(String, String)>,
-    /// The port a Redis child listens on (its polite stop is `SHUTDOWN` there).
-    pub redis_port: Option<u16>,
+    /// The port a Redis child listens on and its credentials (its polite stop is `SHUTDOWN`
+    /// there).
+    pub redis_port: Option<(u16, RedisAuth)>,
     /// How long a polite stop may take before the process is killed.
     pub stop_timeout: Duration,
 }
@@ -66,6 +68,9 @@ impl ChildHandle {
         self.done.is_finished()
     }
 }
+
+/// How long Redis gets to act on `SHUTDOWN` before it is sent SIGTERM.
+const REDIS_SHUTDOWN: Duration = Duration::from_millis(500);
 
 /// Starts `launch`; its exit is reported on `exits`.
 pub fn spawn(
@@ -112,7 +117,18 @@ pub fn spawn(
             status = child.wait() => status,
             _ = stop_requested => {
                 ask_to_stop(&launch, stop_pipe).await;
-                match tokio::time::timeout(launch.stop_timeout, child.wait()).await {
+                let redis = launch.redis_port.is_some();
+                let patience = if redis { REDIS_SHUTDOWN.min(launch.stop_timeout) } else { launch.stop_timeout };
+                let mut waited = tokio::time::timeout(patience, child.wait()).await;
+                if waited.is_err() && redis {
+                    // A Redis that did not take SHUTDOWN (paused, or it refused us) gets SIGTERM,
+                    // which it handles the same way, rather than a kill at the stop timeout.
+                    if let Err(err) = sys::terminate_even_if_paused(pid) {
+                        tracing::warn!(%err, pid, "could not send SIGTERM to Redis");
+                    }
+                    waited = tokio::time::timeout(launch.stop_timeout, child.wait()).await;
+                }
+                match waited {
                     Ok(status) => status,
                     Err(_) => {
                         tracing::warn!(process = %kind, pid, "did not stop within {:?}; killing it", launch.stop_timeout);
@@ -138,8 +154,8 @@ pub fn spawn(
 /// Asks politely: `SHUTDOWN` for Redis (it writes its append-only file before it exits); for our
 /// own processes, the end of their stdin.
 async fn ask_to_stop(launch: &Launch, stop_pipe: Option<tokio::process::ChildStdin>) {
-    if let Some(port) = launch.redis_port {
-        let _ = tokio::task::spawn_blocking(move || probe::redis_command(port, &["SHUTDOWN"])).await;
+    if let Some((port, auth)) = launch.redis_port.clone() {
+        let _ = tokio::task::spawn_blocking(move || probe::redis_command(port, &auth, &["SHUTDOWN"])).await;
     }
     drop(stop_pipe);
 }

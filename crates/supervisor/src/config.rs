@@ -79,6 +79,12 @@ pub struct SupervisorConfig {
 }
 
 impl SupervisorConfig {
+    /// The credentials in `redis_url` (a managed Redis is started with them; every probe and
+    /// `SHUTDOWN` sends them).
+    pub fn redis_auth(&self) -> RedisAuth {
+        RedisAuth::from_url(&self.redis_url)
+    }
+
     /// The mode of `kind`.
     pub fn mode(&self, kind: ProcessKind) -> Mode {
         self.modes[kind.index()]
@@ -91,5 +97,45 @@ impl SupervisorConfig {
             ProcessKind::Api => Some(self.api_port),
             ProcessKind::Worker => None,
         }
+    }
+}
+
+/// The credentials a Redis URL carries (`redis://[user]:password@host…`), percent-decoded.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RedisAuth {
+    /// The ACL user, when the URL names one other than `default`.
+    pub username: Option<String>,
+    /// The password, when the URL has one.
+    pub password: Option<String>,
+}
+
+impl RedisAuth {
+    /// Reads them from `url`; none when it has none or does not parse (the config checks it).
+    pub fn from_url(url: &str) -> Self {
+        use redis::IntoConnectionInfo as _;
+        let Ok(info) = url.into_connection_info() else { return Self::default() };
+        let settings = info.redis_settings();
+        Self {
+            username: settings.username().filter(|u| !u.is_empty() && *u != "default").map(str::to_string),
+            password: settings.password().filter(|p| !p.is_empty()).map(str::to_string),
+        }
+    }
+
+    /// The `AUTH` command that logs in with them, when there is a password.
+    pub fn command(&self) -> Option<Vec<&str>> {
+        let password = self.password.as_deref()?;
+        Some(match self.username.as_deref() {
+            Some(user) => vec!["AUTH", user, password],
+            None => vec!["AUTH", password],
+        })
+    }
+}
+
+impl std::fmt::Debug for RedisAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAuth")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
     }
 }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::RedisAuth;
 use crate::error::{Result, SupervisorError};
 
 /// The per-user data directory: `$STACKDESK_DATA_DIR`, else the OS's (`~/.local/share/stackdesk`,
@@ -21,6 +22,22 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
+}
+
+/// Writes `contents` to `path`, readable by its owner only (the Redis config holds the password).
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        // An older file keeps its mode on open: narrow it first.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    std::io::Write::write_all(&mut options.open(path)?, contents.as_bytes())
 }
 
 /// A redis-server that was found, and what it says its version is.
@@ -100,23 +117,51 @@ fn with_version(path: &Path) -> Result<RedisBinary> {
 }
 
 /// The redis.conf the supervisor writes: loopback only, protected mode, AOF every second, data in
-/// `data_dir`, logs on stdout (the supervisor keeps them).
-pub fn redis_conf(port: u16, data_dir: &Path) -> String {
-    let dir = data_dir.display().to_string().replace('\\', "/").replace('"', "\\\"");
+/// `data_dir`, logs on stdout (the supervisor keeps them), and the login of `REDIS_URL`: its
+/// password as `requirepass`, or, for a named user, that user with every right and no `default`.
+pub fn redis_conf(port: u16, data_dir: &Path, auth: &RedisAuth) -> String {
+    let dir = quoted(&data_dir.display().to_string().replace('\\', "/"));
+    let login = match (&auth.username, &auth.password) {
+        (None, Some(password)) => format!("requirepass {}\n", quoted(password)),
+        (Some(user), password) => {
+            let secret = password.as_ref().map_or_else(|| "nopass".to_string(), |p| quoted(&format!(">{p}")));
+            format!("user default off\nuser {} on {secret} ~* &* +@all\n", quoted(user))
+        }
+        (None, None) => String::new(),
+    };
     format!(
         "# Written by Stackdesk each time it starts Redis; edits here are replaced.\n\
          # Only this machine can connect, and what you store survives restarts (append-only file).\n\
          bind 127.0.0.1\n\
          protected-mode yes\n\
          port {port}\n\
-         dir \"{dir}\"\n\
+         dir {dir}\n\
          appendonly yes\n\
          appendfsync everysec\n\
          save \"\"\n\
          daemonize no\n\
          logfile \"\"\n\
-         loglevel notice\n"
+         loglevel notice\n\
+         {login}"
     )
+}
+
+/// `value` as a double-quoted redis.conf argument.
+fn quoted(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -125,7 +170,7 @@ mod tests {
 
     #[test]
     fn the_config_keeps_redis_local_and_durable() {
-        let conf = redis_conf(16379, Path::new("/data/stackdesk/redis"));
+        let conf = redis_conf(16379, Path::new("/data/stackdesk/redis"), &RedisAuth::default());
         for line in [
             "bind 127.0.0.1",
             "protected-mode yes",
@@ -136,7 +181,9 @@ mod tests {
         ] {
             assert!(conf.lines().any(|l| l == line), "{line} missing from\n{conf}");
         }
-        assert!(redis_conf(1, Path::new(r"C:\Users\a b\AppData")).contains(r#"dir "C:/Users/a b/AppData""#));
+        let windows = redis_conf(1, Path::new(r"C:\Users\a b\AppData"), &RedisAuth::default());
+        assert!(windows.contains(r#"dir "C:/Users/a b/AppData""#), "{windows}");
+        assert!(!conf.contains("requirepass") && !conf.contains("user "), "{conf}");
     }
 
     #[cfg(unix)]

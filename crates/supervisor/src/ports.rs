@@ -14,7 +14,7 @@ pub fn check(port: u16) -> Option<PortOwner> {
 }
 
 fn owner(port: u16) -> PortOwner {
-    if probe::redis_ping_once(port) {
+    if probe::is_redis(port) {
         return PortOwner::Redis;
     }
     let pid = listening_pid(port);

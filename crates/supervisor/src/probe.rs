@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use taskq::{Broker, EventKind, EventReceiver};
 
+use crate::config::RedisAuth;
+
 /// Why a process did not become ready.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotReady {
@@ -29,6 +31,25 @@ pub enum NotReady {
     /// Redis answered PING, but a connection for the supervisor's own work could not be made.
     #[error("cannot connect: {0}")]
     Connect(String),
+    /// Redis answered, and refused the login (or its absence).
+    #[error("{}", refusal(reply, *had_password))]
+    Refused {
+        /// What Redis said (`NOAUTH …`, `WRONGPASS …`).
+        reply: String,
+        /// Whether `REDIS_URL` has a password.
+        had_password: bool,
+    },
+}
+
+fn refusal(reply: &str, had_password: bool) -> String {
+    if had_password {
+        format!(
+            "Redis refused the user name or password in REDIS_URL ({reply}); \
+             correct them (redis://:PASSWORD@host:port/db, or redis://USER:PASSWORD@…)"
+        )
+    } else {
+        format!("Redis wants a password ({reply}); put it in REDIS_URL: redis://:PASSWORD@host:port/db")
+    }
 }
 
 /// What a probe checks.
@@ -40,6 +61,8 @@ pub enum Target {
         port: u16,
         /// Its URL (with any password).
         url: String,
+        /// The credentials in the URL, sent before each PING.
+        auth: RedisAuth,
     },
     /// The API on this port answers `/health` with 200.
     Api {
@@ -81,22 +104,28 @@ pub async fn ready(armed: Armed, deadline: Duration) -> Result<Option<Broker>, N
 }
 
 async fn until_ready(armed: Armed) -> Result<Option<Broker>, NotReady> {
-    let poll = |check: fn(u16) -> bool, port: u16| async move {
-        while !tokio::task::spawn_blocking(move || check(port)).await.unwrap_or(false) {
-            // Processes are ready within milliseconds; a coarse poll would dominate start-up.
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    };
+    // Processes are ready within milliseconds; a coarse poll would dominate start-up.
+    const POLL: Duration = Duration::from_millis(2);
     match armed.target {
-        Target::Redis { port, url } => {
-            poll(redis_ping_once, port).await;
+        Target::Redis { port, url, auth } => {
+            let had_password = auth.password.is_some();
+            loop {
+                let auth = auth.clone();
+                match tokio::task::spawn_blocking(move || redis_ping(port, &auth)).await.unwrap_or(Ping::Silent) {
+                    Ping::Pong => break,
+                    Ping::Refused(reply) => return Err(NotReady::Refused { reply, had_password }),
+                    Ping::Silent => tokio::time::sleep(POLL).await,
+                }
+            }
             let broker = Broker::connect(&url, taskq::BrokerOptions::default())
                 .await
                 .map_err(|e| NotReady::Connect(e.to_string()))?;
             Ok(Some(broker))
         }
         Target::Api { port } => {
-            poll(api_health_once, port).await;
+            while !tokio::task::spawn_blocking(move || api_health_once(port)).await.unwrap_or(false) {
+                tokio::time::sleep(POLL).await;
+            }
             Ok(None)
         }
         Target::Worker { name, .. } => {
@@ -123,22 +152,65 @@ fn connect(port: u16) -> Option<TcpStream> {
     Some(stream)
 }
 
-/// One PING to a Redis on 127.0.0.1:`port`: true on `+PONG`.
-pub fn redis_ping_once(port: u16) -> bool {
-    redis_command(port, &["PING"]).is_some_and(|reply| reply.starts_with("+PONG"))
+/// What a Redis said to one PING.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ping {
+    /// `+PONG`: ready.
+    Pong,
+    /// It refused the login, or wants one (its reply, without the `-`).
+    Refused(String),
+    /// No answer, or not yet (nothing listening, still loading its data, paused).
+    Silent,
 }
 
-/// Sends one command to the Redis on `port` and returns the raw reply.
-pub fn redis_command(port: u16, args: &[&str]) -> Option<String> {
+/// One PING to the Redis on 127.0.0.1:`port`, logged in with `auth` first.
+pub fn redis_ping(port: u16, auth: &RedisAuth) -> Ping {
+    let Some(reply) = redis_command(port, auth, &["PING"]) else { return Ping::Silent };
+    if reply.starts_with("+PONG") {
+        return Ping::Pong;
+    }
+    let reply = reply.trim_start_matches('-').trim_end().to_string();
+    // NOAUTH: a password is needed; WRONGPASS: wrong name or password; "ERR AUTH …": a password
+    // given to a Redis that has none (the URL and the server disagree either way).
+    let refused = ["NOAUTH", "WRONGPASS", "NOPERM", "ERR AUTH", "ERR invalid password", "ERR Client sent AUTH"];
+    if refused.iter().any(|prefix| reply.starts_with(prefix)) { Ping::Refused(reply) } else { Ping::Silent }
+}
+
+/// Whether what answers on 127.0.0.1:`port` speaks Redis (it answers PING, even with a refusal).
+pub fn is_redis(port: u16) -> bool {
+    redis_command(port, &RedisAuth::default(), &["PING"]).is_some_and(|r| r.starts_with('+') || r.starts_with('-'))
+}
+
+/// Sends one command to the Redis on `port`, after `AUTH` when `auth` has a password, and
+/// returns the first line of its reply; a refused `AUTH` is the reply. `None`: no answer.
+pub fn redis_command(port: u16, auth: &RedisAuth, args: &[&str]) -> Option<String> {
     let mut stream = connect(port)?;
-    let mut request = format!("*{}\r\n", args.len());
-    for arg in args {
-        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    let login = auth.command();
+    let mut request = String::new();
+    for command in login.iter().map(Vec::as_slice).chain([args]) {
+        request.push_str(&format!("*{}\r\n", command.len()));
+        for arg in command {
+            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
     }
     stream.write_all(request.as_bytes()).ok()?;
+    let wanted = if login.is_some() { 2 } else { 1 };
+    let mut replies = Vec::new();
     let mut buf = [0u8; 512];
-    let n = stream.read(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    // Each reply here is one line (`+OK`, `+PONG`, `-ERR …`); SHUTDOWN closes without one.
+    while replies.iter().filter(|&&b| b == b'\n').count() < wanted {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => replies.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&replies).into_owned();
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next()?.to_string();
+    if login.is_some() && !first.starts_with('-') {
+        return lines.next().map(str::to_string);
+    }
+    Some(first)
 }
 
 /// One `GET /health` to the API on `host:port`: true on 200.

@@ -49,6 +49,18 @@ pub enum Received {
 pub const RECEIVE_BUDGET: Duration = Duration::from_secs(2);
 /// How often the offset between this machine's clock and Redis's is measured again.
 const CLOCK_CHECK: Duration = Duration::from_secs(60);
+/// Slack for rounding and clock steps: a measurement slower than this is not kept, and a
+/// receive is given up this long after its deadline.
+const CLOCK_SLACK: Duration = Duration::from_millis(100);
+
+/// What one receive script needs.
+struct Prepared {
+    conn: MultiplexedConnection,
+    /// Epoch seconds by Redis's clock after which the script moves nothing.
+    deadline: f64,
+    /// By our clock, when that deadline has surely passed.
+    refused_after: Instant,
+}
 
 /// Redis's clock minus ours, in seconds, and when it was measured.
 #[derive(Debug, Clone, Copy)]
@@ -97,44 +109,79 @@ impl Consumer {
     /// in this process; and a script Redis runs after [`RECEIVE_BUDGET`] moves nothing, so a call
     /// this process gave up on cannot leave messages behind in `unacked`.
     pub async fn try_receive(&mut self, max: usize) -> Result<Vec<Received>> {
+        self.receive_once(max, &CancellationToken::new()).await
+    }
+
+    /// [`Consumer::try_receive`], given up when `shutdown` fires as soon as that loses nothing:
+    /// before the script is sent, or once Redis would refuse to run it (its deadline passed).
+    async fn receive_once(&mut self, max: usize, shutdown: &CancellationToken) -> Result<Vec<Received>> {
         if self.queues.is_empty() || max == 0 {
             return Ok(Vec::new());
         }
         self.rotate = self.rotate.wrapping_add(1);
-        let mut conn = self.connection().await?;
-        let deadline = match self.clock_offset(&mut conn).await {
-            Ok(offset) => crate::time::epoch_now() + offset + RECEIVE_BUDGET.as_secs_f64(),
-            Err(err) => {
-                self.conn = None;
-                return Err(err);
-            }
+        let prepared = tokio::select! {
+            prepared = self.prepare() => prepared?,
+            () = shutdown.cancelled() => return Ok(Vec::new()),
         };
+        let Prepared { mut conn, deadline, refused_after } = prepared;
         let mut invocation = self.broker.scripts().receive.prepare_invoke();
         invocation.key(UNACKED_KEY).key(UNACKED_INDEX_KEY).key(&self.broker.options().dead_letter_key);
         for key in queue::consume_order(&self.queues, self.rotate) {
             invocation.key(key);
         }
         invocation.arg(max).arg(self.broker.options().dead_letter_max).arg(deadline);
-        let rows: Vec<Vec<String>> = match invocation.invoke_async(&mut conn).await {
-            Ok(rows) => rows,
-            Err(err) => {
+        let given_up = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep_until(refused_after.into()).await;
+        };
+        let rows: Vec<Vec<String>> = tokio::select! {
+            rows = invocation.invoke_async(&mut conn) => match rows {
+                Ok(rows) => rows,
+                Err(err) => {
+                    self.conn = None;
+                    return Err(err.into());
+                }
+            },
+            () = given_up => {
+                // Its reply may still come on this connection: open another next time.
                 self.conn = None;
-                return Err(err.into());
+                return Ok(Vec::new());
             }
         };
         Ok(rows.into_iter().filter_map(received_from_row).collect())
     }
 
-    /// Redis's clock minus ours (seconds), measured on `conn` when unknown or old.
+    /// The connection and deadline for one receive script.
+    async fn prepare(&mut self) -> Result<Prepared> {
+        let mut conn = self.connection().await?;
+        match self.clock_offset(&mut conn).await {
+            Ok(offset) => {
+                let deadline = crate::time::epoch_now() + offset + RECEIVE_BUDGET.as_secs_f64();
+                // The offset errs towards an earlier deadline, never a later one (see
+                // `clock_offset`), so by this instant Redis runs the script no more.
+                Ok(Prepared { conn, deadline, refused_after: Instant::now() + RECEIVE_BUDGET + CLOCK_SLACK })
+            }
+            Err(err) => {
+                self.conn = None;
+                Err(err)
+            }
+        }
+    }
+
+    /// Redis's clock minus ours (seconds), measured on `conn` when unknown or old. Taken as the
+    /// smallest offset the measurement allows (as if Redis read its clock when the answer came),
+    /// so a deadline in Redis's time comes no later than meant, however slow the answer was; a
+    /// slow measurement is not kept.
     async fn clock_offset(&mut self, conn: &mut MultiplexedConnection) -> Result<f64> {
         if let Some(clock) = self.clock.filter(|c| c.measured.elapsed() < CLOCK_CHECK) {
             return Ok(clock.seconds);
         }
-        let before = crate::time::epoch_now();
+        let asked = Instant::now();
         let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await?;
-        let after = crate::time::epoch_now();
-        let seconds = secs as f64 + micros as f64 / 1e6 - (before + after) / 2.0;
-        self.clock = Some(ClockOffset { seconds, measured: Instant::now() });
+        let seconds = secs as f64 + micros as f64 / 1e6 - crate::time::epoch_now();
+        if asked.elapsed() < CLOCK_SLACK {
+            self.clock = Some(ClockOffset { seconds, measured: Instant::now() });
+        }
         Ok(seconds)
     }
 
@@ -164,7 +211,7 @@ impl Consumer {
             if shutdown.is_cancelled() {
                 return Ok(Vec::new());
             }
-            let got = self.try_receive(max).await?;
+            let got = self.receive_once(max, shutdown).await?;
             if !got.is_empty() {
                 return Ok(got);
             }

@@ -457,3 +457,133 @@ async fn a_killed_worker_is_restarted_with_the_new_environment_and_its_task_rede
     assert!(matches!(supervisor.kill_process(ProcessKind::Worker).await, Err(SupervisorError::NotRunning(_))));
     supervisor.shutdown().await;
 }
+
+/// The task's stored Celery result (`celery-task-meta-<id>`), once it is `SUCCESS`.
+async fn succeeded(redis_url: &str, task_id: &str) -> Value {
+    let client = redis::Client::open(redis_url).unwrap();
+    let redis = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("celery-task-meta-{task_id}");
+    test_support::wait::until("the task to succeed", Duration::from_secs(20), || {
+        let mut redis = redis.clone();
+        let key = key.clone();
+        async move {
+            let meta: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut redis).await.unwrap();
+            meta.map(|m| serde_json::from_str::<Value>(&m).unwrap()).filter(|m| m["status"] == "SUCCESS")
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_in_redis_url_protects_the_managed_redis_and_every_process_logs_in() {
+    // A plain password (`requirepass`) and a named user (an ACL user, `default` off); both with
+    // characters a config file and a URL must escape (`p@ss w"rd\`, percent-encoded).
+    for (userinfo, user) in [(":p%40ss%20w%22rd%5C", None), ("learner:p%40ss%20w%22rd%5C", Some("learner"))] {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = config(data.path());
+        config.redis_url = format!("redis://{userinfo}@127.0.0.1:{}/0", config.redis_port);
+        let (redis_port, redis_url, base) =
+            (config.redis_port, config.redis_url.clone(), format!("http://127.0.0.1:{}", config.api_port));
+        let supervisor = Supervisor::new(config).unwrap();
+        supervisor.start().await.unwrap();
+        assert!(supervisor.status().iter().all(|s| s.state == ProcessState::Running), "{userinfo}");
+
+        let anonymous = test_support::redis::raw_command_on(redis_port, &["PING"]);
+        assert!(anonymous.starts_with("-NOAUTH"), "a client without the password is refused: {anonymous}");
+        let created = post_product(&reqwest::Client::new(), &base, "guarded").await;
+        let meta = succeeded(&redis_url, created["task_id"].as_str().unwrap()).await;
+        assert_eq!(meta["status"], "SUCCESS");
+
+        let conf_path = data.path().join("redis.conf");
+        let conf = std::fs::read_to_string(&conf_path).unwrap();
+        match user {
+            None => assert!(conf.contains(r#"requirepass "p@ss w\"rd\\""#), "{conf}"),
+            Some(user) => {
+                assert!(conf.contains("user default off"), "{conf}");
+                assert!(conf.contains(&format!(r#"user "{user}" on ">p@ss w\"rd\\" ~* &* +@all"#)), "{conf}");
+            }
+        }
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&conf_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "redis.conf holds the password: its owner's alone ({mode:o})");
+
+        supervisor.stop().await.unwrap();
+        let log = supervisor.logs().tail(ProcessKind::Redis, 50).join("\n");
+        assert!(log.contains("User requested shutdown"), "stopped by an authenticated SHUTDOWN:\n{log}");
+        supervisor.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_external_redis_with_a_password_says_what_is_wrong_at_once() {
+    let redis = RedisServer::start();
+    assert!(redis.raw_command(&["CONFIG", "SET", "requirepass", "hunter2"]).starts_with("+OK"));
+    let data = tempfile::tempdir().unwrap();
+    let with_url = |url: String| {
+        let mut config = config(data.path());
+        config.modes = [Mode::External, Mode::Managed, Mode::Managed];
+        config.redis_port = redis.port();
+        config.redis_url = url;
+        config
+    };
+    let port = redis.port();
+    for (url, says) in [
+        (format!("redis://127.0.0.1:{port}/0"), "Redis wants a password (NOAUTH"),
+        (format!("redis://:n0t-it@127.0.0.1:{port}/0"), "Redis refused the user name or password in REDIS_URL"),
+    ] {
+        let supervisor = Supervisor::new(with_url(url)).unwrap();
+        let asked = std::time::Instant::now();
+        let err = supervisor.start().await.unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+        assert!(asked.elapsed() < Duration::from_secs(5), "at once, not after the timeout: {:?}", asked.elapsed());
+        assert!(
+            !err.to_string().contains("hunter2") && !err.to_string().contains("n0t-it"),
+            "no password echoed: {err}"
+        );
+        supervisor.shutdown().await;
+    }
+    let config = with_url(format!("redis://:hunter2@127.0.0.1:{port}/0"));
+    let (url, base) = (config.redis_url.clone(), format!("http://127.0.0.1:{}", config.api_port));
+    let supervisor = Supervisor::new(config).unwrap();
+    supervisor.start().await.unwrap();
+    assert_eq!(state(&supervisor, ProcessKind::Redis).state, ProcessState::External);
+    assert_eq!(state(&supervisor, ProcessKind::Worker).state, ProcessState::Running);
+    let created = post_product(&reqwest::Client::new(), &base, "through a guarded Redis").await;
+    succeeded(&url, created["task_id"].as_str().unwrap()).await;
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_while_redis_is_down_takes_no_timeout() {
+    // An external Redis that goes away, and a managed one paused (SIGSTOP): stop must not wait
+    // out the API's, the worker's or Redis's own timeouts.
+    let redis = RedisServer::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut external = config(data.path());
+    external.modes = [Mode::External, Mode::Managed, Mode::Managed];
+    external.redis_port = redis.port();
+    external.redis_url = redis.url();
+    let supervisor = Supervisor::new(external).unwrap();
+    supervisor.start().await.unwrap();
+    drop(redis);
+    let asked = std::time::Instant::now();
+    supervisor.stop().await.unwrap();
+    let external_took = asked.elapsed();
+    supervisor.shutdown().await;
+
+    let data = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new(config(data.path())).unwrap();
+    supervisor.start().await.unwrap();
+    let redis_pid = state(&supervisor, ProcessKind::Redis).pid.unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(redis_pid as i32), nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let asked = std::time::Instant::now();
+    supervisor.stop().await.unwrap();
+    let paused_took = asked.elapsed();
+    assert!(!alive(redis_pid), "the paused Redis is gone");
+    supervisor.shutdown().await;
+    eprintln!("stop with Redis gone: {external_took:?}; with Redis paused: {paused_took:?}");
+    // Each of the worker, the put-back and Redis gives a silent Redis half a second to a second
+    // (it was 22 s: the worker's and Redis's whole timeouts).
+    assert!(external_took < Duration::from_secs(3), "with Redis gone, stop took {external_took:?}");
+    assert!(paused_took < Duration::from_secs(5), "with Redis paused, stop took {paused_took:?}");
+}

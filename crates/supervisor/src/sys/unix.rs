@@ -45,3 +45,12 @@ pub fn kill_now(pid: u32) -> std::io::Result<()> {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
 }
+
+/// Asks process `pid` to stop with SIGTERM, then resumes it with SIGCONT in case it is paused
+/// (a stopped process acts on no signal but SIGKILL until it runs again).
+pub fn terminate_even_if_paused(pid: u32) -> std::io::Result<()> {
+    use nix::sys::signal::{Signal, kill};
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
+    kill(pid, Signal::SIGTERM)?;
+    kill(pid, Signal::SIGCONT).map_err(std::io::Error::from)
+}

@@ -100,7 +100,11 @@ impl Worker {
         tracker.spawn(heartbeat_loop(shared.clone(), background.clone()));
         tracker.spawn(restore_loop(shared.clone(), background.clone()));
         tracker.spawn(control::listen(shared.clone(), background.clone()));
-        control::load_revoked(&shared).await;
+        tokio::select! {
+            () = control::load_revoked(&shared) => {}
+            // Stopping while Redis does not answer must not wait for its timeout.
+            () = shared.shutdown.cancelled() => {}
+        }
         tracker.spawn(control::mingle(shared.clone()));
 
         let mut executions = JoinSet::new();
@@ -108,18 +112,27 @@ impl Worker {
         let restored = drain(&shared, &mut executions).await;
 
         shared.events.send("worker-offline", shared.worker_fields());
-        shared.events.flush().await;
+        // A Redis that does not answer now will not take what the background tasks still hold
+        // (results, events) either: their messages stay unacked and are delivered again.
+        let mut patience = Duration::from_secs(5);
+        if tokio::time::timeout(OFFLINE_FLUSH, shared.events.flush()).await.is_err() {
+            tracing::warn!("could not tell worker-offline within {OFFLINE_FLUSH:?}: Redis does not answer");
+            patience = OFFLINE_FLUSH;
+        }
         background.cancel();
         let processed = shared.processed.load(Ordering::Relaxed);
         drop(shared);
         tracker.close();
-        if tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_err() {
-            tracing::warn!("background tasks did not stop within 5 s");
+        if tokio::time::timeout(patience, tracker.wait()).await.is_err() {
+            tracing::warn!("background tasks did not stop within {patience:?}");
         }
         tracing::info!(processed, restored, "worker offline");
         Ok(WorkerSummary { processed, restored })
     }
 }
+
+/// How long a stopping worker tries to say `worker-offline` (Redis may be paused or gone).
+const OFFLINE_FLUSH: Duration = Duration::from_millis(500);
 
 async fn receive_loop(shared: &Arc<Shared>, executions: &mut JoinSet<()>) {
     let prefetch =
@@ -175,12 +188,16 @@ async fn drain(shared: &Arc<Shared>, executions: &mut JoinSet<()>) -> usize {
     let held: Vec<String> =
         shared.held.lock().map(|mut held| held.drain().map(|(tag, _)| tag).collect()).unwrap_or_default();
     let mut restored = 0;
-    for tag in held {
-        match shared.broker.restore(&tag).await {
+    let count = held.len();
+    for (done, tag) in held.iter().enumerate() {
+        match shared.broker.restore(tag).await {
             Ok(true) => restored += 1,
             Ok(false) => {}
             Err(err) => {
-                tracing::error!(delivery_tag = %tag, %err, "could not restore a message at shutdown; restore_visible will recover it")
+                // Redis does not answer: the rest would each wait as long. They stay in `unacked`,
+                // where the supervisor's put-back or any worker's restore_visible finds them.
+                tracing::error!(left = count - done, %err, "could not put messages back at shutdown; they stay unacked until restored");
+                break;
             }
         }
     }
