@@ -1,13 +1,14 @@
 //! Products in Redis, created together with their task message (keys: [`layout::keys`]).
 
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use layout::keys;
 use layout::record::{self, Sent};
 use redis::Script;
 use redis::aio::ConnectionManager;
 use serde_json::Map;
+use taskq::clock::RedisClock;
 use taskq::{SendOptions, TaskMessage};
 use web::{Db, WebError, WebResult};
 
@@ -16,11 +17,17 @@ use crate::model::{Product, ProductIn};
 /// The notification task's name (as the worker registers it).
 pub const TASK_NAME: &str = worker::TASK_NAME;
 
+/// How long before the API's own deadline Redis stops taking a new product: time for its
+/// answer to arrive.
+const ANSWER_MARGIN: Duration = Duration::from_millis(250);
+
 /// Reads and writes products.
 #[derive(Clone)]
 pub struct Store {
     /// Every call fails with 503 after the API's Redis timeout.
     db: Db,
+    /// Redis's clock, for the deadline of each new product.
+    clock: RedisClock,
     /// Most tasks the history keeps (the PENDING record written with each product counts).
     history_max: usize,
 }
@@ -33,7 +40,7 @@ fn create_script() -> &'static Script {
 impl Store {
     /// A store on `conn`; every call fails after `timeout`.
     pub fn new(conn: ConnectionManager, timeout: Duration, history_max: usize) -> Self {
-        Self { db: Db::new(conn, timeout), history_max }
+        Self { db: Db::new(conn, timeout), clock: RedisClock::new(), history_max }
     }
 
     /// The connection with its deadline (for health checks).
@@ -41,53 +48,52 @@ impl Store {
         &self.db
     }
 
-    /// Stores a product, queues `send_tg_notification(product)`, records the task as PENDING and
-    /// announces the product, atomically.
+    /// Stores a product under the next id, queues `send_tg_notification(product)`, records the
+    /// task as PENDING and announces the product, atomically; when Redis does not answer in time,
+    /// 503 and nothing changed (see `lua/create_product.lua`).
     pub async fn create(&self, input: ProductIn) -> WebResult<Product> {
-        let mut conn = self.db.conn();
-        let id: u64 = self.db.call(redis::cmd("INCR").arg(keys::NEXT_PRODUCT_ID).query_async(&mut conn)).await?;
+        let asked = Instant::now();
         let created = chrono::Utc::now();
-        let mut product = Product {
-            id,
-            name: input.name,
-            price: input.price,
-            description: input.description,
-            created_at: taskq::time::isoformat(created),
-            task_id: String::new(),
-        };
-        let message = TaskMessage::new(TASK_NAME, vec![product.as_task_arg()], Map::new(), &SendOptions::default());
-        product.task_id = message.id().to_string();
-        let sent_at = created.timestamp_micros() as f64 / 1e6;
-        let sent = Sent {
-            task_id: message.id(),
-            name: TASK_NAME,
-            args: message.args(),
-            product_id: Some(id),
-            sent_at,
-            retry_of: None,
-        };
-        let product_json = serde_json::to_string(&product).map_err(|e| WebError::Internal(e.to_string()))?;
+        let draft = Draft::new(&input, created)?;
+        let mut conn = self.db.conn();
+        // Redis refuses to run the script after this, so an answer that could come after our own
+        // deadline never stores anything.
+        let refuse_after = asked + self.db.timeout().saturating_sub(ANSWER_MARGIN);
         let [binding, binding_permanent] = keys::bindings(keys::QUEUE);
-        let mut invocation = create_script().prepare_invoke();
-        invocation
-            .key(keys::product(id))
-            .key(keys::PRODUCTS)
-            .key(message.queue_key())
-            .key(binding)
-            .key(binding_permanent)
-            .key(keys::task(message.id()))
-            .key(keys::TASKS)
-            .arg(id)
-            .arg(product_json)
-            .arg(message.to_json()?)
-            .arg(taskq::queue::binding_member(keys::QUEUE, keys::QUEUE))
-            .arg(record::pending(&sent))
-            .arg(sent_at)
-            .arg(message.id())
-            .arg(self.history_max)
-            .arg(keys::TASK_PREFIX)
-            .arg(keys::PRODUCT_CHANNEL);
-        let _: i64 = self.db.call(invocation.invoke_async(&mut conn)).await?;
+        let id: u64 = self
+            .db
+            .call(async {
+                let deadline = self.clock.deadline(&mut conn, refuse_after).await?;
+                let mut invocation = create_script().prepare_invoke();
+                invocation
+                    .key(keys::NEXT_PRODUCT_ID)
+                    .key(keys::PRODUCTS)
+                    .key(draft.message.queue_key())
+                    .key(binding)
+                    .key(binding_permanent)
+                    .key(keys::task(draft.message.id()))
+                    .key(keys::TASKS)
+                    .arg(deadline)
+                    .arg(keys::PRODUCT_PREFIX)
+                    .arg(&draft.product_json)
+                    .arg(&draft.body_json)
+                    .arg(&draft.envelope_json)
+                    .arg(taskq::queue::binding_member(keys::QUEUE, keys::QUEUE))
+                    .arg(&draft.record)
+                    .arg(draft.sent_at)
+                    .arg(draft.id_placeholder.to_string())
+                    .arg(&draft.body_placeholder)
+                    .arg(draft.message.id())
+                    .arg(self.history_max)
+                    .arg(keys::TASK_PREFIX)
+                    .arg(keys::PRODUCT_CHANNEL);
+                invocation.invoke_async(&mut conn).await
+            })
+            .await?;
+        if id == 0 {
+            return Err(WebError::Unavailable(format!("Redis did not answer within {:?}", self.db.timeout())));
+        }
+        let product = Product { id, ..draft.product };
         tracing::info!(product_id = id, task_id = %product.task_id, "product created; notification queued");
         Ok(product)
     }
@@ -114,5 +120,134 @@ impl Store {
         let raw: Option<String> = self.db.call(redis::cmd("GET").arg(keys::product(id)).query_async(&mut conn)).await?;
         raw.map(|json| serde_json::from_str(&json).map_err(|e| WebError::Internal(format!("product {id}: {e}"))))
             .transpose()
+    }
+}
+
+/// A new product's texts, written before its id is known: the id is a placeholder the script
+/// replaces with the one it takes.
+struct Draft {
+    product: Product,
+    message: TaskMessage,
+    product_json: String,
+    body_json: String,
+    envelope_json: String,
+    record: String,
+    sent_at: f64,
+    /// 19 random digits standing for the id.
+    id_placeholder: u64,
+    /// Random letters standing for the envelope's base64 body.
+    body_placeholder: String,
+}
+
+impl Draft {
+    fn new(input: &ProductIn, created: chrono::DateTime<chrono::Utc>) -> WebResult<Self> {
+        // A placeholder found anywhere but where the id goes (a learner's product name made of
+        // those very digits) would be replaced too: draw again. Practically never needed.
+        for _ in 0..8 {
+            let draft = Self::with_placeholders(input.clone(), created, placeholder_id(), placeholder_body())?;
+            if draft.unambiguous() {
+                return Ok(draft);
+            }
+        }
+        Err(WebError::Internal("could not find an id placeholder absent from the product".into()))
+    }
+
+    fn with_placeholders(
+        input: ProductIn,
+        created: chrono::DateTime<chrono::Utc>,
+        id_placeholder: u64,
+        body_placeholder: String,
+    ) -> WebResult<Self> {
+        let mut product = Product {
+            id: id_placeholder,
+            name: input.name,
+            price: input.price,
+            description: input.description,
+            created_at: taskq::time::isoformat(created),
+            task_id: String::new(),
+        };
+        let message = TaskMessage::new(TASK_NAME, vec![product.as_task_arg()], Map::new(), &SendOptions::default());
+        product.task_id = message.id().to_string();
+        let sent_at = created.timestamp_micros() as f64 / 1e6;
+        let record = record::pending(&Sent {
+            task_id: message.id(),
+            name: TASK_NAME,
+            args: message.args(),
+            product_id: Some(id_placeholder),
+            sent_at,
+            retry_of: None,
+        });
+        let product_json = serde_json::to_string(&product).map_err(|e| WebError::Internal(e.to_string()))?;
+        let (envelope_json, body_json) = message.to_json_parts(&body_placeholder)?;
+        Ok(Self {
+            product,
+            message,
+            product_json,
+            body_json,
+            envelope_json,
+            record,
+            sent_at,
+            id_placeholder,
+            body_placeholder,
+        })
+    }
+
+    /// Whether each placeholder appears only where it stands for something: the id once in the
+    /// product, once in the body, once in the envelope (`argsrepr`), twice in the record (its
+    /// arguments and `product_id`); the body marker once in the envelope.
+    fn unambiguous(&self) -> bool {
+        let id = self.id_placeholder.to_string();
+        let count = |text: &str, needle: &str| text.matches(needle).count();
+        count(&self.product_json, &id) == 1
+            && count(&self.body_json, &id) == 1
+            && count(&self.envelope_json, &id) == 1
+            && count(&self.record, &id) == 2
+            && count(&self.envelope_json, &self.body_placeholder) == 1
+    }
+}
+
+/// A random 19-digit number.
+fn placeholder_id() -> u64 {
+    const LOW: u64 = 1_000_000_000_000_000_000;
+    LOW + (uuid::Uuid::new_v4().as_u128() % u128::from(9 * LOW)) as u64
+}
+
+/// Random letters (no base64 digit in them would matter: the envelope is searched, not the body).
+fn placeholder_body() -> String {
+    format!("body-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str) -> ProductIn {
+        serde_json::from_value(serde_json::json!({"name": name, "price": 9.5, "description": "d"})).unwrap()
+    }
+
+    #[test]
+    fn every_placeholder_stands_where_the_script_expects_it() {
+        let draft = Draft::new(&input("Phone"), chrono::Utc::now()).unwrap();
+        assert!(draft.unambiguous());
+        let id = draft.id_placeholder.to_string();
+        assert!(draft.product_json.contains(&format!(r#""id":{id}"#)), "{}", draft.product_json);
+        assert!(
+            draft.envelope_json.contains(&format!(r#""body": "{}""#, draft.body_placeholder)),
+            "{}",
+            draft.envelope_json
+        );
+    }
+
+    #[test]
+    fn a_name_made_of_the_placeholder_is_caught() {
+        let id = 4_242_424_242_424_242_424;
+        let draft =
+            Draft::with_placeholders(input(&format!("x{id}")), chrono::Utc::now(), id, placeholder_body()).unwrap();
+        assert!(!draft.unambiguous(), "the name holds the placeholder: it must be drawn again");
+        // U+0001 is written \u0001 in JSON: its last digit and the name's 18 make the placeholder.
+        let (id, name) = (1_424_242_424_242_424_242, "\u{1}424242424242424242");
+        assert!(!name.contains(&id.to_string()));
+        let escaped = Draft::with_placeholders(input(name), chrono::Utc::now(), id, placeholder_body()).unwrap();
+        assert!(!escaped.unambiguous(), "an escape that makes it appear is caught too: {}", escaped.product_json);
     }
 }

@@ -49,6 +49,8 @@ enum Report {
     Ready { kind: ProcessKind, generation: u64, result: std::result::Result<Option<Broker>, NotReady> },
     /// The observer follows the stack (or did not within the deadline): the start goes on.
     Observed { following: bool },
+    /// A dead worker's tasks are back on the queue (or the put-back gave up): a worker may start.
+    PutBack,
 }
 
 /// A start in progress: of the whole stack (each process after the one before is ready), or of
@@ -77,6 +79,9 @@ struct Proc {
     restart_at: Option<tokio::time::Instant>,
     /// Waiting for Redis before it restarts (it cannot start without it; no crash is counted).
     waiting_for_redis: bool,
+    /// A worker waiting for its predecessor's tasks to be put back before it starts (else the
+    /// put-back would take the new worker's messages from it too).
+    waiting_for_put_back: bool,
     /// The probe task of the current start, aborted when the start is abandoned.
     probe: Option<AbortHandle>,
 }
@@ -98,8 +103,10 @@ pub(crate) struct Actor {
     /// The start in progress, if any.
     starting: Option<Starting>,
     /// Work the actor started and does not wait for (putting a dead worker's tasks back while
-    /// Redis is down); aborted when the supervisor ends, and when a worker starts again.
+    /// Redis is down); aborted when the stack stops.
     background: tokio::task::JoinSet<()>,
+    /// The put-back of a dead worker's tasks still trying; no worker starts until it is done.
+    put_back: Option<tokio::task::AbortHandle>,
     /// The probe tasks (each process's current one is also in its `Proc`); aborted when the
     /// supervisor ends.
     probes: tokio::task::JoinSet<()>,
@@ -122,6 +129,7 @@ impl Actor {
             ready_at: None,
             restart_at: None,
             waiting_for_redis: false,
+            waiting_for_put_back: false,
             probe: None,
         });
         let (status, status_rx) = watch::channel(procs.iter().map(|p| p.status.clone()).collect());
@@ -143,6 +151,7 @@ impl Actor {
             redis_binary: None,
             starting: None,
             background: tokio::task::JoinSet::new(),
+            put_back: None,
             probes: tokio::task::JoinSet::new(),
             up: false,
         };
@@ -327,10 +336,13 @@ impl Actor {
         };
         let deadline = self.config.ready_timeout;
         let reports = self.reports_tx.clone();
-        if kind == ProcessKind::Worker {
-            // A worker starting again holds messages soon: a put-back still trying must not take
-            // them from it.
-            self.background.abort_all();
+        if kind == ProcessKind::Worker && self.put_back.is_some() {
+            // The dead worker's tasks go back first: a put-back after the new worker took
+            // messages would take them from it too.
+            self.proc(kind).waiting_for_put_back = true;
+            let reason = "waiting until the tasks of the worker before it are back on the queue";
+            self.set(kind, ProcessState::BackingOff, Some(reason.into()));
+            return;
         }
         while self.probes.try_join_next().is_some() {}
         let proc = self.proc(kind);
@@ -356,6 +368,13 @@ impl Actor {
     async fn on_report(&mut self, report: Report) {
         let (kind, generation) = match &report {
             Report::Armed { kind, generation, .. } | Report::Ready { kind, generation, .. } => (*kind, *generation),
+            Report::PutBack => {
+                self.put_back = None;
+                if std::mem::take(&mut self.proc(ProcessKind::Worker).waiting_for_put_back) && self.up {
+                    self.begin(ProcessKind::Worker);
+                }
+                return;
+            }
             Report::Observed { following } => {
                 if !following {
                     self.note(
@@ -392,8 +411,8 @@ impl Actor {
                 }
                 self.ready(kind).await;
             }
-            // Answered above, before the generation check (it is about no process).
-            Report::Observed { .. } => {}
+            // Answered above, before the generation check (they are about no start).
+            Report::Observed { .. } | Report::PutBack => {}
         }
     }
 
@@ -572,10 +591,14 @@ impl Actor {
     async fn restore_now(&self, whose: &str, deadline: Duration) {
         let Some(broker) = self.broker.clone() else { return };
         match tokio::time::timeout(deadline, broker.restore_all()).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => {
+            Ok(Ok(Some(0))) => {}
+            Ok(Ok(Some(n))) => {
                 self.note(ProcessKind::Worker, &format!("put {n} unfinished task(s) {whose} back on the queue"))
             }
+            Ok(Ok(None)) => self.note(
+                ProcessKind::Worker,
+                &format!("could not put the tasks {whose} back: another restore holds Redis's unacked mutex"),
+            ),
             Ok(Err(err)) => self.note(ProcessKind::Worker, &format!("could not put the tasks {whose} back: {err}")),
             Err(_) => self.note(
                 ProcessKind::Worker,
@@ -589,31 +612,37 @@ impl Actor {
     fn restore_in_background(&mut self, whose: &str) {
         while self.background.try_join_next().is_some() {}
         let Some(broker) = self.broker.clone() else { return };
-        let (logs, whose) = (self.logs.clone(), whose.to_string());
+        if let Some(earlier) = self.put_back.take() {
+            earlier.abort();
+        }
+        let (logs, whose, reports) = (self.logs.clone(), whose.to_string(), self.reports_tx.clone());
         let note = move |line: &str| logs.line(ProcessKind::Worker, Stream::Supervisor, line);
-        self.background.spawn(async move {
+        let put_back = async move {
             let (pause, patience) = RESTORE_RETRY;
             let began = Instant::now();
             let mut warned = false;
             loop {
-                match broker.restore_all().await {
-                    Ok(0) => return,
-                    Ok(n) => return note(&format!("put {n} unfinished task(s) {whose} back on the queue")),
-                    Err(err) if began.elapsed() > patience => {
-                        return note(&format!("gave up putting the tasks {whose} back: {err}"));
-                    }
-                    Err(err) => {
-                        if !warned {
-                            note(&format!(
-                                "cannot put the tasks {whose} back yet ({err}); trying again until Redis answers"
-                            ));
-                            warned = true;
-                        }
-                        tokio::time::sleep(pause).await;
-                    }
+                let why = match broker.restore_all().await {
+                    Ok(Some(0)) => return,
+                    Ok(Some(n)) => return note(&format!("put {n} unfinished task(s) {whose} back on the queue")),
+                    // Another restore (a Celery worker's restore_visible) holds the mutex briefly.
+                    Ok(None) => "another restore holds the unacked mutex".to_string(),
+                    Err(err) => err.to_string(),
+                };
+                if began.elapsed() > patience {
+                    return note(&format!("gave up putting the tasks {whose} back: {why}"));
                 }
+                if !warned {
+                    note(&format!("cannot put the tasks {whose} back yet ({why}); trying again until it works"));
+                    warned = true;
+                }
+                tokio::time::sleep(pause).await;
             }
-        });
+        };
+        self.put_back = Some(self.background.spawn(async move {
+            put_back.await;
+            let _ = reports.send(Report::PutBack);
+        }));
     }
 
     /// Decides when a crashed process starts again: after the back-off (which decays once it
@@ -705,10 +734,15 @@ impl Actor {
                 last_lines: Vec::new(),
             }));
         }
+        // A put-back still trying is done once more below (if Redis answers), else at the next
+        // start of our own Redis.
+        self.background.abort_all();
+        self.put_back = None;
         for kind in [ProcessKind::Worker, ProcessKind::Api, ProcessKind::Redis] {
             let proc = self.proc(kind);
             proc.restart_at = None;
             proc.waiting_for_redis = false;
+            proc.waiting_for_put_back = false;
             if let Some(probe) = proc.probe.take() {
                 probe.abort();
             }

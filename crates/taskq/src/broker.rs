@@ -13,6 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncConnectionConfig, Script};
 use serde_json::{Value, json};
 
+use crate::clock::RedisClock;
 use crate::error::{Error, Result};
 use crate::queue::{self, SEP};
 use crate::{pyjson, time};
@@ -63,6 +64,7 @@ pub(crate) struct Scripts {
     pub(crate) store_result: Script,
     pub(crate) publish_and_ack: Script,
     release_mutex: Script,
+    take_mutex: Script,
 }
 
 impl Scripts {
@@ -74,11 +76,13 @@ impl Scripts {
             store_result: Script::new(include_str!("lua/store_result.lua")),
             publish_and_ack: Script::new(include_str!("lua/publish_and_ack.lua")),
             release_mutex: Script::new(include_str!("lua/release_mutex.lua")),
+            take_mutex: Script::new(include_str!("lua/take_mutex.lua")),
         }
     }
 
-    fn all(&self) -> [&Script; 6] {
+    fn all(&self) -> [&Script; 7] {
         [
+            &self.take_mutex,
             &self.receive,
             &self.dead_letter,
             &self.restore,
@@ -100,6 +104,8 @@ pub struct Broker {
     db: i64,
     options: Arc<BrokerOptions>,
     scripts: Arc<Scripts>,
+    /// Redis's clock, for deadlines of steps that must not act once we stopped waiting.
+    clock: RedisClock,
 }
 
 impl std::fmt::Debug for Broker {
@@ -123,7 +129,14 @@ impl Broker {
         )
         .await
         .map_err(|_| Error::Config(format!("no answer from Redis within {:?}", options.connect_timeout * 3)))??;
-        let broker = Self { client, conn, db, options: Arc::new(options), scripts: Arc::new(Scripts::new()) };
+        let broker = Self {
+            client,
+            conn,
+            db,
+            options: Arc::new(options),
+            scripts: Arc::new(Scripts::new()),
+            clock: RedisClock::new(),
+        };
         broker.load_scripts().await?;
         Ok(broker)
     }
@@ -259,29 +272,36 @@ impl Broker {
     /// 0 when another consumer holds the mutex.
     pub async fn restore_visible(&self) -> Result<usize> {
         let ceil = time::epoch_now() - self.options.visibility_timeout.as_secs_f64();
-        self.restore_under_mutex(Some(ceil)).await
+        Ok(self.restore_under_mutex(Some(ceil)).await?.unwrap_or(0))
     }
 
     /// Puts back *every* unacknowledged message now, whatever its age. Only for a caller that
     /// knows no live consumer holds messages (a supervisor whose only worker just died): a live
-    /// consumer's in-flight task would otherwise run twice.
-    pub async fn restore_all(&self) -> Result<usize> {
+    /// consumer's in-flight task would otherwise run twice. `None`: another restore holds the
+    /// mutex right now (try again shortly).
+    pub async fn restore_all(&self) -> Result<Option<usize>> {
         self.restore_under_mutex(None).await
     }
 
-    async fn restore_under_mutex(&self, ceil: Option<f64>) -> Result<usize> {
+    async fn restore_under_mutex(&self, ceil: Option<f64>) -> Result<Option<usize>> {
         let mut conn = self.conn.clone();
         let token = uuid::Uuid::new_v4().to_string();
-        let acquired: Option<String> = redis::cmd("SET")
-            .arg(UNACKED_MUTEX_KEY)
+        // Taken only while we still wait for the answer: a late run would hold it for nobody.
+        let refuse_after = std::time::Instant::now() + self.options.response_timeout.mul_f64(0.8);
+        let deadline = self.clock.deadline(&mut conn, refuse_after).await?;
+        let taken: i64 = self
+            .scripts
+            .take_mutex
+            .key(UNACKED_MUTEX_KEY)
             .arg(&token)
-            .arg("NX")
-            .arg("PX")
             .arg(UNACKED_MUTEX_EXPIRE_MS)
-            .query_async(&mut conn)
+            .arg(deadline)
+            .invoke_async(&mut conn)
             .await?;
-        if acquired.is_none() {
-            return Ok(0);
+        match taken {
+            1 => {}
+            0 => return Ok(None),
+            _ => return Err(Error::TooLate("taking the unacked mutex")),
         }
         let result = async {
             let tags: Vec<String> = match ceil {
@@ -312,7 +332,7 @@ impl Broker {
         {
             tracing::info!(restored = n, all = ceil.is_none(), "restored unacknowledged messages");
         }
-        result
+        result.map(Some)
     }
 
     /// Moves an unacknowledged message to the dead-letter list with `reason`.

@@ -7,6 +7,7 @@ use redis::aio::MultiplexedConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::{Broker, UNACKED_INDEX_KEY, UNACKED_KEY};
+use crate::clock::RedisClock;
 use crate::error::Result;
 use crate::queue;
 
@@ -47,10 +48,7 @@ pub enum Received {
 /// Well under the connection's response timeout, so a call that moves messages is answered to a
 /// client that still waits.
 pub const RECEIVE_BUDGET: Duration = Duration::from_secs(2);
-/// How often the offset between this machine's clock and Redis's is measured again.
-const CLOCK_CHECK: Duration = Duration::from_secs(60);
-/// Slack for rounding and clock steps: a measurement slower than this is not kept, and a
-/// receive is given up this long after its deadline.
+/// Slack for rounding and clock steps: a receive is given up this long after its deadline.
 const CLOCK_SLACK: Duration = Duration::from_millis(100);
 
 /// What one receive script needs.
@@ -62,13 +60,6 @@ struct Prepared {
     refused_after: Instant,
 }
 
-/// Redis's clock minus ours, in seconds, and when it was measured.
-#[derive(Debug, Clone, Copy)]
-struct ClockOffset {
-    seconds: f64,
-    measured: Instant,
-}
-
 /// Receives messages from a set of queues.
 pub struct Consumer {
     broker: Broker,
@@ -76,7 +67,7 @@ pub struct Consumer {
     /// A connection of its own, for receiving and the blocking wait (see [`Consumer::connection`]).
     conn: Option<MultiplexedConnection>,
     /// Redis's clock against ours: a receive's deadline is given in Redis's time.
-    clock: Option<ClockOffset>,
+    clock: RedisClock,
     /// How long one blocking wait lasts before the lists are checked again.
     poll_interval: Duration,
     /// Start of the queue cycle, advanced on every receive for fairness between queues.
@@ -95,7 +86,7 @@ impl std::fmt::Debug for Consumer {
 impl Consumer {
     /// A consumer of `queues` (e.g. `["celery"]`).
     pub fn new(broker: Broker, queues: Vec<String>) -> Self {
-        Self { broker, queues, conn: None, clock: None, poll_interval: Duration::from_secs(1), rotate: 0 }
+        Self { broker, queues, conn: None, clock: RedisClock::new(), poll_interval: Duration::from_secs(1), rotate: 0 }
     }
 
     /// Sets how long one blocking wait lasts (kombu's `brpop_timeout`, 1 s).
@@ -154,35 +145,14 @@ impl Consumer {
     /// The connection and deadline for one receive script.
     async fn prepare(&mut self) -> Result<Prepared> {
         let mut conn = self.connection().await?;
-        match self.clock_offset(&mut conn).await {
-            Ok(offset) => {
-                let deadline = crate::time::epoch_now() + offset + RECEIVE_BUDGET.as_secs_f64();
-                // The offset errs towards an earlier deadline, never a later one (see
-                // `clock_offset`), so by this instant Redis runs the script no more.
-                Ok(Prepared { conn, deadline, refused_after: Instant::now() + RECEIVE_BUDGET + CLOCK_SLACK })
-            }
+        let at = Instant::now() + RECEIVE_BUDGET;
+        match self.clock.deadline(&mut conn, at).await {
+            Ok(deadline) => Ok(Prepared { conn, deadline, refused_after: at + CLOCK_SLACK }),
             Err(err) => {
                 self.conn = None;
-                Err(err)
+                Err(err.into())
             }
         }
-    }
-
-    /// Redis's clock minus ours (seconds), measured on `conn` when unknown or old. Taken as the
-    /// smallest offset the measurement allows (as if Redis read its clock when the answer came),
-    /// so a deadline in Redis's time comes no later than meant, however slow the answer was; a
-    /// slow measurement is not kept.
-    async fn clock_offset(&mut self, conn: &mut MultiplexedConnection) -> Result<f64> {
-        if let Some(clock) = self.clock.filter(|c| c.measured.elapsed() < CLOCK_CHECK) {
-            return Ok(clock.seconds);
-        }
-        let asked = Instant::now();
-        let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await?;
-        let seconds = secs as f64 + micros as f64 / 1e6 - crate::time::epoch_now();
-        if asked.elapsed() < CLOCK_SLACK {
-            self.clock = Some(ClockOffset { seconds, measured: Instant::now() });
-        }
-        Ok(seconds)
     }
 
     /// The consumer's own connection, so receiving never queues behind other traffic (result
@@ -194,7 +164,7 @@ impl Consumer {
         let conn = self.broker.dedicated(self.poll_interval + self.broker.options().response_timeout).await?;
         self.conn = Some(conn.clone());
         // Another connection may be another Redis (restarted, failed over): measure its clock again.
-        self.clock = None;
+        self.clock.forget();
         Ok(conn)
     }
 

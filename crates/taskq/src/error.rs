@@ -24,6 +24,10 @@ pub enum Error {
     /// The Redis URL or another setting cannot be used.
     #[error("configuration: {0}")]
     Config(String),
+    /// Redis ran a step after its deadline, when we had almost stopped waiting (it was paused),
+    /// so the step did nothing.
+    #[error("redis answered too late ({0}); nothing was changed")]
+    TooLate(&'static str),
 }
 
 /// Why a message taken from a queue cannot be run. Each variant names the first thing found wrong,

@@ -35,6 +35,7 @@
 
 pub mod backend;
 pub mod broker;
+pub mod clock;
 pub mod consumer;
 pub mod control;
 pub mod error;

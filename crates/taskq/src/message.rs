@@ -274,6 +274,14 @@ impl TaskMessage {
         &self.body.1
     }
 
+    /// The envelope with `marker` in place of its body, and the body's JSON: for a Redis script
+    /// that fills something into the body (an id it allocates) and encodes it there.
+    pub fn to_json_parts(&self, marker: &str) -> crate::Result<(String, String)> {
+        let mut envelope = self.envelope.clone();
+        envelope.body = marker.to_string();
+        Ok((envelope.to_json()?, pyjson::to_string(&self.body)?))
+    }
+
     /// The envelope with the body re-encoded from [`TaskMessage::body`], as Python would write it.
     pub fn to_json(&self) -> crate::Result<String> {
         let mut envelope = self.envelope.clone();

@@ -26,6 +26,11 @@ impl Db {
         }
     }
 
+    /// How long each call may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// A handle on the connection (cheap: it is shared).
     pub fn conn(&self) -> ConnectionManager {
         self.conn.clone()

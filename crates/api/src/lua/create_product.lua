@@ -1,17 +1,55 @@
--- Stores a product, queues its notification task, records the task as PENDING in the history and
--- announces the product, all in one step: never a product without its task or a task without its
--- product.
--- KEYS: product key, products zset, queue list, _kombu.binding.<q>, _kombu.binding_permanent.<q>,
+-- Creates a product in one step: takes its id from the counter, stores the product, queues its
+-- notification task, records the task as PENDING in the history and announces the product. Never
+-- a product without its task or a task without its product; and nothing at all, not even an id
+-- taken, when Redis runs it after its deadline (it was paused, say): its client has given up and
+-- answered 503 by then.
+-- The texts hold a placeholder where the id goes (ARGV[9]: digits found nowhere else in them), and
+-- the task envelope one where its base64 body goes (ARGV[10]).
+-- KEYS: id counter, products zset, queue list, _kombu.binding.<q>, _kombu.binding_permanent.<q>,
 --       history record key, history zset
--- ARGV: product id, product JSON, task message JSON, binding member, history record JSON, sent_at,
---       task id, history cap, history key prefix, product channel
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[4])
-redis.call('SADD', KEYS[5], ARGV[4])
-redis.call('LPUSH', KEYS[3], ARGV[3])
-redis.call('SET', KEYS[6], ARGV[5])
-redis.call('ZADD', KEYS[7], ARGV[6], ARGV[7])
-trim_history(KEYS[7], ARGV[8], ARGV[9])
-redis.call('PUBLISH', ARGV[10], ARGV[2])
-return 1
+-- ARGV: 1 deadline (epoch seconds, Redis's clock), 2 product key prefix, 3 product JSON,
+--       4 task body JSON, 5 task envelope JSON, 6 binding member, 7 history record JSON,
+--       8 sent_at, 9 id placeholder, 10 body placeholder, 11 task id, 12 history cap,
+--       13 history key prefix, 14 product channel
+-- Returns the new product's id, or 0 past the deadline.
+local t = redis.call('TIME')
+if tonumber(t[1]) + tonumber(t[2]) / 1000000 > tonumber(ARGV[1]) then
+  return 0
+end
+
+local alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+local function base64(data)
+  local out = {}
+  for i = 1, #data, 3 do
+    local a, b, c = string.byte(data, i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local function digit(shift)
+      local d = math.floor(n / 2 ^ shift) % 64
+      return string.sub(alphabet, d + 1, d + 1)
+    end
+    out[#out + 1] = digit(18) .. digit(12) .. (b and digit(6) or '=') .. (c and digit(0) or '=')
+  end
+  return table.concat(out)
+end
+
+local id = string.format('%d', redis.call('INCR', KEYS[1]))
+local function filled(text)
+  -- The placeholder is digits only: no pattern magic in it, and none in the id replacing it.
+  return (string.gsub(text, ARGV[9], id))
+end
+local product = filled(ARGV[3])
+local body = base64(filled(ARGV[4]))
+local envelope = filled(ARGV[5])
+local at = string.find(envelope, ARGV[10], 1, true)
+envelope = string.sub(envelope, 1, at - 1) .. body .. string.sub(envelope, at + #ARGV[10])
+
+redis.call('SET', ARGV[2] .. id, product)
+redis.call('ZADD', KEYS[2], id, id)
+redis.call('SADD', KEYS[4], ARGV[6])
+redis.call('SADD', KEYS[5], ARGV[6])
+redis.call('LPUSH', KEYS[3], envelope)
+redis.call('SET', KEYS[6], filled(ARGV[7]))
+redis.call('ZADD', KEYS[7], ARGV[8], ARGV[11])
+trim_history(KEYS[7], ARGV[12], ARGV[13])
+redis.call('PUBLISH', ARGV[14], product)
+return tonumber(id)

@@ -123,6 +123,27 @@ async fn redis_down_means_a_quick_503_and_nothing_stored() {
 }
 
 #[tokio::test]
+async fn a_request_refused_while_redis_is_paused_changes_nothing_even_after_it_resumes() {
+    let app = TestApp::start().await;
+    assert_eq!(app.post_json("/products/", &json!({"name": "before", "price": 1})).await.json["id"], 1);
+    let before = app.snapshot().await;
+    app.redis.pause();
+    let asked = std::time::Instant::now();
+    let answer = app.post_json("/products/", &json!({"name": "during", "price": 2})).await;
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(asked.elapsed() < std::time::Duration::from_secs(3), "answered in {:?}", asked.elapsed());
+    app.redis.resume();
+    // On the API's own connection, so Redis has run whatever it queued before this.
+    let mut conn = app.conn.clone();
+    let _: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+    assert_eq!(app.snapshot().await, before, "no id taken, no product, no task, no record");
+    let after = app.post_json("/products/", &json!({"name": "after", "price": 3})).await;
+    assert_eq!(after.json["id"], 2, "{}", after.text);
+    let stored: String = conn.get("stackdesk:product:2").await.unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&stored).unwrap()["name"], "after");
+}
+
+#[tokio::test]
 async fn cors_answers_only_the_listed_origins() {
     let app = TestApp::start_with(api::ApiOptions {
         cors_origins: vec!["tauri://localhost".into(), "http://127.0.0.1:4321".into()],

@@ -587,3 +587,59 @@ async fn stopping_while_redis_is_down_takes_no_timeout() {
     assert!(external_took < Duration::from_secs(3), "with Redis gone, stop took {external_took:?}");
     assert!(paused_took < Duration::from_secs(5), "with Redis paused, stop took {paused_took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_that_dies_while_redis_is_paused_has_its_task_put_back_before_the_next_one_starts() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    // Long enough to kill the worker while it runs the task.
+    config.child_env.push(("NOTIFY_SIMULATED_SECS".into(), "30".into()));
+    let base = format!("http://127.0.0.1:{}", config.api_port);
+    let redis_url = config.redis_url.clone();
+    let mut env = config.child_env.clone();
+    let supervisor = Supervisor::new(config).unwrap();
+    supervisor.start().await.unwrap();
+    let client = reqwest::Client::new();
+    let created = post_product(&client, &base, "caught in the outage").await;
+    let task_id = created["task_id"].as_str().unwrap().to_string();
+    let redis = redis::Client::open(redis_url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    test_support::wait::until("the task to be held by the worker", Duration::from_secs(20), || {
+        let mut redis = redis.clone();
+        async move {
+            let held: usize = redis::cmd("HLEN").arg("unacked").query_async(&mut redis).await.unwrap_or(0);
+            (held == 1).then_some(())
+        }
+    })
+    .await;
+
+    // Redis stops answering (paused), the worker dies, and its successor is due long before
+    // Redis answers again.
+    env.push(("NOTIFY_SIMULATED_SECS".into(), "0.02".into()));
+    supervisor.set_child_env(env).await.unwrap();
+    let redis_pid = nix::unistd::Pid::from_raw(state(&supervisor, ProcessKind::Redis).pid.unwrap() as i32);
+    nix::sys::signal::kill(redis_pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    supervisor.kill_process(ProcessKind::Worker).await.unwrap();
+    test_support::wait::until("the put-back to wait for Redis", Duration::from_secs(20), || {
+        let lines = supervisor.logs().tail(ProcessKind::Worker, 50);
+        async move { lines.iter().any(|l| l.contains("cannot put the tasks of the dead worker back yet")).then_some(()) }
+    })
+    .await;
+    test_support::wait::until("the next worker to be due", Duration::from_secs(20), || {
+        let worker = state(&supervisor, ProcessKind::Worker);
+        async move { worker.reason.is_some_and(|r| r.contains("waiting until the tasks")).then_some(()) }
+    })
+    .await;
+    nix::sys::signal::kill(redis_pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+
+    let Ok(meta) = tokio::time::timeout(Duration::from_secs(15), succeeded(&redis_url, &task_id)).await else {
+        panic!(
+            "the task did not succeed; worker: {:?}\n{}",
+            state(&supervisor, ProcessKind::Worker),
+            supervisor.logs().tail(ProcessKind::Worker, 200).join("\n")
+        );
+    };
+    assert_eq!(meta["status"], "SUCCESS");
+    let log = supervisor.logs().tail(ProcessKind::Worker, 200).join("\n");
+    assert!(log.contains("put 1 unfinished task(s) of the dead worker back on the queue"), "{log}");
+    supervisor.shutdown().await;
+}

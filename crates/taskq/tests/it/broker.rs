@@ -138,11 +138,13 @@ async fn restore_visible_honours_the_visibility_timeout_and_flags_redelivery() {
     assert!(redis.hexists::<_, _, bool>("unacked", &fresh.envelope.properties.delivery_tag).await.unwrap());
     assert!(!redis.exists::<_, bool>("unacked_mutex").await.unwrap(), "the mutex is released");
 
-    // A held mutex (another consumer scanning) makes the scan a no-op, as in kombu.
+    // A held mutex (another consumer scanning) makes the scan a no-op, as in kombu; restore_all
+    // says so (its caller tries again).
     let _: () = redis.set("unacked_mutex", "someone-else").await.unwrap();
-    assert_eq!(broker.restore_all().await.unwrap(), 0);
+    assert_eq!(broker.restore_visible().await.unwrap(), 0);
+    assert_eq!(broker.restore_all().await.unwrap(), None);
     let _: () = redis.del("unacked_mutex").await.unwrap();
-    assert_eq!(broker.restore_all().await.unwrap(), 1, "restore_all ignores age");
+    assert_eq!(broker.restore_all().await.unwrap(), Some(1), "restore_all ignores age");
     assert_eq!(redis.llen::<_, usize>("celery").await.unwrap(), 2);
     assert_eq!(redis.hlen::<_, usize>("unacked").await.unwrap(), 0);
 }
@@ -168,4 +170,21 @@ async fn restored_and_requeued_messages_go_to_opposite_ends() {
     let tag = |m: &TaskMessage| m.envelope.properties.delivery_tag.clone();
     assert_eq!(order, [tag(&a), tag(&waiting), tag(&b)], "restore: served next; reject+requeue: served last");
     assert_eq!(redis.llen::<_, usize>("celery").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_restore_given_up_during_a_pause_leaves_no_mutex_behind() {
+    let server = RedisServer::start();
+    let options = BrokerOptions { response_timeout: Duration::from_millis(400), ..BrokerOptions::default() };
+    let broker = Broker::connect(&server.url(), options).await.unwrap();
+    assert_eq!(broker.restore_all().await.unwrap(), Some(0), "measures Redis's clock");
+    server.pause();
+    assert!(broker.restore_all().await.is_err(), "no answer from a paused Redis");
+    server.resume();
+    // On the broker's own connection: Redis has run what it queued during the pause by now.
+    let mut conn = broker.connection();
+    let _: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+    let mutex: Option<String> = conn.get("unacked_mutex").await.unwrap();
+    assert_eq!(mutex, None, "the late mutex step took nothing: restores are not blocked for 5 minutes");
+    assert_eq!(broker.restore_all().await.unwrap(), Some(0));
 }
