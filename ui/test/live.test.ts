@@ -144,13 +144,17 @@ test('edges are found in Mermaid element ids', () => {
 });
 
 test('messages light the edges they cross', () => {
-  assert.deepEqual(pulsesFor('product'), ['client>api:0', 'api>redis:0', 'api>client:0']);
-  assert.deepEqual(pulsesFor('task', { state: 'RECEIVED', result: null }), ['worker>redis:0']);
+  assert.deepEqual(pulsesFor('product'), ['client>api:0', 'api>redis:0', 'api>client:0', 'app>redis:0']);
+  assert.deepEqual(pulsesFor('task', { state: 'RECEIVED', result: null }), ['worker>redis:0', 'app>redis:0']);
   assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'sent' } }), [
     'worker>tg:0',
     'worker>redis:1',
+    'app>redis:0',
   ]);
-  assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'simulated' } }), ['worker>redis:1']);
+  assert.deepEqual(pulsesFor('task', { state: 'SUCCESS', result: { status: 'simulated' } }), [
+    'worker>redis:1',
+    'app>redis:0',
+  ]);
   // Every edge a pulse names is drawn, in that order.
   const arch = DIAGRAMS.find((d) => d.id === 'architecture')!.source('en', COURSE_FACTS);
   const seen = new Map<string, number>();
@@ -167,7 +171,8 @@ test('messages light the edges they cross', () => {
   ]) {
     assert.ok(drawn.has(edge), `${edge} is not drawn: ${[...drawn]}`);
   }
-  assert.deepEqual(pulsesFor('task', { state: 'STARTED', result: null }), []);
+  // Every event reaches the app: even one no process edge carries.
+  assert.deepEqual(pulsesFor('task', { state: 'STARTED', result: null }), ['app>redis:0']);
 });
 
 const glance: RedisGlance = {

@@ -42,8 +42,13 @@ export function paintDelay(lastPaint: number, now: number, interval = 100): numb
 
 /** The architecture's edges a message crosses when the system reports `event`: `from>to:n`,
  * the n-th edge drawn from `from` to `to` (the worker has two to Redis: it takes a message
- * over the first and writes results and events over the second). */
+ * over the first and writes results and events over the second). Every report reached the app
+ * through its subscription to Redis's events (`app>redis:0`). */
 export function pulsesFor(event: 'product' | 'task', task?: Pick<Task, 'state' | 'result'>): string[] {
+  return [...crossed(event, task), 'app>redis:0'];
+}
+
+function crossed(event: 'product' | 'task', task?: Pick<Task, 'state' | 'result'>): string[] {
   if (event === 'product') return ['client>api:0', 'api>redis:0', 'api>client:0'];
   switch (task?.state) {
     case 'RECEIVED':
@@ -60,8 +65,9 @@ export function pulsesFor(event: 'product' | 'task', task?: Pick<Task, 'state' |
   }
 }
 
-/** Edges whose message travels against the arrow (the worker takes a message from Redis). */
-export const PULLED = new Set(['worker>redis:0']);
+/** Edges whose message travels against the arrow (the worker takes a message from Redis; the
+ * app's subscription brings events from it). */
+export const PULLED = new Set(['worker>redis:0', 'app>redis:0']);
 
 const WORDS = {
   ru: {

@@ -55,6 +55,9 @@ export const DIAGRAMS: Diagram[] = [
       ru: 'Три процесса под одним супервизором; монитор задач работает в процессе приложения. Цвет узла — состояние процесса; стрелка вспыхивает, когда по ней проходит сообщение. Щелчок по процессу открывает его карточку и журнал.',
       en: 'Three processes under one supervisor; the task monitor runs in the app’s own process. A node’s colour is its process’s state; an arrow flashes when a message crosses it. Click a process for its card and log.',
     },
+    // Every edge of the app leaves it (it subscribes to Redis's events as the worker takes its
+    // messages: the arrow points at whom is asked), so it shares the first column with the client
+    // and the picture stays three columns wide, readable at 1280 px.
     source: (l, f) => `flowchart LR
   client["${tr(l, 'Клиент', 'Client')}<br/>${tr(l, 'браузер, curl,', 'browser, curl,')}<br/>Swagger UI"]
   app["${tr(l, 'Приложение Stackdesk', 'Stackdesk app')}<br/>${tr(l, 'и монитор задач,', 'and task monitor,')}<br/>${tr(l, 'порт', 'port')} ${f.monitorPort}"]
@@ -68,10 +71,10 @@ export const DIAGRAMS: Diagram[] = [
   worker -- "${tr(l, 'берёт<br/>сообщение', 'takes a<br/>message')}" --> redis
   worker -- "${tr(l, 'результат,<br/>события', 'result,<br/>events')}" --> redis
   worker -- "sendMessage" --> tg
+  app -- "${tr(l, 'читает<br/>события', 'reads<br/>events')}" --> redis
   app -. "${tr(l, 'запускает,<br/>проверяет', 'starts,<br/>probes')}" .-> api
-  app -.-> worker
   app -.-> redis
-  redis -- "${tr(l, 'события', 'events')}" --> app`,
+  app -.-> worker`,
   },
   {
     id: 'product-flow',
