@@ -46,6 +46,7 @@ pub mod pyjson;
 pub mod queue;
 pub mod repr;
 pub mod send;
+pub mod signature;
 pub mod time;
 pub mod worker;
 

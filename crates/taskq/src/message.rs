@@ -218,7 +218,9 @@ pub fn decode_body<T: for<'de> Deserialize<'de>, H>(envelope: &Envelope<H>) -> R
         return Err(DecodeError::ContentType(envelope.content_type.clone()));
     }
     let bytes = match envelope.properties.body_encoding.as_str() {
-        "base64" => BASE64.decode(envelope.body.trim()).map_err(|e| DecodeError::BodyEncoding(e.to_string()))?,
+        "base64" => BASE64.decode(envelope.body.trim()).map_err(|e| {
+            DecodeError::BodyEncoding(format!("the body is not base64, as properties.body_encoding says ({e})"))
+        })?,
         "" | "utf-8" => envelope.body.clone().into_bytes(),
         other => {
             return Err(DecodeError::BodyEncoding(format!("unknown body_encoding {other:?}")));
@@ -250,6 +252,21 @@ impl TaskMessage {
         }
         let envelope: Envelope<TaskHeaders> =
             serde_json::from_value(value).map_err(|e| DecodeError::Envelope(e.to_string()))?;
+        let headers = &envelope.headers;
+        if headers.id.trim().is_empty() {
+            return Err(DecodeError::Headers("headers.id is empty: a task needs an id".into()));
+        }
+        // Celery's Request refuses these (InvalidTaskError) and the consumer rejects the message.
+        for (field, value) in [("ETA", &headers.eta), ("expires", &headers.expires)] {
+            if let Some(text) = value
+                && crate::time::parse_iso(text).is_none()
+            {
+                return Err(DecodeError::Headers(format!(
+                    "invalid {field} value {}: not an ISO 8601 time",
+                    crate::repr::str_repr(text)
+                )));
+            }
+        }
         let body = decode_body(&envelope)?;
         Ok(Self { envelope, body })
     }

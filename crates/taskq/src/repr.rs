@@ -30,6 +30,14 @@ pub fn truncate(mut text: String, max_len: usize) -> String {
     text
 }
 
+/// `str(value)`: the text itself for a string, else its [`repr`] (what an f-string shows).
+pub fn str_of(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => repr(other),
+    }
+}
+
 /// `repr(str)`: single quotes unless the text holds a single quote and no double quote.
 pub fn str_repr(text: &str) -> String {
     let mut out = String::new();

@@ -9,17 +9,25 @@
 //! | 429 | RETRY after Telegram's `retry_after` |
 //! | 400 / 401 / 403 | FAILURE at once, with Telegram's description |
 //! | `NOTIFY_FAIL_FIRST_ATTEMPTS` not yet reached | RETRY (demo of retries and FAILURE) |
-//! | the argument is not a product | FAILURE (`TypeError`) |
+//! | called with the wrong arguments (three, none, an unknown keyword) | FAILURE, the `TypeError` Python raises |
+//! | the argument is not a product (not a dict, no `id`) | FAILURE, Python's `TypeError` / `KeyError`, at once |
+//!
+//! The original retries *every* exception of its body (`except Exception: raise self.retry(…)`);
+//! an argument that is not a product fails at once here, since no retry can mend it.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use taskq::signature::{self, Signature};
 use taskq::{ExceptionInfo, TaskContext, TaskError, TaskResult};
 
 use crate::telegram::{Sent, TelegramClient, TelegramError};
 
 /// The task's registered name, as in the original.
 pub const TASK_NAME: &str = "tasks.notifications.send_tg_notification";
+
+/// `def send_tg_notification(self, product)`, a bound task as in the original.
+pub const SIGNATURE: Signature = Signature { name: "send_tg_notification", params: &["product"], bound: true };
 
 /// Runs the notification task with the configured way of sending.
 #[derive(Debug, Clone)]
@@ -46,15 +54,9 @@ impl Notifier {
 
     /// One attempt of the task.
     pub async fn run(&self, ctx: TaskContext) -> TaskResult {
-        let Some(product) = ctx.args.first().filter(|p| p.is_object()) else {
-            let got = ctx.args.first().map_or("nothing".to_string(), taskq::repr::repr);
-            return Err(TaskError::Fail(ExceptionInfo::new(
-                "builtins",
-                "TypeError",
-                format!("expected a product object, got {got}"),
-            )));
-        };
-        let product_id = product.get("id").cloned().unwrap_or(Value::Null);
+        let bound = SIGNATURE.bind(&ctx.args, &ctx.kwargs).map_err(TaskError::Fail)?;
+        let product = &bound[0];
+        let product_id = signature::subscript(product, "id").map_err(TaskError::Fail)?.clone();
         let text = message_text(product);
         if ctx.retries < self.fail_first_attempts {
             let error = ExceptionInfo::runtime_error(format!(
@@ -76,11 +78,12 @@ impl Notifier {
     }
 }
 
-/// The notification text for a product.
+/// The notification text for a product, as Python's
+/// `f"New product #{product['id']}: {product.get('name')} — {product.get('price')}"` writes it
+/// (whatever the fields' types: `str()` of each), then the description on its own line.
 pub fn message_text(product: &Value) -> String {
-    let id = product.get("id").map_or_else(String::new, |v| v.to_string());
-    let name = product.get("name").and_then(Value::as_str).unwrap_or("?");
-    let price = product.get("price").map_or_else(String::new, taskq::repr::repr);
+    let field = |key: &str| product.get(key).map_or_else(|| "None".to_string(), taskq::repr::str_of);
+    let (id, name, price) = (field("id"), field("name"), field("price"));
     let mut text = format!("New product #{id}: {name} \u{2014} {price}");
     if let Some(description) = product.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()) {
         text.push('\n');
@@ -118,6 +121,10 @@ mod tests {
         assert_eq!(message_text(&product), "New product #2: Phone \u{2014} 499.9");
         let product = json!({"id": 3, "name": "Чайник", "price": 10, "description": "стальной"});
         assert_eq!(message_text(&product), "New product #3: Чайник \u{2014} 10\nстальной");
+        // Fields of any type are shown as an f-string shows them, not as JSON or repr.
+        let odd = json!({"id": "NaN", "name": 5, "price": "x"});
+        assert_eq!(message_text(&odd), "New product #NaN: 5 \u{2014} x");
+        assert_eq!(message_text(&json!({"id": 1})), "New product #1: None \u{2014} None");
     }
 
     #[test]

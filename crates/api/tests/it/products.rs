@@ -280,3 +280,37 @@ async fn dns_rebinding_and_other_sites_pages_are_refused_and_change_nothing() {
     let own = app.router.clone().oneshot(request("127.0.0.1:8000", Some("http://127.0.0.1:8000"))).await.unwrap();
     assert_eq!(own.status(), 201, "the API's own Swagger UI may create a product");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_celery_worker_runs_the_original_task_on_our_product() {
+    let app = TestApp::start().await;
+    let original = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/python/original");
+    let mut celery = test_support::python::ChildProcess::spawn(
+        "celery-worker",
+        std::process::Command::new(test_support::python::Venv::get().bin("celery"))
+            .args(["-A", "tasks", "worker", "--pool=solo", "-n", "original@%h", "-l", "INFO"])
+            .args(["--without-mingle", "--without-gossip"])
+            .env("REDIS_URL", app.redis.url())
+            .env("NOTIFY_SIMULATED_SECS", "0")
+            .current_dir(&original),
+    );
+    celery.wait_for_output("ready.", std::time::Duration::from_secs(60)).await;
+    // A name whose JSON escapes, quotes and non-ASCII text go through the script's base64.
+    let name = "Чайник \"Ц\" \\ 🫖";
+    let created = app.post_json("/products/", &json!({"name": name, "price": 12.5})).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let task_id = created.json["task_id"].as_str().unwrap().to_string();
+    let conn = app.conn.clone();
+    let meta: Value = test_support::wait::until("Celery to run the task", std::time::Duration::from_secs(30), || {
+        let mut conn = conn.clone();
+        let key = format!("celery-task-meta-{task_id}");
+        async move {
+            let raw: Option<String> = conn.get(&key).await.ok().flatten();
+            raw.map(|r| serde_json::from_str::<Value>(&r).unwrap()).filter(|m| m["status"] == "SUCCESS")
+        }
+    })
+    .await;
+    assert_eq!(meta["result"], json!({"status": "simulated", "product_id": created.json["id"]}));
+    let log = celery.output();
+    assert!(log.contains(&format!("Task tasks.notifications.send_tg_notification[{task_id}] received")), "{log}");
+}

@@ -34,7 +34,19 @@ async fn each_malformed_kind_is_dead_lettered_and_the_worker_keeps_serving() {
             envelope_with(|v| v["content-type"] = json!("application/x-python-serialize")),
             "unsupported content type",
         ),
-        ("body not base64", envelope_with(|v| v["body"] = json!("%%%")), "body encoding"),
+        ("body not base64", envelope_with(|v| v["body"] = json!("%%%")), "the body is not base64"),
+        ("empty task id", envelope_with(|v| v["headers"]["id"] = json!("")), "headers.id is empty"),
+        (
+            "unparseable eta (Celery: InvalidTaskError)",
+            envelope_with(|v| v["headers"]["eta"] = json!("soon")),
+            "invalid ETA value 'soon'",
+        ),
+        (
+            "unparseable expires (Celery: InvalidTaskError)",
+            envelope_with(|v| v["headers"]["expires"] = json!("never")),
+            "invalid expires value 'never'",
+        ),
+        ("eta of the wrong type", envelope_with(|v| v["headers"]["eta"] = json!(12)), "not a kombu envelope"),
         (
             "body not [args, kwargs, embed]",
             envelope_with(|v| v["body"] = json!(b64("{\"a\": 1}"))),

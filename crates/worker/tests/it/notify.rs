@@ -178,12 +178,15 @@ async fn failure_injection_shows_retries_then_failure() {
 }
 
 #[tokio::test]
-async fn a_bad_argument_fails_with_a_type_error() {
+async fn an_argument_that_is_not_a_product_fails_at_once_with_pythons_error() {
     let redis = RedisServer::start();
     let meta = run_task(&redis, settings(&redis, &[]), vec![json!("not a product")]).await;
     assert_eq!(meta["status"], "FAILURE");
+    assert_eq!(meta["retries"], 0, "no retry can mend it");
     assert_eq!(meta["result"]["exc_type"], "TypeError");
-    assert_eq!(meta["result"]["exc_message"], json!(["expected a product object, got 'not a product'"]));
+    assert_eq!(meta["result"]["exc_message"], json!(["string indices must be integers, not 'str'"]));
+    let meta = run_task(&redis, settings(&redis, &[]), vec![json!({"name": "no id"})]).await;
+    assert_eq!((&meta["result"]["exc_type"], &meta["result"]["exc_message"]), (&json!("KeyError"), &json!(["'id'"])));
 }
 
 #[tokio::test]
