@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 200, description = "Checked and notified; nothing stored", body = SyncOutcome,
             headers(("Server-Timing" = String, description = "`validate;dur=<ms>, notify;dur=<ms>`"))),
+        (status = 413, description = "Body too large", body = Detail),
+        (status = 415, description = "Body is not JSON", body = Detail),
         (status = 422, description = "Invalid product or malformed JSON", body = ValidationErrorBody),
         (status = 502, description = "The notification failed (the worker would retry or fail the task)", body = Detail),
         (status = 503, description = "This API was started without a notifier", body = Detail),

@@ -174,7 +174,7 @@ pub struct SyncOutcome {
     /// Its price.
     pub price: f64,
     /// The notification's result, as the task would have stored it.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = web::schema::any_value)]
     #[ts(type = "unknown")]
     pub notification: Value,
     /// How long the client waited for the notification, in seconds.

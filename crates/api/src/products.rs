@@ -97,8 +97,8 @@ pub async fn create(
 #[utoipa::path(
     get, path = "/products/", tag = "products",
     params(
-        ("limit" = Option<u64>, Query, description = "1–500, default 50"),
-        ("offset" = Option<u64>, Query, description = "products to skip, default 0"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500, description = "How many, default 50"),
+        ("offset" = Option<u64>, Query, minimum = 0, maximum = 4294967295_u64, description = "Products to skip, default 0"),
     ),
     responses(
         (status = 200, description = "Products, newest first", body = Vec<Product>),

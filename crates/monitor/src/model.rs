@@ -7,6 +7,22 @@ use serde_json::Value;
 use taskq::{ResultMeta, TaskState};
 use ts_rs::TS;
 
+/// The schema of a [`TaskState`]: one of Celery's state names.
+pub fn task_state() -> utoipa::openapi::schema::Object {
+    web::schema::one_of_names(TaskState::ALL.iter().map(|s| s.as_str()))
+}
+
+/// The `state` query parameter's type in the OpenAPI document (one of Celery's state names).
+pub struct StateName;
+
+impl utoipa::PartialSchema for StateName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::RefOr::T(task_state().into())
+    }
+}
+
+impl utoipa::ToSchema for StateName {}
+
 /// A task as the monitor shows it: the history record merged with the stored result.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, TS)]
 #[ts(export_to = "TaskView.ts")]
@@ -16,16 +32,16 @@ pub struct TaskView {
     /// The task name.
     pub name: Option<String>,
     /// PENDING, RECEIVED, STARTED, RETRY, SUCCESS, FAILURE or REVOKED.
-    #[schema(value_type = String, example = "SUCCESS")]
+    #[schema(schema_with = task_state)]
     pub state: TaskState,
     /// Positional arguments: as sent when known (from the message or the result), else read back
     /// from the repr Celery's events carry, else that repr as text (when it was cut or holds
     /// objects).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = web::schema::any_value)]
     #[ts(type = "unknown")]
     pub args: Value,
     /// The return value (SUCCESS only).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = web::schema::any_value)]
     #[ts(type = "unknown")]
     pub result: Value,
     /// Why it failed (FAILURE, RETRY, REVOKED).
@@ -93,7 +109,7 @@ pub struct TaskErrorView {
 #[ts(export_to = "StepView.ts")]
 pub struct StepView {
     /// The state.
-    #[schema(value_type = String, example = "RECEIVED")]
+    #[schema(schema_with = task_state)]
     pub state: TaskState,
     /// When (ISO-8601).
     pub at: String,
@@ -221,6 +237,10 @@ pub enum LiveKind {
 }
 
 impl LiveKind {
+    /// Every kind.
+    pub const ALL: [LiveKind; 5] =
+        [LiveKind::Task, LiveKind::Product, LiveKind::Worker, LiveKind::Queue, LiveKind::Lagged];
+
     /// The SSE event name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -231,6 +251,21 @@ impl LiveKind {
             LiveKind::Lagged => "lagged",
         }
     }
+}
+
+/// One message of `/events` as a client reads it, for the OpenAPI document: its `event` name and
+/// its `data`, the JSON text of the event (see [`LiveEvent`]).
+#[derive(utoipa::ToSchema)]
+pub struct SseMessage {
+    /// The kind of event.
+    #[schema(schema_with = live_kind)]
+    pub event: LiveKind,
+    /// The event's JSON.
+    pub data: String,
+}
+
+fn live_kind() -> utoipa::openapi::schema::Object {
+    web::schema::one_of_names(LiveKind::ALL.iter().map(|k| k.as_str()))
 }
 
 /// One event of the live feed.

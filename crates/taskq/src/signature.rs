@@ -25,7 +25,7 @@ impl Signature {
         let this = usize::from(self.bound);
         if args.len() > self.params.len() {
             let (takes, given) = (self.params.len() + this, args.len() + this);
-            return Err(self.type_error(format!(
+            return Err(self.type_error(&format!(
                 "takes {takes} positional argument{} but {given} {} given",
                 if takes == 1 { "" } else { "s" },
                 if given == 1 { "was" } else { "were" },
@@ -37,10 +37,10 @@ impl Signature {
         }
         for (key, value) in kwargs {
             let Some(at) = self.params.iter().position(|p| p == key) else {
-                return Err(self.type_error(format!("got an unexpected keyword argument {}", repr::str_repr(key))));
+                return Err(self.type_error(&format!("got an unexpected keyword argument {}", repr::str_repr(key))));
             };
             if bound[at].is_some() {
-                return Err(self.type_error(format!("got multiple values for argument {}", repr::str_repr(key))));
+                return Err(self.type_error(&format!("got multiple values for argument {}", repr::str_repr(key))));
             }
             bound[at] = Some(value.clone());
         }
@@ -54,7 +54,7 @@ impl Signature {
                 [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
                 [] => String::new(),
             };
-            return Err(self.type_error(format!(
+            return Err(self.type_error(&format!(
                 "missing {count} required positional argument{}: {names}",
                 if count == 1 { "" } else { "s" }
             )));
@@ -62,7 +62,7 @@ impl Signature {
         Ok(bound.into_iter().flatten().collect())
     }
 
-    fn type_error(&self, what: String) -> ExceptionInfo {
+    fn type_error(&self, what: &str) -> ExceptionInfo {
         ExceptionInfo::new("builtins", "TypeError", format!("{}() {what}", self.name))
     }
 }
@@ -118,7 +118,8 @@ mod tests {
     #[test]
     fn arguments_bind_as_python_binds_them() {
         let product = json!({"id": 1});
-        assert_eq!(TASK.bind(&[product.clone()], &Map::new()).unwrap(), [product.clone()]);
+        let bound = TASK.bind(std::slice::from_ref(&product), &Map::new()).unwrap();
+        assert_eq!(bound, vec![product.clone()]);
         let by_name: Map<String, Value> = [("product".to_string(), product.clone())].into_iter().collect();
         assert_eq!(TASK.bind(&[], &by_name).unwrap(), [product]);
     }

@@ -20,13 +20,13 @@ pub struct FieldError {
     #[ts(type = "string")]
     pub kind: &'static str,
     /// Where: `["body", "name"]`, `["path", "product_id"]`, `["query", "limit"]`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(schema_with = crate::schema::loc)]
     #[ts(type = "(string | number)[]")]
     pub loc: Vec<Value>,
     /// What is wrong, for humans.
     pub msg: String,
     /// The offending input.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::schema::any_value)]
     #[ts(type = "unknown")]
     pub input: Value,
     /// Parameters of the rule (`{"max_length": 100}`): the UI words the error by `type` and `ctx`.

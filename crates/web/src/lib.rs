@@ -21,6 +21,7 @@ pub mod error;
 pub mod health;
 pub mod layers;
 pub mod params;
+pub mod schema;
 
 pub use body::{BodyLimit, JsonBody};
 pub use db::Db;

@@ -70,10 +70,20 @@ pub fn float_param(params: &Params, name: &'static str) -> Result<Option<f64>, B
     }
 }
 
-/// Whether an optional boolean query parameter is on (`true`, `1`, `yes`, `on`; pydantic's lax
-/// booleans).
-pub fn flag(params: &Params, name: &str) -> bool {
-    last(params, name).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"))
+/// Parses an optional boolean query parameter as pydantic does: `true`/`false`, `1`/`0`,
+/// `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`, in any case; anything else is `bool_parsing`.
+pub fn flag(params: &Params, name: &'static str) -> Result<bool, Box<FieldError>> {
+    let Some(raw) = last(params, name) else { return Ok(false) };
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Ok(true),
+        "false" | "0" | "no" | "off" | "f" | "n" => Ok(false),
+        _ => Err(Box::new(FieldError::new(
+            "bool_parsing",
+            vec![json!("query"), json!(name)],
+            "Input should be a valid boolean, unable to interpret input",
+            json!(raw),
+        ))),
+    }
 }
 
 /// pydantic's `expected` text for an enum: `'A', 'B' or 'C'`.
@@ -106,7 +116,10 @@ mod tests {
     #[test]
     fn the_last_of_repeated_parameters_wins() {
         assert_eq!(int_param(&params(&[("limit", "1"), ("limit", "2")]), "limit", 50, 1, 500).unwrap(), 2);
-        assert!(flag(&params(&[("terminate", "no"), ("terminate", "true")]), "terminate"));
+        assert!(flag(&params(&[("terminate", "no"), ("terminate", "true")]), "terminate").unwrap());
+        assert!(!flag(&params(&[("terminate", "OFF")]), "terminate").unwrap());
+        assert!(!flag(&params(&[]), "terminate").unwrap());
+        assert_eq!(flag(&params(&[("terminate", "u9")]), "terminate").unwrap_err().kind, "bool_parsing");
     }
 
     #[test]

@@ -223,7 +223,7 @@ async fn the_synchronous_variant_waits_for_the_notification_and_stores_nothing()
     let answer = app.post_json("/demo/products/sync", &json!({"name": "Cup", "price": 3})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json["notification"]["status"], "simulated");
-    assert_eq!(answer.json["notification"]["text"], "New product #null: Cup \u{2014} 3.0");
+    assert_eq!(answer.json["notification"]["text"], "New product #None: Cup \u{2014} 3.0");
     // The client really waited for the simulated send (0.2 s), and the header says so.
     assert!(answer.json["notify_secs"].as_f64().unwrap() >= 0.2, "{}", answer.json);
     let steps = timings(answer.headers["server-timing"].to_str().unwrap());

@@ -3,5 +3,6 @@
 
 mod config_errors; // a bad setting stops the process with the key, the value and what is expected
 mod e2e; // api + worker as processes: POST → SUCCESS, live events, history across restarts
+mod fuzz; // schemathesis against both OpenAPI documents: every check, zero failures
 mod process; // starting the binary and talking to it
 mod supervisor; // start, stop, kill -9 under load, port conflicts, crash loops, no orphans

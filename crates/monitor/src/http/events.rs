@@ -18,7 +18,7 @@ use axum::routing::get;
 use futures_util::Stream;
 use tokio::sync::broadcast;
 
-use crate::model::LiveEvent;
+use crate::model::{LiveEvent, SseMessage};
 use crate::state::Monitor;
 
 /// The routes of this resource.
@@ -30,7 +30,7 @@ pub fn router() -> Router<Monitor> {
 /// offline and queue depth.
 #[utoipa::path(
     get, path = "/events", tag = "live",
-    responses((status = 200, description = "An endless text/event-stream: events `task`, `product`, `worker`, `queue`, `lagged`", content_type = "text/event-stream", body = String))
+    responses((status = 200, description = "An endless text/event-stream: events `task`, `product`, `worker`, `queue`, `lagged`", content_type = "text/event-stream", body = SseMessage))
 )]
 pub async fn events(State(monitor): State<Monitor>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = monitor.feed().subscribe();

@@ -12,7 +12,7 @@ use web::{Detail, FieldError, ValidationErrorBody, WebError, WebResult};
 
 use crate::actions;
 use crate::history;
-use crate::model::{TaskPage, TaskView};
+use crate::model::{StateName, TaskPage, TaskView};
 use crate::state::Monitor;
 
 /// The routes of this resource.
@@ -45,10 +45,10 @@ fn state_names() -> Vec<&'static str> {
     TaskState::ALL.iter().map(|s| s.as_str()).collect()
 }
 
-/// The `state` filter: one of Celery's states (case and spaces ignored).
+/// The `state` filter: one of Celery's states, exactly (as FastAPI takes an `Enum` parameter).
 fn state_param(params: &Params) -> Result<Option<TaskState>, Box<FieldError>> {
     let Some(raw) = params::last(params, "state") else { return Ok(None) };
-    let wanted = raw.trim().to_ascii_uppercase();
+    let wanted = raw.to_string();
     serde_json::from_value(Value::String(wanted.clone())).map(Some).map_err(|_| {
         let expected = params::expected(&state_names());
         Box::new(
@@ -67,7 +67,7 @@ fn state_param(params: &Params) -> Result<Option<TaskState>, Box<FieldError>> {
 #[utoipa::path(
     get, path = "/tasks", tag = "tasks",
     params(
-        ("state" = Option<String>, Query, description = "Only tasks in this state: PENDING, RECEIVED, STARTED, RETRY, SUCCESS, FAILURE or REVOKED"),
+        ("state" = Option<StateName>, Query, description = "Only tasks in this state"),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 500, description = "1–500, default 50"),
         ("before" = Option<f64>, Query, description = "Only tasks sent before this time (epoch seconds): `next_before` of the previous page"),
     ),
@@ -122,6 +122,7 @@ pub struct Revoked {
     responses(
         (status = 202, description = "Revoked; the workers' replies", body = Revoked),
         (status = 404, description = "Never seen", body = Detail),
+        (status = 422, description = "`terminate` is not a boolean", body = ValidationErrorBody),
         (status = 409, description = "Already finished", body = Detail),
         (status = 503, description = "Redis unavailable", body = Detail),
     )
@@ -131,7 +132,7 @@ pub async fn revoke(
     Path(task_id): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> WebResult<(StatusCode, Json<Revoked>)> {
-    let terminate = params::flag(&params, "terminate");
+    let terminate = params::flag(&params, "terminate").map_err(|e| WebError::Validation(vec![*e]))?;
     let replies = actions::revoke(&monitor, &task_id, terminate).await?;
     Ok((StatusCode::ACCEPTED, Json(Revoked { task_id, terminate, replies: Value::Object(replies) })))
 }

@@ -104,8 +104,14 @@ async fn a_task_nobody_recorded_goes_pending_to_success_in_history_and_on_the_li
     assert_eq!(task["result"]["status"], "simulated");
     assert_eq!(task["error"], Value::Null);
     assert_eq!(states(&task), ["PENDING", "RECEIVED", "STARTED", "RETRY", "RECEIVED", "STARTED", "SUCCESS"]);
-    let page: Value = client.get(format!("{base}/tasks?state=success")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(page["tasks"].as_array().unwrap().len(), 1, "the state filter ignores case");
+    let page: Value = client.get(format!("{base}/tasks?state=SUCCESS")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["tasks"].as_array().unwrap().len(), 1);
+    // An enum parameter, as FastAPI has it: the exact name, with the names it takes in the error.
+    let lower = client.get(format!("{base}/tasks?state=success")).send().await.unwrap();
+    assert_eq!(lower.status(), 422);
+    let lower: Value = lower.json().await.unwrap();
+    assert_eq!(lower["detail"][0]["type"], "enum", "{lower}");
+    assert!(lower["detail"][0]["msg"].as_str().unwrap().contains("'PENDING', 'RECEIVED'"), "{lower}");
     let none: Value = client.get(format!("{base}/tasks?state=FAILURE")).send().await.unwrap().json().await.unwrap();
     assert_eq!(none["tasks"], json!([]));
 
