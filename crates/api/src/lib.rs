@@ -42,6 +42,8 @@ pub fn router(state: AppState) -> Router {
     let cors = web::layers::cors(origins, &[axum::http::header::LOCATION, products::SERVER_TIMING.clone()]);
     // Outermost: a foreign Host or Origin is refused before anything else looks at it.
     let guard = web::layers::Guard::new(origins);
+    let document = openapi::ApiDoc::openapi();
+    let slashes = web::layers::Slashes::new(document.paths.paths.keys().map(String::as_str));
     let timed = Router::new()
         .merge(products::router())
         .merge(health::router())
@@ -49,8 +51,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(timed)
         .merge(demo::router())
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
-        .fallback(web::layers::not_found)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
+        .fallback(move |request| slashes.fallback(request))
         .method_not_allowed_fallback(web::layers::method_not_allowed)
         .layer(cors)
         .layer(middleware::from_fn_with_state(guard, web::layers::same_site_only))

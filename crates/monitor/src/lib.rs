@@ -50,6 +50,8 @@ pub fn router(monitor: Monitor) -> Router {
     let origins = &monitor.options().cors_origins;
     let cors = web::layers::cors(origins, &[axum::http::header::LOCATION]);
     let guard = web::layers::Guard::new(origins);
+    let document = http::openapi::MonitorDoc::openapi();
+    let slashes = web::layers::Slashes::new(document.paths.paths.keys().map(String::as_str));
     let timed = Router::new()
         .merge(http::tasks::router())
         .merge(http::queue::router())
@@ -61,8 +63,8 @@ pub fn router(monitor: Monitor) -> Router {
         .merge(timed)
         // Outside the request timeout: a stream lasts.
         .merge(http::events::router())
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", http::openapi::MonitorDoc::openapi()))
-        .fallback(web::layers::not_found)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
+        .fallback(move |request| slashes.fallback(request))
         .method_not_allowed_fallback(web::layers::method_not_allowed)
         .layer(cors)
         .layer(middleware::from_fn_with_state(guard, web::layers::same_site_only))

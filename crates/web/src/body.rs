@@ -39,7 +39,7 @@ impl<S: BodyLimit + Send + Sync> FromRequest<S> for JsonBody {
                         "JSON decode error",
                         json!({}),
                     )
-                    .with_ctx(json!({ "error": json_error_text(&err) })),
+                    .with_ctx(json!({ "error": json_error_text(&err, &bytes[..position.min(bytes.len())]) })),
                 ]))
             }
         }
@@ -70,8 +70,44 @@ fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
     bytes.len()
 }
 
-fn json_error_text(err: &serde_json::Error) -> String {
+/// What is wrong, in words; `before` is the body up to where the error was found.
+fn json_error_text(err: &serde_json::Error, before: &[u8]) -> String {
     let text = err.to_string();
     // serde_json appends " at line L column C"; the position is already in `loc`.
-    text.split(" at line ").next().unwrap_or(&text).to_string()
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    // What serde_json says of half a UTF-16 pair (`"\ud800"`) names neither the cause nor a fix.
+    if text.contains("surrogate") || (text == "unexpected end of hex escape" && ends_in_surrogate(before)) {
+        return "a lone surrogate: \\uD800–\\uDFFF are halves of a UTF-16 pair and stand for no character \
+                alone; send the character itself, or both halves of its pair"
+            .into();
+    }
+    text.to_string()
+}
+
+/// Whether the last `\\u` escape in `before` is a surrogate's (`\\uD800`–`\\uDFFF`).
+fn ends_in_surrogate(before: &[u8]) -> bool {
+    let Some(at) = before.windows(2).rposition(|w| w == b"\\u") else { return false };
+    let hex = &before[at + 2..];
+    hex.len() >= 2
+        && hex[0].eq_ignore_ascii_case(&b'd')
+        && matches!(hex[1].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(body: &str) -> String {
+        let err = serde_json::from_str::<Value>(body).unwrap_err();
+        let position = byte_offset(body.as_bytes(), err.line(), err.column());
+        json_error_text(&err, &body.as_bytes()[..position.min(body.len())])
+    }
+
+    #[test]
+    fn half_a_utf16_pair_is_named_as_such() {
+        for body in [r#"{"name": "\ud800"}"#, r#"{"name": "\udc00"}"#, r#"{"name": "\uD83D x"}"#] {
+            assert!(text(body).starts_with("a lone surrogate"), "{body}: {}", text(body));
+        }
+        assert_eq!(text(r#"{"name": "\u12"}"#), "invalid escape", "a short escape is not a surrogate");
+    }
 }

@@ -126,9 +126,50 @@ pub async fn request_timeout<S: RequestTimeout>(State(state): State<S>, request:
     }
 }
 
-/// FastAPI's 404 for a path no route has.
-pub async fn not_found() -> WebError {
-    WebError::NotFound("Not Found".into())
+/// Starlette's `redirect_slashes`: a path no route has, but which one has with its trailing slash
+/// added or removed (`/products/1/` for `/products/{product_id}`), answers 307 to that path,
+/// query kept (the method too: 307 keeps it); anything else is FastAPI's 404.
+#[derive(Debug, Clone)]
+pub struct Slashes {
+    templates: Arc<Vec<Vec<String>>>,
+}
+
+impl Slashes {
+    /// The service's route templates (its OpenAPI document's paths).
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> Self {
+        let templates = paths.into_iter().map(|p| p.split('/').map(str::to_string).collect()).collect();
+        Self { templates: Arc::new(templates) }
+    }
+
+    fn has(&self, path: &str) -> bool {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.templates.iter().any(|t| {
+            t.len() == parts.len()
+                && t.iter()
+                    .zip(&parts)
+                    .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}') && !p.is_empty()))
+        })
+    }
+
+    /// The fallback: 307 to the other spelling of the path when a route has it, else 404.
+    pub async fn fallback(self, request: Request) -> Response {
+        let path = request.uri().path();
+        let other = match path.strip_suffix('/') {
+            Some(stripped) if !stripped.is_empty() => stripped.to_string(),
+            Some(_) => return WebError::NotFound("Not Found".into()).into_response(),
+            None => format!("{path}/"),
+        };
+        if !self.has(&other) {
+            return WebError::NotFound("Not Found".into()).into_response();
+        }
+        let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+        let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        let location = format!("http://{host}{other}{query}");
+        match HeaderValue::from_str(&location) {
+            Ok(location) => (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response(),
+            Err(_) => WebError::NotFound("Not Found".into()).into_response(),
+        }
+    }
 }
 
 /// FastAPI's 405 for a method a route does not have.
@@ -139,6 +180,17 @@ pub async fn method_not_allowed() -> WebError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_other_spelling_of_a_route_is_found() {
+        let slashes = Slashes::new(["/products/", "/products/{product_id}", "/health"]);
+        assert!(slashes.has("/products/1"));
+        assert!(slashes.has("/products/"));
+        assert!(slashes.has("/health"));
+        assert!(!slashes.has("/products/1/x"));
+        assert!(!slashes.has("/products//"), "an empty segment is no id");
+        assert!(!slashes.has("/nothing"));
+    }
 
     #[test]
     fn dns_rebinding_and_other_sites_are_refused() {

@@ -151,4 +151,22 @@ async fn wrong_methods_and_paths_get_fastapis_answers() {
     assert_eq!(answer.json, json!({"detail": "Not Found"}));
     let answer = app.get("/tasks").await;
     assert_eq!(answer.status, 404, "the task history is the monitor's");
+    // Starlette's redirect_slashes: the other spelling of a route's path is a 307 to it.
+    let answer = app.get("/products/1/?x=1").await;
+    assert_eq!(answer.status, 307);
+    assert_eq!(answer.headers["location"], "http://127.0.0.1:8000/products/1?x=1");
+    assert_eq!(app.get("/health/").await.headers["location"], "http://127.0.0.1:8000/health");
+    assert_eq!(app.get("/nowhere/").await.status, 404);
+    assert_eq!(app.get("/products/1/2").await.status, 404);
+}
+
+#[tokio::test]
+async fn half_a_utf16_pair_is_named_as_such() {
+    let app = TestApp::start().await;
+    let body = r#"{"name": "\ud800", "price": 1}"#;
+    let answer = app.request(Method::POST, "/products/", Some("application/json"), body).await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert_eq!(answer.json["detail"][0]["type"], "json_invalid");
+    let error = answer.json["detail"][0]["ctx"]["error"].as_str().unwrap();
+    assert!(error.starts_with("a lone surrogate"), "{error}");
 }
