@@ -7,8 +7,17 @@ use tokio::sync::broadcast;
 
 use crate::model::LiveEvent;
 
-/// How many events a slow subscriber may fall behind before it is told it missed some.
-pub const CAPACITY: usize = 4096;
+/// How many events a slow subscriber may fall behind before it is told it missed some (and
+/// reloads): a few seconds of a busy stack. The feed keeps no more than this many events.
+pub const CAPACITY: usize = 512;
+/// How many streams may be open at once: each costs at most its connection's write buffer (the
+/// server stops taking events for a client that does not read), so this bounds them all.
+pub const MAX_SUBSCRIBERS: usize = 64;
+
+/// Every stream the feed can serve is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{MAX_SUBSCRIBERS} live streams are open already; close one (a browser tab) and try again")]
+pub struct Full;
 
 /// The broadcast. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -33,8 +42,11 @@ impl Feed {
         self.tx.receiver_count() > 0
     }
 
-    /// A new subscription: every event from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
-        self.tx.subscribe()
+    /// A new subscription: every event from now on; refused when [`MAX_SUBSCRIBERS`] are open.
+    pub fn subscribe(&self) -> Result<broadcast::Receiver<Arc<LiveEvent>>, Full> {
+        if self.tx.receiver_count() >= MAX_SUBSCRIBERS {
+            return Err(Full);
+        }
+        Ok(self.tx.subscribe())
     }
 }

@@ -76,6 +76,9 @@ pub enum WebError {
     /// 502: a service this request called failed; the text says which and why.
     #[error("{0}")]
     BadGateway(String),
+    /// 503: a limit of this service is reached (open streams); the text says which and what to do.
+    #[error("{0}")]
+    AtCapacity(String),
     /// 503: this service was started without what the request needs; the text says what.
     #[error("{0}")]
     NotConfigured(&'static str),
@@ -126,7 +129,9 @@ impl WebError {
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            WebError::Unavailable(_) | WebError::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Unavailable(_) | WebError::NotConfigured(_) | WebError::AtCapacity(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             WebError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             WebError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -151,6 +156,7 @@ impl WebError {
                 json!("Redis is unavailable; nothing was changed. Try again shortly.")
             }
             WebError::NotConfigured(what) => json!(what),
+            WebError::AtCapacity(what) => json!(what),
             WebError::Timeout => json!("The request timed out"),
             WebError::Internal(reason) => {
                 tracing::error!(%reason, "internal error");

@@ -18,6 +18,8 @@ use axum::routing::get;
 use futures_util::Stream;
 use tokio::sync::broadcast;
 
+use web::{Detail, WebError};
+
 use crate::model::{LiveEvent, SseMessage};
 use crate::state::Monitor;
 
@@ -30,10 +32,13 @@ pub fn router() -> Router<Monitor> {
 /// offline and queue depth.
 #[utoipa::path(
     get, path = "/events", tag = "live",
-    responses((status = 200, description = "An endless text/event-stream: events `task`, `product`, `worker`, `queue`, `lagged`", content_type = "text/event-stream", body = SseMessage))
+    responses((status = 200, description = "An endless text/event-stream: events `task`, `product`, `worker`, `queue`, `lagged`", content_type = "text/event-stream", body = SseMessage),
+        (status = 503, description = "Too many live streams are open", body = Detail))
 )]
-pub async fn events(State(monitor): State<Monitor>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let rx = monitor.feed().subscribe();
+pub async fn events(
+    State(monitor): State<Monitor>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, WebError> {
+    let rx = monitor.feed().subscribe().map_err(|full| WebError::AtCapacity(full.to_string()))?;
     let shutdown = monitor.shutdown().clone();
     let stream = futures_util::stream::unfold((rx, shutdown), |(mut rx, shutdown)| async move {
         let next = tokio::select! {
@@ -48,5 +53,5 @@ pub async fn events(State(monitor): State<Monitor>) -> Sse<impl Stream<Item = Re
         let sse = SseEvent::default().event(event.kind().as_str()).data(event.data());
         Some((Ok(sse), (rx, shutdown)))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -180,3 +180,37 @@ async fn events_microseconds_apart_keep_their_order() {
     monitor::history::apply_event(&mut conn, &event("task-started", t + 0.000_007), 100).await.unwrap();
     assert_eq!(app.get("/tasks/t-1").await.json["state"], "SUCCESS");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_streams_are_bounded_and_a_closed_one_frees_its_place() {
+    let app = TestMonitor::start().await;
+    app.start_recorder().await;
+    let (base, server) = serve(&app).await;
+    let client = reqwest::Client::new();
+    let mut open = Vec::new();
+    for _ in 0..monitor::feed::MAX_SUBSCRIBERS {
+        let stream = client.get(format!("{base}/events")).send().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        open.push(stream);
+    }
+    let refused = client.get(format!("{base}/events")).send().await.unwrap();
+    assert_eq!(refused.status(), 503);
+    let detail: Value = refused.json().await.unwrap();
+    assert!(detail["detail"].as_str().unwrap().contains("live streams are open already"), "{detail}");
+
+    drop(open.pop());
+    // The server learns of a closed stream when it next writes to it: an event does that.
+    test_support::wait::until("the closed stream's place to be free", Duration::from_secs(30), || {
+        let (client, base) = (client.clone(), base.clone());
+        let sent = app.send(product(1, "wakes the streams"));
+        async move {
+            sent.await;
+            let again = client.get(format!("{base}/events")).send().await.unwrap();
+            (again.status() == 200).then_some(())
+        }
+    })
+    .await;
+    drop(open);
+    app.stop().await;
+    server.await.unwrap().unwrap();
+}
