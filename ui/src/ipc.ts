@@ -30,15 +30,19 @@ import type { WorkerView } from './gen/WorkerView';
 // Every type that crosses the boundary is generated from its Rust definition (`ui/src/gen/`,
 // `cargo xtask types`); the rest of the UI takes them from here.
 export type { AppRule } from './gen/AppRule';
+export type { Cause } from './gen/Cause';
 export type { ErrorKind } from './gen/ErrorKind';
+export type { ExitHow } from './gen/ExitHow';
 export type { Health } from './gen/Health';
 export type { KeyGlance } from './gen/KeyGlance';
 export type { KeyRole } from './gen/KeyRole';
 export type { Language } from './gen/Language';
 export type { Mode } from './gen/Mode';
+export type { NotReady } from './gen/NotReady';
 export type { Problem as HealthProblem } from './gen/Problem';
 export type { ProcessState } from './gen/ProcessState';
 export type { ProcessStatus } from './gen/ProcessStatus';
+export type { Reason } from './gen/Reason';
 export type { Rule } from './gen/Rule';
 export type { SettingProblem } from './gen/SettingProblem';
 export type { StackHealth } from './gen/StackHealth';

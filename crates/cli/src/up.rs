@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use config::Settings;
-use supervisor::{Event, Mode, ProcessKind, ProcessState, Supervisor, SupervisorConfig};
+use supervisor::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Reason, Supervisor, SupervisorConfig};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -104,28 +104,56 @@ fn print(event: &Event) {
     let mut out = std::io::stdout().lock();
     let _ = match event {
         Event::Log { process, line, .. } => writeln!(out, "{:<6} | {line}", process.name()),
-        Event::State { status, .. } => {
-            let light = match status.state {
-                ProcessState::Running | ProcessState::External => "●",
-                ProcessState::Starting | ProcessState::Stopping | ProcessState::BackingOff => "◐",
-                ProcessState::Crashed => "✖",
-                ProcessState::Stopped => "○",
-            };
-            let mut line =
-                format!("{light} {:<6} {:<11}", status.process.name(), format!("{:?}", status.state).to_lowercase());
-            if let Some(pid) = status.pid {
-                line.push_str(&format!(" pid {pid}"));
-            }
-            if let Some(port) = status.port {
-                line.push_str(&format!(" port {port}"));
-            }
-            if status.restarts > 0 {
-                line.push_str(&format!(" restarts {}", status.restarts));
-            }
-            if let Some(reason) = &status.reason {
-                line.push_str(&format!(" — {reason}"));
-            }
-            writeln!(out, "{:<6} | {line}", "up")
-        }
+        Event::State { status, .. } => writeln!(out, "{:<6} | {}", "up", state_line(status)),
     };
+}
+
+/// A process's new state as `up` prints it, with what to do about a crash loop from here.
+fn state_line(status: &ProcessStatus) -> String {
+    let light = match status.state {
+        ProcessState::Running | ProcessState::External => "●",
+        ProcessState::Starting | ProcessState::Stopping | ProcessState::BackingOff => "◐",
+        ProcessState::Crashed => "✖",
+        ProcessState::Stopped => "○",
+    };
+    let mut line = format!("{light} {:<6} {:<11}", status.process.name(), format!("{:?}", status.state).to_lowercase());
+    if let Some(pid) = status.pid {
+        line.push_str(&format!(" pid {pid}"));
+    }
+    if let Some(port) = status.port {
+        line.push_str(&format!(" port {port}"));
+    }
+    if status.restarts > 0 {
+        line.push_str(&format!(" restarts {}", status.restarts));
+    }
+    if let Some(reason) = &status.reason {
+        line.push_str(&format!(" — {reason}"));
+        if matches!(reason, Reason::CrashLoop { .. }) {
+            line.push_str("; to try sooner, stop `stackdesk up` (Ctrl+C) and run it again");
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use supervisor::{Cause, ExitHow};
+
+    use super::*;
+
+    #[test]
+    fn a_crash_loop_says_what_to_do_in_the_terminal() {
+        let mut status = ProcessStatus::new(ProcessKind::Worker, Mode::Managed, None);
+        status.state = ProcessState::Crashed;
+        status.reason = Some(Reason::CrashLoop {
+            count: 5,
+            window_secs: 60,
+            pause_secs: 60,
+            cause: Cause::Exited { how: ExitHow::Code { code: 3 } },
+        });
+        let line = state_line(&status);
+        assert!(line.starts_with("✖ worker crashed"), "{line}");
+        assert!(line.contains("crashed 5 times within 60 s") && line.contains("exit code 3"), "{line}");
+        assert!(line.ends_with("to try sooner, stop `stackdesk up` (Ctrl+C) and run it again"), "{line}");
+    }
 }

@@ -18,6 +18,7 @@ use crate::logs::Logs;
 use crate::paths::{self, RedisBinary};
 use crate::ports;
 use crate::probe::{self, NotReady, Target};
+use crate::reason::{Cause, Reason};
 use crate::state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
 use crate::sys;
 
@@ -182,7 +183,7 @@ impl Actor {
         &mut self.procs[kind.index()]
     }
 
-    fn set(&mut self, kind: ProcessKind, state: ProcessState, reason: Option<String>) {
+    fn set(&mut self, kind: ProcessKind, state: ProcessState, reason: Option<Reason>) {
         let proc = &mut self.procs[kind.index()];
         let old = proc.status.state;
         proc.status.state = state;
@@ -340,8 +341,7 @@ impl Actor {
             // The dead worker's tasks go back first: a put-back after the new worker took
             // messages would take them from it too.
             self.proc(kind).waiting_for_put_back = true;
-            let reason = "waiting until the tasks of the worker before it are back on the queue";
-            self.set(kind, ProcessState::BackingOff, Some(reason.into()));
+            self.set(kind, ProcessState::BackingOff, Some(Reason::WaitingForPutBack));
             return;
         }
         while self.probes.try_join_next().is_some() {}
@@ -361,7 +361,7 @@ impl Actor {
             }
         });
         self.proc(kind).probe = Some(task);
-        let reason = (self.config.mode(kind) == Mode::External).then(|| "external: probing".to_string());
+        let reason = (self.config.mode(kind) == Mode::External).then_some(Reason::Probing);
         self.set(kind, ProcessState::Starting, reason);
     }
 
@@ -399,7 +399,7 @@ impl Actor {
                 if self.config.mode(kind) == Mode::Managed
                     && let Err(err) = self.spawn(kind)
                 {
-                    self.not_ready(kind, &NotReady::Exited(err.to_string())).await;
+                    self.not_ready(kind, &NotReady::Spawn { detail: err.to_string() }).await;
                 }
             }
             Report::Ready { result: Ok(broker), .. } => {
@@ -478,14 +478,16 @@ impl Actor {
         if let Some(child) = child {
             child.stop().await;
         }
+        let cause = Cause::NotReady { why: why.clone() };
         if restarting {
-            self.set(kind, ProcessState::Crashed, Some(why.to_string()));
-            self.schedule_restart(kind, &why.to_string());
+            self.set(kind, ProcessState::Crashed, Some(Reason::Crashed { cause: cause.clone() }));
+            self.schedule_restart(kind, cause);
             return;
         }
         let Some(starting) = self.starting.take() else { return };
         let external = self.config.mode(kind) == Mode::External;
-        let reason = if external && matches!(why, NotReady::Timeout(_)) {
+        let silent = external && matches!(why, NotReady::Timeout { .. });
+        let reason = if silent {
             format!(
                 "the external {kind} does not answer ({}); start it, or let Stackdesk run it",
                 self.probe_target(kind)
@@ -494,7 +496,7 @@ impl Actor {
             why.to_string()
         };
         let state = if external { ProcessState::Stopped } else { ProcessState::Crashed };
-        self.set(kind, state, Some(reason.clone()));
+        self.set(kind, state, Some(if silent { Reason::ExternalSilent } else { Reason::Crashed { cause } }));
         let last_lines = if external { Vec::new() } else { self.last_lines(kind) };
         if starting.whole {
             self.stop().await;
@@ -573,13 +575,13 @@ impl Actor {
         }
         let kind = exit.kind;
         if proc.probe.is_some() {
-            self.not_ready(kind, &NotReady::Exited(exit.how.clone())).await;
+            self.not_ready(kind, &NotReady::Exited { how: exit.how.clone() }).await;
         } else {
             proc.child = None;
-            let reason = format!("exited unexpectedly ({})", exit.how);
-            self.note(kind, &reason);
-            self.set(kind, ProcessState::Crashed, Some(reason));
-            self.schedule_restart(kind, &exit.how);
+            let cause = Cause::Exited { how: exit.how.clone() };
+            self.note(kind, &cause.to_string());
+            self.set(kind, ProcessState::Crashed, Some(Reason::Crashed { cause: cause.clone() }));
+            self.schedule_restart(kind, cause);
         }
         if kind == ProcessKind::Worker {
             // The worker is gone: whatever it held goes back to the queue now, not in an hour.
@@ -649,7 +651,7 @@ impl Actor {
     /// ran for a while); after Redis is back, for the API and the worker when Redis is down
     /// (they cannot run without it, and that is no crash of theirs); after a long pause when it
     /// crashed too often.
-    fn schedule_restart(&mut self, kind: ProcessKind, why: &str) {
+    fn schedule_restart(&mut self, kind: ProcessKind, cause: Cause) {
         let policy = self.config.restart;
         let redis_down = kind != ProcessKind::Redis
             && self.config.mode(ProcessKind::Redis) == Mode::Managed
@@ -658,11 +660,7 @@ impl Actor {
         if redis_down {
             proc.waiting_for_redis = true;
             proc.restart_at = None;
-            self.set(
-                kind,
-                ProcessState::BackingOff,
-                Some(format!("waiting for Redis to restart it (it stopped: {why})")),
-            );
+            self.set(kind, ProcessState::BackingOff, Some(Reason::WaitingForRedis { cause }));
             return;
         }
         if proc.ready_at.take().is_some_and(|at| at.elapsed() >= policy.reset_after) {
@@ -680,24 +678,20 @@ impl Actor {
             proc.crashes.clear();
             proc.streak = 0;
             proc.restart_at = Some(tokio::time::Instant::now() + policy.give_up_pause);
-            let reason = format!(
-                "{kind} crashed {count} times within {} s, so Stackdesk stopped restarting it for {} s. The last \
-                 crash: {why}. See its log for the cause; it is tried again on its own then, or start it yourself.",
-                policy.crash_window.as_secs(),
-                policy.give_up_pause.as_secs()
-            );
-            self.note(kind, &reason);
+            let reason = Reason::CrashLoop {
+                count,
+                window_secs: policy.crash_window.as_secs(),
+                pause_secs: policy.give_up_pause.as_secs(),
+                cause,
+            };
+            self.note(kind, &format!("{kind} {reason}"));
             self.set(kind, ProcessState::Crashed, Some(reason));
             return;
         }
         let delay = policy.backoff(proc.streak);
         proc.streak += 1;
         proc.restart_at = Some(tokio::time::Instant::now() + delay);
-        self.set(
-            kind,
-            ProcessState::BackingOff,
-            Some(format!("restarting in {:.1} s after: {why}", delay.as_secs_f64())),
-        );
+        self.set(kind, ProcessState::BackingOff, Some(Reason::RestartingIn { secs: delay.as_secs_f64(), cause }));
     }
 
     /// Redis is ready again: what waited for it restarts now.

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::config::RedisAuth;
 use crate::logs::Logs;
 use crate::probe;
+use crate::reason::ExitHow;
 use crate::state::{ProcessKind, Stream};
 use crate::sys;
 
@@ -42,7 +43,7 @@ pub struct Exit {
     /// Which start of it.
     pub generation: u64,
     /// How it ended, in words (`exit code 1`, `killed by signal 9`).
-    pub how: String,
+    pub how: ExitHow,
 }
 
 /// A running child. Dropping the handle stops the child.
@@ -143,8 +144,8 @@ pub fn spawn(
             let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
         }
         let how = match status {
-            Ok(status) => describe(status),
-            Err(err) => format!("could not be waited for: {err}"),
+            Ok(status) => ExitHow::from(status),
+            Err(err) => ExitHow::Unknown { detail: err.to_string() },
         };
         let _ = exits.send(Exit { kind, generation, how });
     });
@@ -165,18 +166,4 @@ async fn pump(output: impl AsyncRead + Unpin, kind: ProcessKind, stream: Stream,
     while let Ok(Some(line)) = lines.next_line().await {
         logs.line(kind, stream, &line);
     }
-}
-
-fn describe(status: std::process::ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exit code {code}");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt as _;
-        if let Some(signal) = status.signal() {
-            return format!("killed by signal {signal}");
-        }
-    }
-    status.to_string()
 }

@@ -32,12 +32,14 @@ pub mod logs;
 pub mod paths;
 pub mod ports;
 pub mod probe;
+pub mod reason;
 pub mod state;
 mod supervisor;
 mod sys;
 
 pub use config::{RestartPolicy, SupervisorConfig};
 pub use error::{PortOwner, Result, SupervisorError};
+pub use reason::{Cause, ExitHow, Reason};
 pub use state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
 pub use supervisor::Supervisor;
 

@@ -8,17 +8,35 @@ use std::time::Duration;
 
 use taskq::{Broker, EventKind, EventReceiver};
 
+use serde::Serialize;
+use ts_rs::TS;
+
 use crate::config::RedisAuth;
+use crate::reason::ExitHow;
 
 /// Why a process did not become ready.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export_to = "NotReady.ts")]
 pub enum NotReady {
     /// It exited before it was ready.
-    #[error("exited during start-up ({0})")]
-    Exited(String),
+    #[error("exited during start-up ({how})")]
+    Exited {
+        /// How.
+        how: ExitHow,
+    },
+    /// It could not be started at all (the text is the OS's error).
+    #[error("could not be started: {detail}")]
+    Spawn {
+        /// What the OS said.
+        detail: String,
+    },
     /// It did not answer its probe in time.
-    #[error("not ready within {0:?}")]
-    Timeout(Duration),
+    #[error("not ready within {secs} s")]
+    Timeout {
+        /// The deadline, in seconds.
+        secs: u64,
+    },
     /// The worker's probe needs Redis, and there is no connection to it.
     #[error("Redis is not connected")]
     NoRedis,
@@ -26,11 +44,17 @@ pub enum NotReady {
     #[error("lost the connection to Redis while waiting for the worker")]
     LostRedis,
     /// The worker's events could not be followed.
-    #[error("cannot follow worker events: {0}")]
-    Events(String),
+    #[error("cannot follow worker events: {detail}")]
+    Events {
+        /// The Redis client's error.
+        detail: String,
+    },
     /// Redis answered PING, but a connection for the supervisor's own work could not be made.
-    #[error("cannot connect: {0}")]
-    Connect(String),
+    #[error("cannot connect: {detail}")]
+    Connect {
+        /// The Redis client's error.
+        detail: String,
+    },
     /// Redis answered, and refused the login (or its absence).
     #[error("{}", refusal(reply, *had_password))]
     Refused {
@@ -89,7 +113,7 @@ pub struct Armed {
 pub async fn arm(target: Target) -> Result<Armed, NotReady> {
     let events = match &target {
         Target::Worker { broker: Some(broker), .. } => {
-            Some(EventReceiver::connect(broker).await.map_err(|e| NotReady::Events(e.to_string()))?)
+            Some(EventReceiver::connect(broker).await.map_err(|e| NotReady::Events { detail: e.to_string() })?)
         }
         Target::Worker { broker: None, .. } => return Err(NotReady::NoRedis),
         _ => None,
@@ -100,7 +124,9 @@ pub async fn arm(target: Target) -> Result<Armed, NotReady> {
 /// Waits until the target is ready, at most `deadline`. A ready Redis comes with the supervisor's
 /// connection to it.
 pub async fn ready(armed: Armed, deadline: Duration) -> Result<Option<Broker>, NotReady> {
-    tokio::time::timeout(deadline, until_ready(armed)).await.map_err(|_| NotReady::Timeout(deadline))?
+    tokio::time::timeout(deadline, until_ready(armed))
+        .await
+        .map_err(|_| NotReady::Timeout { secs: deadline.as_secs() })?
 }
 
 async fn until_ready(armed: Armed) -> Result<Option<Broker>, NotReady> {
@@ -119,7 +145,7 @@ async fn until_ready(armed: Armed) -> Result<Option<Broker>, NotReady> {
             }
             let broker = Broker::connect(&url, taskq::BrokerOptions::default())
                 .await
-                .map_err(|e| NotReady::Connect(e.to_string()))?;
+                .map_err(|e| NotReady::Connect { detail: e.to_string() })?;
             Ok(Some(broker))
         }
         Target::Api { port } => {

@@ -5,6 +5,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::reason::Reason;
+
 /// The three processes of the stack, in start order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -105,8 +107,8 @@ pub struct ProcessStatus {
     pub uptime_secs: Option<f64>,
     /// Restarts after crashes since the stack was started.
     pub restarts: u32,
-    /// Why it is in this state, in plain words (crashes, failures).
-    pub reason: Option<String>,
+    /// Why it is in this state (crashes, back-offs, waits).
+    pub reason: Option<Reason>,
     /// When it became ready (not serialized: `uptime_secs` says it).
     #[serde(skip)]
     #[ts(skip)]

@@ -2,6 +2,7 @@
 import type { Mode } from "./Mode";
 import type { ProcessKind } from "./ProcessKind";
 import type { ProcessState } from "./ProcessState";
+import type { Reason } from "./Reason";
 
 /**
  * A process as the UI shows it.
@@ -36,6 +37,6 @@ uptime_secs: number | null,
  */
 restarts: number, 
 /**
- * Why it is in this state, in plain words (crashes, failures).
+ * Why it is in this state (crashes, back-offs, waits).
  */
-reason: string | null, };
+reason: Reason | null, };

@@ -5,6 +5,7 @@ import type { Context } from '../context';
 import { $, append, copyText, fill, h } from '../dom';
 import { formatDuration } from '../format';
 import { healthOf, problemText } from '../health';
+import { reasonText } from '../reason';
 import { type Key, t } from '../i18n';
 import { type OpenTarget, PROCESSES, type ProcessKind } from '../ipc';
 import type { StackControl } from '../stack';
@@ -198,7 +199,7 @@ export class DashboardView {
       fill(card.facts, ...facts.flatMap(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
       // A degraded process says why in plain words (the technical detail on hover); otherwise the
       // supervisor's reason (a crash, a failed start), if any.
-      const reason = health.level === 'degraded' ? problemText(health.problem) : (s?.reason ?? '');
+      const reason = health.level === 'degraded' ? problemText(health.problem) : s?.reason ? reasonText(s.reason) : '';
       card.reason.textContent = reason;
       card.reason.hidden = !reason;
       card.reason.dataset.kind = health.level === 'degraded' ? 'health' : 'state';

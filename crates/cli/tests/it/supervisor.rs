@@ -298,14 +298,21 @@ async fn a_crash_loop_pauses_restarts_with_the_reason_then_tries_again_on_its_ow
             let status = state(&supervisor, ProcessKind::Worker);
             std::future::ready(
                 (status.state == ProcessState::Crashed
-                    && status.reason.as_deref().is_some_and(|r| r.contains("stopped restarting")))
+                    && matches!(status.reason, Some(supervisor::Reason::CrashLoop { .. })))
                 .then_some(status),
             )
         })
         .await;
     let reason = given_up.reason.unwrap();
-    assert!(reason.contains("worker crashed 3 times within 60 s") && reason.contains("exit code 3"), "{reason}");
-    assert!(reason.contains("for 2 s") && reason.contains("tried again on its own"), "{reason}");
+    let supervisor::Reason::CrashLoop { count, window_secs, pause_secs, cause } = &reason else { unreachable!() };
+    assert_eq!((*count, *window_secs, *pause_secs), (3, 60, 2), "{reason:?}");
+    assert_eq!(*cause, supervisor::Cause::Exited { how: supervisor::ExitHow::Code { code: 3 } });
+    // In the terminal: what happened and what to do there (the app words it itself).
+    let text = reason.to_string();
+    assert!(text.contains("crashed 3 times within 60 s") && text.contains("exit code 3"), "{text}");
+    assert!(text.contains("for 2 s") && text.contains("tried again on its own"), "{text}");
+    let log = supervisor.logs().tail(ProcessKind::Worker, 50).join("\n");
+    assert!(log.contains("worker crashed 3 times within 60 s"), "{log}");
     assert_eq!(given_up.restarts, 2);
     assert!(supervisor.logs().tail(ProcessKind::Worker, 20).iter().any(|l| l.contains("fake worker: about to crash")));
     assert_eq!(state(&supervisor, ProcessKind::Api).state, ProcessState::Running, "the others keep running");
@@ -626,7 +633,7 @@ async fn a_worker_that_dies_while_redis_is_paused_has_its_task_put_back_before_t
     .await;
     test_support::wait::until("the next worker to be due", Duration::from_secs(20), || {
         let worker = state(&supervisor, ProcessKind::Worker);
-        async move { worker.reason.is_some_and(|r| r.contains("waiting until the tasks")).then_some(()) }
+        async move { (worker.reason == Some(supervisor::Reason::WaitingForPutBack)).then_some(()) }
     })
     .await;
     nix::sys::signal::kill(redis_pid, nix::sys::signal::Signal::SIGCONT).unwrap();
@@ -641,5 +648,90 @@ async fn a_worker_that_dies_while_redis_is_paused_has_its_task_put_back_before_t
     assert_eq!(meta["status"], "SUCCESS");
     let log = supervisor.logs().tail(ProcessKind::Worker, 200).join("\n");
     assert!(log.contains("put 1 unfinished task(s) of the dead worker back on the queue"), "{log}");
+    supervisor.shutdown().await;
+}
+
+/// The reason of `kind`'s next BackingOff state on `events`.
+async fn next_back_off(
+    events: &mut tokio::sync::broadcast::Receiver<supervisor::Event>,
+    kind: ProcessKind,
+) -> supervisor::Reason {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let supervisor::Event::State { status, .. } = events.recv().await.unwrap()
+                && status.process == kind
+                && status.state == ProcessState::BackingOff
+            {
+                return status.reason.unwrap();
+            }
+        }
+    })
+    .await
+    .expect("a back-off within 20 s")
+}
+
+async fn running_again(supervisor: &Supervisor, kind: ProcessKind) {
+    test_support::wait::until("it to run again", Duration::from_secs(20), || {
+        std::future::ready((state(supervisor, kind).state == ProcessState::Running).then_some(()))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_back_off_starts_afresh_after_a_healthy_run() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    config.restart = RestartPolicy {
+        initial_backoff: Duration::from_millis(100),
+        reset_after: Duration::from_secs(1),
+        crash_limit: 10,
+        ..RestartPolicy::default()
+    };
+    let supervisor = Supervisor::new(config).unwrap();
+    supervisor.start().await.unwrap();
+    let mut events = supervisor.subscribe();
+    let delay = |reason: supervisor::Reason| match reason {
+        supervisor::Reason::RestartingIn { secs, .. } => (secs * 1000.0).round() as u64,
+        other => panic!("{other:?}"),
+    };
+    supervisor.kill_process(ProcessKind::Api).await.unwrap();
+    assert_eq!(delay(next_back_off(&mut events, ProcessKind::Api).await), 100);
+    running_again(&supervisor, ProcessKind::Api).await;
+    supervisor.kill_process(ProcessKind::Api).await.unwrap();
+    assert_eq!(delay(next_back_off(&mut events, ProcessKind::Api).await), 200, "a crash soon after: twice as long");
+    running_again(&supervisor, ProcessKind::Api).await;
+    test_support::wait::until("a healthy run longer than reset_after", Duration::from_secs(20), || {
+        let up = state(&supervisor, ProcessKind::Api).uptime_secs.unwrap_or(0.0);
+        std::future::ready((up > 1.2).then_some(()))
+    })
+    .await;
+    supervisor.kill_process(ProcessKind::Api).await.unwrap();
+    assert_eq!(
+        delay(next_back_off(&mut events, ProcessKind::Api).await),
+        100,
+        "after a healthy run: the first delay again"
+    );
+    running_again(&supervisor, ProcessKind::Api).await;
+    supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_whose_redis_is_down_waits_for_it_and_no_crash_is_counted() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    // A single counted crash would pause restarts: waiting for Redis must not count.
+    config.restart = RestartPolicy { crash_limit: 1, ..config.restart };
+    let supervisor = Supervisor::new(config).unwrap();
+    supervisor.start().await.unwrap();
+    let mut events = supervisor.subscribe();
+    supervisor.stop_process(ProcessKind::Redis).await.unwrap();
+    supervisor.kill_process(ProcessKind::Api).await.unwrap();
+    let reason = next_back_off(&mut events, ProcessKind::Api).await;
+    assert!(matches!(reason, supervisor::Reason::WaitingForRedis { .. }), "{reason:?}");
+    assert_eq!(state(&supervisor, ProcessKind::Api).pid, None, "not started while Redis is down");
+    supervisor.start_process(ProcessKind::Redis).await.unwrap();
+    running_again(&supervisor, ProcessKind::Api).await;
+    let api = state(&supervisor, ProcessKind::Api);
+    assert_eq!((api.restarts, api.reason), (1, None));
     supervisor.shutdown().await;
 }

@@ -1,0 +1,147 @@
+//! Why a process is in its state, typed: the app words each reason in the learner's language
+//! (its types are generated from these), and `Display` words it for the terminal and the logs.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::probe::NotReady;
+
+/// How a process ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export_to = "ExitHow.ts")]
+pub enum ExitHow {
+    /// It exited with this code.
+    Code {
+        /// The exit code.
+        code: i32,
+    },
+    /// A signal ended it (SIGKILL is 9).
+    Signal {
+        /// The signal number.
+        signal: i32,
+    },
+    /// The OS could not say (the text is its error).
+    Unknown {
+        /// What the OS said.
+        detail: String,
+    },
+}
+
+impl From<std::process::ExitStatus> for ExitHow {
+    fn from(status: std::process::ExitStatus) -> Self {
+        if let Some(code) = status.code() {
+            return ExitHow::Code { code };
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt as _;
+            if let Some(signal) = status.signal() {
+                return ExitHow::Signal { signal };
+            }
+        }
+        ExitHow::Unknown { detail: status.to_string() }
+    }
+}
+
+impl std::fmt::Display for ExitHow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitHow::Code { code } => write!(f, "exit code {code}"),
+            ExitHow::Signal { signal } => write!(f, "killed by signal {signal}"),
+            ExitHow::Unknown { detail } => write!(f, "could not be waited for: {detail}"),
+        }
+    }
+}
+
+/// What went wrong with a process: it ended, or it never became ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export_to = "Cause.ts")]
+pub enum Cause {
+    /// It exited on its own.
+    Exited {
+        /// How.
+        how: ExitHow,
+    },
+    /// It did not become ready.
+    NotReady {
+        /// Why.
+        why: NotReady,
+    },
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Exited { how } => write!(f, "exited unexpectedly ({how})"),
+            Cause::NotReady { why } => write!(f, "{why}"),
+        }
+    }
+}
+
+/// Why a process is in its state.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export_to = "Reason.ts")]
+pub enum Reason {
+    /// Run by someone else: being probed.
+    Probing,
+    /// Run by someone else, and it does not answer its probe: start it, or let Stackdesk run it.
+    ExternalSilent,
+    /// It crashed (and is not restarted: a start failed, or the stack stops).
+    Crashed {
+        /// What happened.
+        cause: Cause,
+    },
+    /// It crashed and starts again after a back-off.
+    RestartingIn {
+        /// Seconds until it starts again.
+        secs: f64,
+        /// What happened.
+        cause: Cause,
+    },
+    /// It stopped while Redis was down: it starts again once Redis is back (no crash counted).
+    WaitingForRedis {
+        /// What happened.
+        cause: Cause,
+    },
+    /// A worker waiting for the tasks of the worker before it to be back on the queue.
+    WaitingForPutBack,
+    /// It crashed `count` times within `window_secs`: restarts pause for `pause_secs`, then it
+    /// is tried again on its own (or started by hand before).
+    CrashLoop {
+        /// Crashes counted.
+        count: usize,
+        /// Within this many seconds.
+        window_secs: u64,
+        /// Restarts pause this long.
+        pause_secs: u64,
+        /// The last crash.
+        cause: Cause,
+    },
+}
+
+impl std::fmt::Display for Reason {
+    /// The reason in English, for the terminal (`stackdesk up`) and the logs. What to do about
+    /// it depends on where it is read, so that is left to the reader (the app, `up`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Probing => f.write_str("external: probing"),
+            Reason::ExternalSilent => {
+                f.write_str("external, and it does not answer: start it, or let Stackdesk run it")
+            }
+            Reason::Crashed { cause } => write!(f, "{cause}"),
+            Reason::RestartingIn { secs, cause } => write!(f, "restarting in {secs:.1} s after: {cause}"),
+            Reason::WaitingForRedis { cause } => write!(f, "waiting for Redis to restart it (it stopped: {cause})"),
+            Reason::WaitingForPutBack => {
+                f.write_str("waiting until the tasks of the worker before it are back on the queue")
+            }
+            Reason::CrashLoop { count, window_secs, pause_secs, cause } => write!(
+                f,
+                "crashed {count} times within {window_secs} s, so Stackdesk stopped restarting it for {pause_secs} s; \
+                 the last crash: {cause}. See its log for the cause. It is tried again on its own then"
+            ),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { reasonText } from '../src/reason';
+import type { Reason } from '../src/ipc';
+
+const killed = { kind: 'exited', how: { kind: 'signal', signal: 9 } } as const;
+
+test('a crash loop says what happened and what to do, in Russian with its plural', () => {
+  const loop = (count: number): Reason => ({
+    kind: 'crash_loop',
+    count,
+    window_secs: 60,
+    pause_secs: 60,
+    cause: killed,
+  });
+  const five = reasonText(loop(5), 'ru');
+  assert.match(five, /^5 сбоев за 1\u00a0мин, поэтому перезапуски приостановлены на 1\u00a0мин;/);
+  assert.match(five, /нажмите «Запустить» на этой карточке/);
+  assert.match(five, /Последний сбой: остановлен сигналом 9$/);
+  assert.match(reasonText(loop(3), 'ru'), /^3 сбоя /);
+  assert.match(reasonText(loop(21), 'ru'), /^21 сбой /);
+  assert.match(reasonText(loop(1), 'en'), /^1 crash in 1\u00a0min/);
+});
+
+test('every reason reads without English in Russian', () => {
+  const reasons: Reason[] = [
+    { kind: 'probing' },
+    { kind: 'external_silent' },
+    { kind: 'crashed', cause: { kind: 'exited', how: { kind: 'code', code: 3 } } },
+    { kind: 'restarting_in', secs: 0.5, cause: killed },
+    { kind: 'waiting_for_redis', cause: { kind: 'not_ready', why: { kind: 'lost_redis' } } },
+    { kind: 'waiting_for_put_back' },
+    { kind: 'crashed', cause: { kind: 'not_ready', why: { kind: 'timeout', secs: 20 } } },
+    { kind: 'crashed', cause: { kind: 'not_ready', why: { kind: 'refused', reply: 'NOAUTH', had_password: false } } },
+  ];
+  for (const reason of reasons) {
+    const text = reasonText(reason, 'ru');
+    // Technical names only (Redis, REDIS_URL, Stackdesk, NOAUTH): no English words.
+    const english = text.replace(/Redis|REDIS_URL|Stackdesk|NOAUTH/g, '').match(/[A-Za-z]{3,}/);
+    assert.equal(english, null, `${reason.kind}: ${text}`);
+  }
+  assert.equal(
+    reasonText({ kind: 'restarting_in', secs: 0.5, cause: killed }, 'ru'),
+    'перезапуск через 500\u00a0мс; причина остановки: остановлен сигналом 9',
+  );
+});
