@@ -8,73 +8,8 @@ use std::time::Duration;
 
 use taskq::{Broker, EventKind, EventReceiver};
 
-use serde::Serialize;
-use ts_rs::TS;
-
 use crate::config::RedisAuth;
-use crate::reason::ExitHow;
-
-/// Why a process did not become ready.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export_to = "NotReady.ts")]
-pub enum NotReady {
-    /// It exited before it was ready.
-    #[error("exited during start-up ({how})")]
-    Exited {
-        /// How.
-        how: ExitHow,
-    },
-    /// It could not be started at all (the text is the OS's error).
-    #[error("could not be started: {detail}")]
-    Spawn {
-        /// What the OS said.
-        detail: String,
-    },
-    /// It did not answer its probe in time.
-    #[error("not ready within {secs} s")]
-    Timeout {
-        /// The deadline, in seconds.
-        secs: u64,
-    },
-    /// The worker's probe needs Redis, and there is no connection to it.
-    #[error("Redis is not connected")]
-    NoRedis,
-    /// The connection to Redis broke while waiting for the worker.
-    #[error("lost the connection to Redis while waiting for the worker")]
-    LostRedis,
-    /// The worker's events could not be followed.
-    #[error("cannot follow worker events: {detail}")]
-    Events {
-        /// The Redis client's error.
-        detail: String,
-    },
-    /// Redis answered PING, but a connection for the supervisor's own work could not be made.
-    #[error("cannot connect: {detail}")]
-    Connect {
-        /// The Redis client's error.
-        detail: String,
-    },
-    /// Redis answered, and refused the login (or its absence).
-    #[error("{}", refusal(reply, *had_password))]
-    Refused {
-        /// What Redis said (`NOAUTH …`, `WRONGPASS …`).
-        reply: String,
-        /// Whether `REDIS_URL` has a password.
-        had_password: bool,
-    },
-}
-
-fn refusal(reply: &str, had_password: bool) -> String {
-    if had_password {
-        format!(
-            "Redis refused the user name or password in REDIS_URL ({reply}); \
-             correct them (redis://:PASSWORD@host:port/db, or redis://USER:PASSWORD@…)"
-        )
-    } else {
-        format!("Redis wants a password ({reply}); put it in REDIS_URL: redis://:PASSWORD@host:port/db")
-    }
-}
+pub use crate::reason::NotReady;
 
 /// What a probe checks.
 #[derive(Debug, Clone)]
