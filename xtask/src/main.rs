@@ -14,6 +14,9 @@
 //! - `bench`: the benchmarks against the Python original (`bench/`), release build: the task queue
 //!   (`--tasks N`) and the API under wrk (`--seconds N`). `bench ui`: the UI in Chromium and the
 //!   desktop app's memory.
+//! - `soak [--minutes N] [--seed S]`: the chaos soak alone (`stackdesk up` under load while
+//!   Redis, the API and the worker are killed and Redis paused), as long as asked; `test` runs it
+//!   for two minutes. A failing run prints its seed.
 //! - `run`: builds the UI, the CLI and the desktop app (release) and opens the app (under Xvfb
 //!   when there is no display; its browser link is printed either way).
 //! - `up`: builds `stackdesk` (release) and runs `stackdesk up`: redis-server, the API and the
@@ -59,6 +62,7 @@ fn dispatch() -> anyhow::Result<()> {
         "layers" => layers_check(),
         "types" => types(),
         "bench" => bench(&rest),
+        "soak" => soak(&rest),
         "run" => run(),
         "up" => up(),
         "ui" => {
@@ -68,7 +72,8 @@ fn dispatch() -> anyhow::Result<()> {
         "package" => package_task(rest.first().map_or("all", String::as_str)),
         "fetch-redis-windows" => package::fetch_redis_windows(),
         _ => bail!(
-            "usage: cargo xtask <test | ci | layers | types | bench [ui] [--tasks N] [--seconds N] [--runs N] | run \
+            "usage: cargo xtask <test | ci | layers | types | bench [ui] [--tasks N] [--seconds N] [--runs N] \
+             | soak [--minutes N] [--seed S] | run \
              | up | ui | package [deb | windows | all] | fetch-redis-windows>"
         ),
     }
@@ -229,6 +234,24 @@ fn bench(rest: &[String]) -> anyhow::Result<()> {
     let runs = option("--runs").unwrap_or_else(|| "20".into());
     step(&format!("supervisor: {runs} start/stop runs"));
     run_checked(Command::new(&bench).args(["up", "--runs", &runs]))
+}
+
+/// The chaos soak alone, as long as asked (`--minutes`, 2 by default; `--seed` replays a run).
+fn soak(rest: &[String]) -> anyhow::Result<()> {
+    let venv = prepare()?;
+    let option = |name: &str| rest.iter().position(|a| a == name).and_then(|i| rest.get(i + 1)).cloned();
+    let minutes = option("--minutes").unwrap_or_else(|| "2".into());
+    step(&format!("chaos soak: {minutes} min"));
+    let mut command = Command::new(cargo_bin());
+    command
+        .args(["test", "--locked", "-p", "stackdesk-cli", "--test", "it", "soak::", "--", "--nocapture"])
+        .env("STACKDESK_TEST_VENV", &venv)
+        .env("STACKDESK_SOAK_MINUTES", &minutes)
+        .current_dir(root());
+    if let Some(seed) = option("--seed") {
+        command.env("STACKDESK_SOAK_SEED", seed);
+    }
+    run_checked(&mut command)
 }
 
 /// The UI's figures in Chromium, and the desktop app's memory (release builds).
