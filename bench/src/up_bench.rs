@@ -92,7 +92,7 @@ async fn floor(data: &Path, stackdesk: &Path) -> anyhow::Result<[f64; 6]> {
     let dir = data.join("floor");
     std::fs::create_dir_all(&dir)?;
     let conf = dir.join("redis.conf");
-    std::fs::write(&conf, paths::redis_conf(redis_port, &dir, &Default::default()))?;
+    std::fs::write(&conf, paths::redis_conf(redis_port, &dir, &Default::default(), "unknown"))?;
     let binary = paths::find_redis(None, None)?;
 
     let t = Instant::now();

@@ -46,6 +46,7 @@ export type { Reason } from './gen/Reason';
 export type { Rule } from './gen/Rule';
 export type { SettingProblem } from './gen/SettingProblem';
 export type { StackHealth } from './gen/StackHealth';
+export type { StartFailure } from './gen/StartFailure';
 export type { StepView as Step } from './gen/StepView';
 export type { TaskErrorView as TaskError } from './gen/TaskErrorView';
 export type { TaskState } from './gen/TaskState';

@@ -1,9 +1,9 @@
 // Why a process is in its state, in the learner's language: the supervisor sends a typed
 // `Reason` (generated from its Rust definition), and each kind is worded here.
 
-import type { Cause, ExitHow, Language, NotReady, Reason } from './ipc';
+import type { Cause, ExitHow, Language, NotReady, ProcessKind, Reason, StartFailure } from './ipc';
 import { formatDuration, formatNumber } from './format';
-import { language, t } from './i18n';
+import { type Key, language, t } from './i18n';
 
 /** A setting's span of time: whole minutes as such («1 мин», not «1 мин 00 с»), else a duration. */
 function span(secs: number, lang?: Language): string {
@@ -30,7 +30,7 @@ function notReadyText(why: NotReady, lang?: Language): string {
     case 'spawn':
       return t('not_ready.spawn', { detail: why.detail }, lang);
     case 'timeout':
-      return t('not_ready.timeout', { secs: formatDuration(why.secs, lang) }, lang);
+      return t('not_ready.timeout', { secs: formatDuration(why.millis / 1000, lang) }, lang);
     case 'no_redis':
       return t('not_ready.no_redis', {}, lang);
     case 'lost_redis':
@@ -80,4 +80,23 @@ export function reasonText(reason: Reason, lang?: Language): string {
         lang,
       );
   }
+}
+
+/** Why a start failed, in words, naming the process («Redis не запустился: …»). */
+export function startFailureText(process: ProcessKind, failure: StartFailure, lang?: Language): string {
+  const why = ((): string => {
+    switch (failure.kind) {
+      case 'no_redis_binary':
+        return t('start_failure.no_redis_binary', {}, lang);
+      case 'external_silent':
+        return failure.port === null
+          ? t('start_failure.external_silent_worker', {}, lang)
+          : t('start_failure.external_silent', { port: failure.port }, lang);
+      case 'not_ready':
+        return notReadyText(failure.why, lang);
+      case 'stopped_before_ready':
+        return t('start_failure.stopped_before_ready', {}, lang);
+    }
+  })();
+  return t('start_failure', { process: t(`process.${process}` as Key, {}, lang), why }, lang);
 }

@@ -6,6 +6,7 @@ import type { Button, DialogOptions } from './context';
 import { fill, h } from './dom';
 import { type Key, t } from './i18n';
 import { DeskError, type DeskErrorBody } from './ipc';
+import { startFailureText } from './reason';
 import { type Store, type Tab, TABS } from './store';
 
 /** What an error says, whatever was thrown. */
@@ -80,10 +81,15 @@ export class Shell {
     box.dataset.kind = kind;
   }
 
-  /** An error's message as a notice, with the last lines of a process's log when it sent them. */
+  /** An error's message as a notice, with the last lines of a process's log when it sent them; a
+   * failed start worded in the page's language. */
   errorNotice(body: DeskErrorBody): void {
     const details = body.last_lines?.length ? h('pre', { class: 'quote' }, body.last_lines.join('\n')) : null;
-    this.notice(body.message, 'error', details ?? undefined);
+    const text =
+      body.kind === 'start_failed' && body.process && body.start_failure
+        ? startFailureText(body.process, body.start_failure)
+        : body.message;
+    this.notice(text, 'error', details ?? undefined);
   }
 
   dialog(title: string, body: Node[], buttons: Button[], options: DialogOptions = {}): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { reasonText } from '../src/reason';
+import { reasonText, startFailureText } from '../src/reason';
 import type { Reason } from '../src/ipc';
 
 const killed = { kind: 'exited', how: { kind: 'signal', signal: 9 } } as const;
@@ -16,7 +16,7 @@ test('a crash loop says what happened and what to do, in Russian with its plural
   const five = reasonText(loop(5), 'ru');
   assert.match(five, /^5 сбоев за 1\u00a0мин, поэтому перезапуски приостановлены на 1\u00a0мин;/);
   assert.match(five, /нажмите «Запустить» на этой карточке/);
-  assert.match(five, /Последний сбой: остановлен сигналом 9$/);
+  assert.match(five, /Последний сбой: завершён сигналом 9$/);
   assert.match(reasonText(loop(3), 'ru'), /^3 сбоя /);
   assert.match(reasonText(loop(21), 'ru'), /^21 сбой /);
   assert.match(reasonText(loop(1), 'en'), /^1 crash in 1\u00a0min/);
@@ -30,7 +30,7 @@ test('every reason reads without English in Russian', () => {
     { kind: 'restarting_in', secs: 0.5, cause: killed },
     { kind: 'waiting_for_redis', cause: { kind: 'not_ready', why: { kind: 'lost_redis' } } },
     { kind: 'waiting_for_put_back' },
-    { kind: 'crashed', cause: { kind: 'not_ready', why: { kind: 'timeout', secs: 20 } } },
+    { kind: 'crashed', cause: { kind: 'not_ready', why: { kind: 'timeout', millis: 20000 } } },
     { kind: 'crashed', cause: { kind: 'not_ready', why: { kind: 'refused', reply: 'NOAUTH', had_password: false } } },
   ];
   for (const reason of reasons) {
@@ -41,6 +41,21 @@ test('every reason reads without English in Russian', () => {
   }
   assert.equal(
     reasonText({ kind: 'restarting_in', secs: 0.5, cause: killed }, 'ru'),
-    'перезапуск через 500\u00a0мс; причина остановки: остановлен сигналом 9',
+    'перезапуск через 500\u00a0мс; причина остановки: завершён сигналом 9',
+  );
+});
+
+test("a failed start is worded in the page's language, naming the process", () => {
+  assert.equal(
+    startFailureText('redis', { kind: 'external_silent', port: 6390 }, 'ru'),
+    'Redis не запустился: он внешний и не отвечает на порту 6390: запустите его сами или доверьте запуск Stackdesk (Настройки)',
+  );
+  assert.equal(
+    startFailureText('worker', { kind: 'not_ready', why: { kind: 'timeout', millis: 20000 } }, 'ru'),
+    'Воркер не запустился: не ответил на проверку за 20\u00a0с',
+  );
+  assert.equal(
+    startFailureText('api', { kind: 'stopped_before_ready' }, 'en'),
+    'API did not start: the stack was stopped before it was ready',
   );
 });

@@ -248,9 +248,11 @@ fn soak(rest: &[String]) -> anyhow::Result<()> {
         .env("STACKDESK_TEST_VENV", &venv)
         .env("STACKDESK_SOAK_MINUTES", &minutes)
         .current_dir(root());
-    if let Some(seed) = option("--seed") {
-        command.env("STACKDESK_SOAK_SEED", seed);
-    }
+    // A new schedule each run unless one is asked for (the test command keeps a fixed one).
+    let seed = option("--seed").unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_secs()).to_string()
+    });
+    command.env("STACKDESK_SOAK_SEED", seed);
     run_checked(&mut command)
 }
 

@@ -34,7 +34,11 @@ pub struct Store {
 
 fn create_script() -> &'static Script {
     static SCRIPT: OnceLock<Script> = OnceLock::new();
-    SCRIPT.get_or_init(|| Script::new(&layout::record::with_history_trim(include_str!("lua/create_product.lua"))))
+    SCRIPT.get_or_init(|| {
+        Script::new(&layout::record::with_history_trim(&taskq::clock::with_deadline_check(include_str!(
+            "lua/create_product.lua"
+        ))))
+    })
 }
 
 impl Store {
@@ -91,7 +95,10 @@ impl Store {
             })
             .await?;
         if id == 0 {
-            return Err(WebError::Unavailable(format!("Redis did not answer within {:?}", self.db.timeout())));
+            return Err(WebError::Unavailable(format!(
+                "Redis answered too late (after {:?}: paused or overloaded), so nothing was stored; try again",
+                self.db.timeout().saturating_sub(ANSWER_MARGIN)
+            )));
         }
         let product = Product { id, ..draft.product };
         tracing::info!(product_id = id, task_id = %product.task_id, "product created; notification queued");

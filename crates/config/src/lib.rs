@@ -371,6 +371,20 @@ impl Parser<'_> {
                 rule: Rule::RedisUrl,
             });
         };
+        // A user name alone cannot log in (Redis's AUTH takes a password), and a managed Redis
+        // started for that user would refuse every client.
+        let user_without_password = rest.rsplit_once('@').is_some_and(|(login, _)| match login.split_once(':') {
+            Some((user, password)) => !user.is_empty() && password.is_empty(),
+            None => !login.is_empty(),
+        });
+        if user_without_password {
+            return Err(ConfigError {
+                key: "REDIS_URL",
+                value: shown,
+                expected: "a user name with its password (redis://user:password@host:port/db), or neither".into(),
+                rule: Rule::RedisUrl,
+            });
+        }
         let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
         let (hostport, db) = hostport.split_once('/').unwrap_or((hostport, "0"));
         let port_ok = hostport.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_ok_and(|p| p > 0));

@@ -71,6 +71,8 @@ fn bad_values_carry_the_rule_they_broke() {
         ("NOTIFY_SIMULATED_SECS", "-1", Rule::Seconds { max: 3600 }),
         ("TELEGRAM_API_URL", "ftp://x", Rule::HttpUrl),
         ("REDIS_URL", "localhost:6379", Rule::RedisUrl),
+        ("REDIS_URL", "redis://learner@127.0.0.1:6379/0", Rule::RedisUrl),
+        ("REDIS_URL", "redis://learner:@127.0.0.1:6379/0", Rule::RedisUrl),
         ("API_HOST", "bad host!", Rule::Host),
         ("API_CORS_ORIGINS", "tauri://localhost,*", Rule::Origins),
         ("TELEGRAM_BOT_TOKEN", "1:abc", Rule::RequiredWith { other: "TELEGRAM_BOT_TOKEN" }),
@@ -80,6 +82,16 @@ fn bad_values_carry_the_rule_they_broke() {
     }
     let err = Settings::from_sources(&sources(&[], &[("TELEGRAM_CHAT_ID", "42")], &[])).unwrap_err();
     assert_eq!((err.key, err.rule), ("TELEGRAM_BOT_TOKEN", Rule::RequiredWith { other: "TELEGRAM_CHAT_ID" }));
+}
+
+#[test]
+fn a_login_is_a_password_with_or_without_a_user() {
+    for url in ["redis://:pw@127.0.0.1:6379/0", "redis://learner:pw@127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"] {
+        Settings::from_sources(&sources(&[], &[("REDIS_URL", url)], &[])).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+    let err =
+        Settings::from_sources(&sources(&[], &[("REDIS_URL", "redis://learner@127.0.0.1:6379/0")], &[])).unwrap_err();
+    assert!(err.expected.contains("with its password"), "{}", err.expected);
 }
 
 #[test]

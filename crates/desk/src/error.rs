@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use serde::Serialize;
-use supervisor::{PortOwner, ProcessKind, SupervisorError};
+use supervisor::{PortOwner, ProcessKind, StartFailure, SupervisorError};
 use ts_rs::TS;
 
 /// Shorthand for results of this crate.
@@ -210,6 +210,10 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub last_lines: Option<Vec<String>>,
+    /// `start_failed`: why, typed (the UI words it in its language; `message` has it in English).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub start_failure: Option<StartFailure>,
 }
 
 impl DeskError {
@@ -269,6 +273,7 @@ impl DeskError {
             fix: None,
             can_use_external: None,
             last_lines: None,
+            start_failure: None,
         };
         let mut taken = |process: Option<ProcessKind>, port: u16, owner: &PortOwner, key: &str| {
             body.process = process;
@@ -295,9 +300,10 @@ impl DeskError {
                 taken(Some(*process), *port, owner, key);
             }
             DeskError::MonitorPortTaken { port, owner } => taken(None, *port, owner, "MONITOR_PORT"),
-            DeskError::Supervisor(SupervisorError::StartFailed { process, last_lines, .. }) => {
+            DeskError::Supervisor(SupervisorError::StartFailed { process, last_lines, reason }) => {
                 body.process = Some(*process);
                 body.last_lines = Some(last_lines.clone());
+                body.start_failure = Some(reason.clone());
             }
             _ => {}
         }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, broadcast};
 
 use crate::model::LiveEvent;
 
@@ -23,12 +23,22 @@ pub struct Full;
 #[derive(Debug, Clone)]
 pub struct Feed {
     tx: broadcast::Sender<Arc<LiveEvent>>,
+    /// One permit per open stream: taking one is what makes the limit exact under a rush.
+    places: Arc<Semaphore>,
 }
 
 impl Default for Feed {
     fn default() -> Self {
-        Self { tx: broadcast::channel(CAPACITY).0 }
+        Self { tx: broadcast::channel(CAPACITY).0, places: Arc::new(Semaphore::new(MAX_SUBSCRIBERS)) }
     }
+}
+
+/// An open stream's subscription; its place is given back when it is dropped.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Every event since it was opened.
+    pub events: broadcast::Receiver<Arc<LiveEvent>>,
+    _place: OwnedSemaphorePermit,
 }
 
 impl Feed {
@@ -43,10 +53,10 @@ impl Feed {
     }
 
     /// A new subscription: every event from now on; refused when [`MAX_SUBSCRIBERS`] are open.
-    pub fn subscribe(&self) -> Result<broadcast::Receiver<Arc<LiveEvent>>, Full> {
-        if self.tx.receiver_count() >= MAX_SUBSCRIBERS {
-            return Err(Full);
-        }
-        Ok(self.tx.subscribe())
+    pub fn subscribe(&self) -> Result<Subscription, Full> {
+        let place = self.places.clone().try_acquire_owned().map_err(|e| match e {
+            TryAcquireError::NoPermits | TryAcquireError::Closed => Full,
+        })?;
+        Ok(Subscription { events: self.tx.subscribe(), _place: place })
     }
 }

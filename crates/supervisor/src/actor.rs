@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use taskq::Broker;
+use taskq::{Broker, Restored};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 
@@ -18,7 +18,7 @@ use crate::logs::Logs;
 use crate::paths::{self, RedisBinary};
 use crate::ports;
 use crate::probe::{self, NotReady, Target};
-use crate::reason::{Cause, Reason};
+use crate::reason::{Cause, Reason, StartFailure};
 use crate::state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
 use crate::sys;
 
@@ -215,7 +215,7 @@ impl Actor {
             ProcessKind::Redis => {
                 let binary = self.redis_binary.as_ref().ok_or_else(|| SupervisorError::StartFailed {
                     process: kind,
-                    reason: "no redis-server binary".into(),
+                    reason: StartFailure::NoRedisBinary,
                     last_lines: Vec::new(),
                 })?;
                 let conf = c.data_dir.join("redis.conf").display().to_string();
@@ -243,7 +243,8 @@ impl Actor {
             let data = c.data_dir.join("redis");
             paths::private_dir(&data).map_err(|e| SupervisorError::io(format!("creating {}", data.display()), e))?;
             let conf = c.data_dir.join("redis.conf");
-            paths::write_private(&conf, &paths::redis_conf(c.redis_port, &data, &c.redis_auth()))
+            let text = paths::redis_conf(c.redis_port, &data, &c.redis_auth(), &binary.version);
+            paths::write_private(&conf, &text)
                 .map_err(|e| SupervisorError::io(format!("writing {}", conf.display()), e))?;
             self.note(
                 ProcessKind::Redis,
@@ -488,12 +489,9 @@ impl Actor {
         let external = self.config.mode(kind) == Mode::External;
         let silent = external && matches!(why, NotReady::Timeout { .. });
         let reason = if silent {
-            format!(
-                "the external {kind} does not answer ({}); start it, or let Stackdesk run it",
-                self.probe_target(kind)
-            )
+            StartFailure::ExternalSilent { port: self.config.port_of(kind) }
         } else {
-            why.to_string()
+            StartFailure::NotReady { why: why.clone() }
         };
         let state = if external { ProcessState::Stopped } else { ProcessState::Crashed };
         self.set(kind, state, Some(if silent { Reason::ExternalSilent } else { Reason::Crashed { cause } }));
@@ -502,14 +500,6 @@ impl Actor {
             self.stop().await;
         }
         let _ = starting.reply.send(Err(SupervisorError::StartFailed { process: kind, reason, last_lines }));
-    }
-
-    fn probe_target(&self, kind: ProcessKind) -> String {
-        match kind {
-            ProcessKind::Redis => format!("no PING answer on port {}", self.config.redis_port),
-            ProcessKind::Api => format!("GET http://127.0.0.1:{}/health is not 200", self.config.api_port),
-            ProcessKind::Worker => "no worker heartbeat on this Redis".into(),
-        }
     }
 
     fn spawn(&mut self, kind: ProcessKind) -> Result<()> {
@@ -593,11 +583,11 @@ impl Actor {
     async fn restore_now(&self, whose: &str, deadline: Duration) {
         let Some(broker) = self.broker.clone() else { return };
         match tokio::time::timeout(deadline, broker.restore_all()).await {
-            Ok(Ok(Some(0))) => {}
-            Ok(Ok(Some(n))) => {
+            Ok(Ok(Restored::Moved(0))) => {}
+            Ok(Ok(Restored::Moved(n))) => {
                 self.note(ProcessKind::Worker, &format!("put {n} unfinished task(s) {whose} back on the queue"))
             }
-            Ok(Ok(None)) => self.note(
+            Ok(Ok(Restored::Busy)) => self.note(
                 ProcessKind::Worker,
                 &format!("could not put the tasks {whose} back: another restore holds Redis's unacked mutex"),
             ),
@@ -625,10 +615,12 @@ impl Actor {
             let mut warned = false;
             loop {
                 let why = match broker.restore_all().await {
-                    Ok(Some(0)) => return,
-                    Ok(Some(n)) => return note(&format!("put {n} unfinished task(s) {whose} back on the queue")),
+                    Ok(Restored::Moved(0)) => return,
+                    Ok(Restored::Moved(n)) => {
+                        return note(&format!("put {n} unfinished task(s) {whose} back on the queue"));
+                    }
                     // Another restore (a Celery worker's restore_visible) holds the mutex briefly.
-                    Ok(None) => "another restore holds the unacked mutex".to_string(),
+                    Ok(Restored::Busy) => "another restore holds the unacked mutex".to_string(),
                     Err(err) => err.to_string(),
                 };
                 if began.elapsed() > patience {
@@ -721,10 +713,9 @@ impl Actor {
     async fn stop(&mut self) {
         self.up = false;
         if let Some(starting) = self.starting.take() {
-            let reason = "the stack was stopped before it was ready".to_string();
             let _ = starting.reply.send(Err(SupervisorError::StartFailed {
                 process: starting.current,
-                reason,
+                reason: StartFailure::StoppedBeforeReady,
                 last_lines: Vec::new(),
             }));
         }

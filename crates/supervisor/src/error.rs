@@ -1,5 +1,6 @@
 //! What can keep the stack from starting, in words a learner can act on.
 
+use crate::reason::StartFailure;
 use crate::state::ProcessKind;
 
 /// Shorthand for results of this crate.
@@ -45,8 +46,8 @@ pub enum SupervisorError {
     StartFailed {
         /// Which process.
         process: ProcessKind,
-        /// What failed, in plain words.
-        reason: String,
+        /// What failed.
+        reason: StartFailure,
         /// Its last log lines.
         last_lines: Vec<String>,
     },

@@ -17,8 +17,9 @@
 //!   see [`STOP_PIPE_ENV`].
 //! - [`paths`]: the data directory, finding redis-server, the generated `redis.conf`.
 //! - [`ports`]: whether a port is free and, if not, who holds it.
-//! - [`probe`]: readiness probes (Redis PING, API `/health`, the worker's `worker-online`), typed
-//!   [`probe::NotReady`].
+//! - [`probe`]: readiness probes (Redis PING, API `/health`, the worker's `worker-online`).
+//! - [`reason`]: why a process is in its state and why a start failed, typed ([`Reason`],
+//!   [`NotReady`], [`StartFailure`]) so the app can word them in the learner's language.
 //! - [`logs`]: per-process ring buffers, rotating log files, secret masking.
 //! - `actor.rs`: the one task that owns every state; it never waits on a probe (each runs in a
 //!   task of its own and reports back).
@@ -39,7 +40,7 @@ mod sys;
 
 pub use config::{RestartPolicy, SupervisorConfig};
 pub use error::{PortOwner, Result, SupervisorError};
-pub use reason::{Cause, ExitHow, Reason};
+pub use reason::{Cause, ExitHow, NotReady, Reason, StartFailure};
 pub use state::{Event, Mode, ProcessKind, ProcessState, ProcessStatus, Stream};
 pub use supervisor::Supervisor;
 

@@ -116,18 +116,34 @@ fn with_version(path: &Path) -> Result<RedisBinary> {
     Ok(RedisBinary { path: path.to_path_buf(), version })
 }
 
+/// Whether a Redis of `version` (`7.0.15`) knows ACL channel rules (`&*`, Redis 6.2 and later);
+/// an unknown version is taken to be recent.
+pub fn has_channel_rules(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (6, 2),
+        _ => true,
+    }
+}
+
 /// The redis.conf the supervisor writes: loopback only, protected mode, AOF every second, data in
 /// `data_dir`, logs on stdout (the supervisor keeps them), and the login of `REDIS_URL`: its
-/// password as `requirepass`, or, for a named user, that user with every right and no `default`.
-pub fn redis_conf(port: u16, data_dir: &Path, auth: &RedisAuth) -> String {
+/// password as `requirepass`, or, for a named user, that user with every right and no `default`
+/// (channel rules only where the `version` of Redis has them: before 6.2 every channel is open).
+pub fn redis_conf(port: u16, data_dir: &Path, auth: &RedisAuth, version: &str) -> String {
     let dir = quoted(&data_dir.display().to_string().replace('\\', "/"));
     let login = match (&auth.username, &auth.password) {
         (None, Some(password)) => format!("requirepass {}\n", quoted(password)),
-        (Some(user), password) => {
-            let secret = password.as_ref().map_or_else(|| "nopass".to_string(), |p| quoted(&format!(">{p}")));
-            format!("user default off\nuser {} on {secret} ~* &* +@all\n", quoted(user))
+        // The configuration refuses a user without a password (it could not log in).
+        (Some(user), Some(password)) => {
+            let channels = if has_channel_rules(version) { " &*" } else { "" };
+            format!(
+                "user default off\nuser {} on {} ~*{channels} +@all\n",
+                quoted(user),
+                quoted(&format!(">{password}"))
+            )
         }
-        (None, None) => String::new(),
+        (_, None) => String::new(),
     };
     format!(
         "# Written by Stackdesk each time it starts Redis; edits here are replaced.\n\
@@ -170,7 +186,7 @@ mod tests {
 
     #[test]
     fn the_config_keeps_redis_local_and_durable() {
-        let conf = redis_conf(16379, Path::new("/data/stackdesk/redis"), &RedisAuth::default());
+        let conf = redis_conf(16379, Path::new("/data/stackdesk/redis"), &RedisAuth::default(), "7.0.15");
         for line in [
             "bind 127.0.0.1",
             "protected-mode yes",
@@ -181,12 +197,24 @@ mod tests {
         ] {
             assert!(conf.lines().any(|l| l == line), "{line} missing from\n{conf}");
         }
-        let windows = redis_conf(1, Path::new(r"C:\Users\a b\AppData"), &RedisAuth::default());
+        let windows = redis_conf(1, Path::new(r"C:\Users\a b\AppData"), &RedisAuth::default(), "7.0.15");
         assert!(windows.contains(r#"dir "C:/Users/a b/AppData""#), "{windows}");
         assert!(!conf.contains("requirepass") && !conf.contains("user "), "{conf}");
     }
 
     #[cfg(unix)]
+    #[test]
+    fn a_named_user_gets_channel_rules_only_where_redis_has_them() {
+        let auth = RedisAuth { username: Some("learner".into()), password: Some("pw".into()) };
+        let recent = redis_conf(1, Path::new("/d"), &auth, "7.0.15");
+        assert!(recent.contains("user default off\nuser \"learner\" on \">pw\" ~* &* +@all\n"), "{recent}");
+        let older = redis_conf(1, Path::new("/d"), &auth, "6.0.16");
+        assert!(older.contains("user \"learner\" on \">pw\" ~* +@all\n"), "{older}");
+        assert!(has_channel_rules("6.2.0") && has_channel_rules("unknown") && !has_channel_rules("5.0.14"));
+        let password_only = RedisAuth { username: None, password: Some("pw".into()) };
+        assert!(redis_conf(1, Path::new("/d"), &password_only, "7.0.15").contains("requirepass \"pw\"\n"));
+    }
+
     #[test]
     fn a_redis_bundled_in_resources_redis_comes_before_path() {
         let real = on_path("redis-server").expect("redis-server on PATH (apt install redis-server)");

@@ -61,7 +61,7 @@ pub async fn arm(target: Target) -> Result<Armed, NotReady> {
 pub async fn ready(armed: Armed, deadline: Duration) -> Result<Option<Broker>, NotReady> {
     tokio::time::timeout(deadline, until_ready(armed))
         .await
-        .map_err(|_| NotReady::Timeout { secs: deadline.as_secs() })?
+        .map_err(|_| NotReady::Timeout { millis: u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX) })?
 }
 
 async fn until_ready(armed: Armed) -> Result<Option<Broker>, NotReady> {

@@ -131,14 +131,15 @@ impl std::fmt::Display for Reason {
             }
             Reason::Crashed { cause } => write!(f, "{cause}"),
             Reason::RestartingIn { secs, cause } => write!(f, "restarting in {secs:.1} s after: {cause}"),
-            Reason::WaitingForRedis { cause } => write!(f, "waiting for Redis to restart it (it stopped: {cause})"),
+            Reason::WaitingForRedis { cause } => write!(f, "restarts once Redis is back (it stopped: {cause})"),
             Reason::WaitingForPutBack => {
                 f.write_str("waiting until the tasks of the worker before it are back on the queue")
             }
             Reason::CrashLoop { count, window_secs, pause_secs, cause } => write!(
                 f,
-                "crashed {count} times within {window_secs} s, so Stackdesk stopped restarting it for {pause_secs} s; \
-                 the last crash: {cause}. See its log for the cause. It is tried again on its own then"
+                "crashed {count} {} within {window_secs} s, so Stackdesk stopped restarting it for {pause_secs} s; \
+                 the last crash: {cause}. See its log for the cause. It is tried again on its own then",
+                if *count == 1 { "time" } else { "times" }
             ),
         }
     }
@@ -162,10 +163,10 @@ pub enum NotReady {
         detail: String,
     },
     /// It did not answer its probe in time.
-    #[error("not ready within {secs} s")]
+    #[error("not ready within {:.1} s", *millis as f64 / 1000.0)]
     Timeout {
-        /// The deadline, in seconds.
-        secs: u64,
+        /// The deadline, in milliseconds.
+        millis: u64,
     },
     /// The worker's probe needs Redis, and there is no connection to it.
     #[error("Redis is not connected")]
@@ -204,4 +205,30 @@ fn refusal(reply: &str, had_password: bool) -> String {
     } else {
         format!("Redis wants a password ({reply}); put it in REDIS_URL: redis://:PASSWORD@host:port/db")
     }
+}
+
+/// Why a start did not complete (the process is named beside it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export_to = "StartFailure.ts")]
+pub enum StartFailure {
+    /// A managed Redis was asked for and no redis-server binary was found.
+    #[error("no redis-server binary")]
+    NoRedisBinary,
+    /// It is external and does not answer: on its port (Redis: PING; the API: `/health`), or,
+    /// for a worker, with heartbeats on this Redis.
+    #[error("it is external and does not answer{}; start it, or let Stackdesk run it", port.map_or_else(|| " (no heartbeat on this Redis)".to_string(), |p| format!(" on port {p}")))]
+    ExternalSilent {
+        /// The port it was asked on (none for a worker).
+        port: Option<u16>,
+    },
+    /// It did not become ready.
+    #[error("{why}")]
+    NotReady {
+        /// Why not.
+        why: NotReady,
+    },
+    /// Stop was asked for while it was starting.
+    #[error("the stack was stopped before it was ready")]
+    StoppedBeforeReady,
 }

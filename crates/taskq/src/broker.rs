@@ -13,7 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncConnectionConfig, Script};
 use serde_json::{Value, json};
 
-use crate::clock::RedisClock;
+use crate::clock::{RedisClock, with_deadline_check};
 use crate::error::{Error, Result};
 use crate::queue::{self, SEP};
 use crate::{pyjson, time};
@@ -70,13 +70,13 @@ pub(crate) struct Scripts {
 impl Scripts {
     fn new() -> Self {
         Self {
-            receive: Script::new(include_str!("lua/receive.lua")),
+            receive: Script::new(&with_deadline_check(include_str!("lua/receive.lua"))),
             dead_letter: Script::new(include_str!("lua/dead_letter.lua")),
             restore: Script::new(include_str!("lua/restore.lua")),
             store_result: Script::new(include_str!("lua/store_result.lua")),
             publish_and_ack: Script::new(include_str!("lua/publish_and_ack.lua")),
             release_mutex: Script::new(include_str!("lua/release_mutex.lua")),
-            take_mutex: Script::new(include_str!("lua/take_mutex.lua")),
+            take_mutex: Script::new(&with_deadline_check(include_str!("lua/take_mutex.lua"))),
         }
     }
 
@@ -272,18 +272,20 @@ impl Broker {
     /// 0 when another consumer holds the mutex.
     pub async fn restore_visible(&self) -> Result<usize> {
         let ceil = time::epoch_now() - self.options.visibility_timeout.as_secs_f64();
-        Ok(self.restore_under_mutex(Some(ceil)).await?.unwrap_or(0))
+        Ok(match self.restore_under_mutex(Some(ceil)).await? {
+            Restored::Moved(n) => n,
+            Restored::Busy => 0,
+        })
     }
 
     /// Puts back *every* unacknowledged message now, whatever its age. Only for a caller that
     /// knows no live consumer holds messages (a supervisor whose only worker just died): a live
-    /// consumer's in-flight task would otherwise run twice. `None`: another restore holds the
-    /// mutex right now (try again shortly).
-    pub async fn restore_all(&self) -> Result<Option<usize>> {
+    /// consumer's in-flight task would otherwise run twice.
+    pub async fn restore_all(&self) -> Result<Restored> {
         self.restore_under_mutex(None).await
     }
 
-    async fn restore_under_mutex(&self, ceil: Option<f64>) -> Result<Option<usize>> {
+    async fn restore_under_mutex(&self, ceil: Option<f64>) -> Result<Restored> {
         let mut conn = self.conn.clone();
         let token = uuid::Uuid::new_v4().to_string();
         // Taken only while we still wait for the answer: a late run would hold it for nobody.
@@ -298,10 +300,10 @@ impl Broker {
             .arg(deadline)
             .invoke_async(&mut conn)
             .await?;
-        match taken {
-            1 => {}
-            0 => return Ok(None),
-            _ => return Err(Error::TooLate("taking the unacked mutex")),
+        match MutexTaken::from_script(taken)? {
+            MutexTaken::Taken => {}
+            MutexTaken::HeldByAnother => return Ok(Restored::Busy),
+            MutexTaken::TooLate => return Err(Error::TooLate("taking the unacked mutex")),
         }
         let result = async {
             let tags: Vec<String> = match ceil {
@@ -332,7 +334,7 @@ impl Broker {
         {
             tracing::info!(restored = n, all = ceil.is_none(), "restored unacknowledged messages");
         }
-        result.map(Some)
+        result.map(Restored::Moved)
     }
 
     /// Moves an unacknowledged message to the dead-letter list with `reason`.
@@ -367,6 +369,36 @@ impl Broker {
             .query_async(&mut conn)
             .await?;
         Ok(raw.iter().map(|r| serde_json::from_str(r).unwrap_or_else(|_| Value::String(r.clone()))).collect())
+    }
+}
+
+/// What a restore of every unacknowledged message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restored {
+    /// It held the unacked mutex and put this many messages back.
+    Moved(usize),
+    /// Another restore (ours or a Celery worker's `restore_visible`) held the mutex: nothing was
+    /// done; try again shortly.
+    Busy,
+}
+
+/// What `lua/take_mutex.lua` answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MutexTaken {
+    Taken,
+    HeldByAnother,
+    /// Redis ran it after its deadline: nothing was taken.
+    TooLate,
+}
+
+impl MutexTaken {
+    fn from_script(answer: i64) -> Result<Self> {
+        match answer {
+            1 => Ok(Self::Taken),
+            0 => Ok(Self::HeldByAnother),
+            -1 => Ok(Self::TooLate),
+            other => Err(Error::Config(format!("take_mutex.lua answered {other}, not 1, 0 or -1"))),
+        }
     }
 }
 

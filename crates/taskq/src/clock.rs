@@ -15,6 +15,13 @@ const REMEASURE: Duration = Duration::from_secs(60);
 /// A measurement slower than this is used once, not kept.
 const SLOW: Duration = Duration::from_millis(100);
 
+/// A Lua script's text with `redis_now()` and `past_deadline(d)` defined before it
+/// (`lua/deadline.lua`): every script that must do nothing when Redis runs it too late checks its
+/// deadline the same way.
+pub fn with_deadline_check(script: &str) -> String {
+    format!("{}\n{script}", include_str!("lua/deadline.lua"))
+}
+
 /// Redis's clock minus ours, measured on demand and kept for a minute.
 #[derive(Debug, Clone, Default)]
 pub struct RedisClock {

@@ -126,6 +126,8 @@ impl Consumer {
             tokio::time::sleep_until(refused_after.into()).await;
         };
         let rows: Vec<Vec<String>> = tokio::select! {
+            // A reply that is there wins over giving up: what it moved is held, not dropped.
+            biased;
             rows = invocation.invoke_async(&mut conn) => match rows {
                 Ok(rows) => rows,
                 Err(err) => {

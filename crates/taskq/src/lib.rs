@@ -51,7 +51,7 @@ pub mod time;
 pub mod worker;
 
 pub use backend::{ExceptionInfo, ResultBackend, ResultMeta, TaskState, result_key};
-pub use broker::{Broker, BrokerOptions, DEFAULT_DEAD_LETTER_KEY};
+pub use broker::{Broker, BrokerOptions, DEFAULT_DEAD_LETTER_KEY, Restored};
 pub use consumer::{Consumer, Delivery, Received};
 pub use error::{DecodeError, Error, Result};
 pub use events::{Event, EventDispatcher, EventKind, EventReceiver};

@@ -23,14 +23,8 @@ impl Signature {
     /// The arguments in parameter order, or the `TypeError` Python would raise.
     pub fn bind(&self, args: &[Value], kwargs: &Map<String, Value>) -> Result<Vec<Value>, ExceptionInfo> {
         let this = usize::from(self.bound);
-        if args.len() > self.params.len() {
-            let (takes, given) = (self.params.len() + this, args.len() + this);
-            return Err(self.type_error(&format!(
-                "takes {takes} positional argument{} but {given} {} given",
-                if takes == 1 { "" } else { "s" },
-                if given == 1 { "was" } else { "were" },
-            )));
-        }
+        // CPython's order (`initialize_locals`): positionals copied, then each keyword checked,
+        // then the count of positionals, then what is missing.
         let mut bound: Vec<Option<Value>> = self.params.iter().map(|_| None).collect();
         for (slot, value) in bound.iter_mut().zip(args) {
             *slot = Some(value.clone());
@@ -43,6 +37,14 @@ impl Signature {
                 return Err(self.type_error(&format!("got multiple values for argument {}", repr::str_repr(key))));
             }
             bound[at] = Some(value.clone());
+        }
+        if args.len() > self.params.len() {
+            let (takes, given) = (self.params.len() + this, args.len() + this);
+            return Err(self.type_error(&format!(
+                "takes {takes} positional argument{} but {given} {} given",
+                if takes == 1 { "" } else { "s" },
+                if given == 1 { "was" } else { "were" },
+            )));
         }
         let missing: Vec<String> =
             self.params.iter().zip(&bound).filter(|(_, v)| v.is_none()).map(|(p, _)| repr::str_repr(p)).collect();
@@ -144,6 +146,15 @@ mod tests {
         assert_eq!(
             message(TASK.bind(&[json!({})], &twice)),
             "send_tg_notification() got multiple values for argument 'product'"
+        );
+        // Keywords are checked before the number of positionals, as CPython does.
+        assert_eq!(
+            message(TASK.bind(&[json!({}), json!(2), json!(3)], &twice)),
+            "send_tg_notification() got multiple values for argument 'product'"
+        );
+        assert_eq!(
+            message(TASK.bind(&[json!({}), json!(2), json!(3)], &extra)),
+            "send_tg_notification() got an unexpected keyword argument 'colour'"
         );
         let three = Signature { name: "f", params: &["a", "b", "c"], bound: false };
         assert_eq!(

@@ -101,6 +101,17 @@ impl RedisServer {
     pub fn raw_command(&self, args: &[&str]) -> String {
         raw_command(self.port, args).unwrap_or_else(|e| panic!("redis command {args:?} failed: {e}"))
     }
+
+    /// How many Lua scripts this server has run (`EVAL` and `EVALSHA`, from `INFO commandstats`):
+    /// a test of a step Redis runs late can check that it did run.
+    pub fn scripts_run(&self) -> u64 {
+        let stats = self.raw_command(&["INFO", "commandstats"]);
+        stats
+            .lines()
+            .filter(|l| l.starts_with("cmdstat_eval:") || l.starts_with("cmdstat_evalsha:"))
+            .filter_map(|l| l.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
+            .sum()
+    }
 }
 
 fn signal(pid: u32, which: &str) {

@@ -9,11 +9,6 @@ pub fn any_value() -> Object {
     ObjectBuilder::new().schema_type(SchemaType::AnyValue).build()
 }
 
-/// A list of JSON values of any shape (a task's positional arguments).
-pub fn any_list() -> Array {
-    ArrayBuilder::new().items(any_value()).build()
-}
-
 /// FastAPI's `loc`: where a problem is, as strings and list indices (`["body", "tags", 0]`).
 pub fn loc() -> Array {
     let part = OneOfBuilder::new()

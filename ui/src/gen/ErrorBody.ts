@@ -4,6 +4,7 @@ import type { PortOwnerKind } from "./PortOwnerKind";
 import type { ProcessKind } from "./ProcessKind";
 import type { SettingFix } from "./SettingFix";
 import type { SettingProblem } from "./SettingProblem";
+import type { StartFailure } from "./StartFailure";
 
 /**
  * An error as the UI receives it: `{"kind", "message", ...}`, the details that its kind has.
@@ -56,4 +57,8 @@ can_use_external?: boolean,
 /**
  * `start_failed`: the process's last log lines.
  */
-last_lines?: Array<string>, };
+last_lines?: Array<string>, 
+/**
+ * `start_failed`: why, typed (the UI words it in its language; `message` has it in English).
+ */
+start_failure?: StartFailure, };

@@ -14,9 +14,9 @@ how: ExitHow, } | { "kind": "spawn",
  */
 detail: string, } | { "kind": "timeout", 
 /**
- * The deadline, in seconds.
+ * The deadline, in milliseconds.
  */
-secs: number, } | { "kind": "no_redis" } | { "kind": "lost_redis" } | { "kind": "events", 
+millis: number, } | { "kind": "no_redis" } | { "kind": "lost_redis" } | { "kind": "events", 
 /**
  * The Redis client's error.
  */

@@ -11,9 +11,10 @@
 --       4 task body JSON, 5 task envelope JSON, 6 binding member, 7 history record JSON,
 --       8 sent_at, 9 id placeholder, 10 body placeholder, 11 task id, 12 history cap,
 --       13 history key prefix, 14 product channel
+-- The product's own key (ARGV[2] .. id) is not among KEYS: its name depends on the id taken here.
+-- Fine on one Redis (not a cluster).
 -- Returns the new product's id, or 0 past the deadline.
-local t = redis.call('TIME')
-if tonumber(t[1]) + tonumber(t[2]) / 1000000 > tonumber(ARGV[1]) then
+if past_deadline(ARGV[1]) then
   return 0
 end
 

@@ -1,8 +1,8 @@
 //! The chaos soak: `stackdesk up` under a steady stream of POSTs while a seeded random schedule
 //! kills Redis, the API and the worker (SIGKILL) and pauses Redis (SIGSTOP for 2–20 s). Then:
 //! every product answered 201 exists, every accepted task ends in SUCCESS within a bounded settle
-//! time, the supervisor never gave up, and the memory of each process stayed flat. It prints its
-//! figures, and the seed to replay a run.
+//! time, the supervisor never gave up, and `up`'s memory stayed flat (every process's is printed).
+//! It prints its figures, and the seed to replay a run.
 //!
 //! Two minutes in the test command; longer with `cargo xtask soak --minutes N [--seed S]`
 //! (`STACKDESK_SOAK_MINUTES`, `STACKDESK_SOAK_SEED`).
@@ -210,7 +210,9 @@ async fn chaos_soak_loses_nothing_and_the_supervisor_never_gives_up() {
     let seed: u64 = std::env::var("STACKDESK_SOAK_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
+        // A fixed schedule in the test command (a red run is a finding, the same again);
+        // `cargo xtask soak` picks a new seed each run unless given one.
+        .unwrap_or(7);
     eprintln!("chaos soak: {minutes} min, seed {seed} (replay: STACKDESK_SOAK_SEED={seed})");
     let data = tempfile::tempdir().unwrap();
     let (redis_port, api_port, monitor_port) = (free_port(), free_port(), free_port());
@@ -241,6 +243,7 @@ async fn chaos_soak_loses_nothing_and_the_supervisor_never_gives_up() {
     let mut faults: BTreeMap<Fault, u32> = BTreeMap::new();
     let mut round: Vec<Fault> = Vec::new();
     let mut rss: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut paused = Duration::ZERO;
     let began = Instant::now();
     let length = Duration::from_secs_f64(minutes * 60.0);
     while began.elapsed() < length {
@@ -291,6 +294,7 @@ async fn chaos_soak_loses_nothing_and_the_supervisor_never_gives_up() {
                 signal(pid, Signal::SIGSTOP);
                 tokio::time::sleep(pause).await;
                 signal(pid, Signal::SIGCONT);
+                paused += pause;
             }
         }
     }
@@ -333,6 +337,7 @@ async fn chaos_soak_loses_nothing_and_the_supervisor_never_gives_up() {
     counting.abort();
 
     let log = up.output();
+    // `up` prints a crash loop's reason (supervisor's `Reason::CrashLoop`) with these words.
     let gave_up = log.lines().filter(|l| l.contains("stopped restarting")).count();
     let health = reqwest::get(format!("{base}/health")).await.map(|r| r.status().as_u16()).unwrap_or(0);
     let (started_twice, succeeded_twice) = {
@@ -387,8 +392,8 @@ async fn chaos_soak_loses_nothing_and_the_supervisor_never_gives_up() {
     assert_eq!(gave_up, 0, "the supervisor gave up on a process {replay}");
     assert_eq!(health, 200, "the API is healthy at the end {replay}");
     assert!(
-        accepted.len() as f64 > load_took.as_secs_f64() * RATE as f64 * 0.5,
-        "too few 201s: the stack was mostly down {replay}"
+        accepted.len() as f64 > load_took.saturating_sub(paused).as_secs_f64() * RATE as f64 * 0.5,
+        "too few 201s: the stack was mostly down outside Redis's pauses ({paused:?}) {replay}"
     );
     // Flat memory: `up` lives through the whole soak; its last samples stay near its first.
     let up_rss = &rss["up (and its monitor)"];

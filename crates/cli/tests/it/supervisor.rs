@@ -589,10 +589,12 @@ async fn stopping_while_redis_is_down_takes_no_timeout() {
     assert!(!alive(redis_pid), "the paused Redis is gone");
     supervisor.shutdown().await;
     eprintln!("stop with Redis gone: {external_took:?}; with Redis paused: {paused_took:?}");
-    // Each of the worker, the put-back and Redis gives a silent Redis half a second to a second
-    // (it was 22 s: the worker's and Redis's whole timeouts).
+    // The worker's receive (up to 2.1 s), its offline flush (0.5 s), the put-back (1 s) and
+    // Redis's SHUTDOWN (0.5 s, then SIGTERM after 0.5 s) each give a silent Redis a bounded time:
+    // 3 s measured on a quiet machine, at most ~4.6 s by these bounds; it was 22 s (the worker's
+    // and Redis's whole timeouts). The bound leaves room for a loaded machine.
     assert!(external_took < Duration::from_secs(3), "with Redis gone, stop took {external_took:?}");
-    assert!(paused_took < Duration::from_secs(5), "with Redis paused, stop took {paused_took:?}");
+    assert!(paused_took < Duration::from_secs(8), "with Redis paused, stop took {paused_took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

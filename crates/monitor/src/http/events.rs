@@ -38,12 +38,12 @@ pub fn router() -> Router<Monitor> {
 pub async fn events(
     State(monitor): State<Monitor>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, WebError> {
-    let rx = monitor.feed().subscribe().map_err(|full| WebError::AtCapacity(full.to_string()))?;
+    let subscription = monitor.feed().subscribe().map_err(|full| WebError::AtCapacity(full.to_string()))?;
     let shutdown = monitor.shutdown().clone();
-    let stream = futures_util::stream::unfold((rx, shutdown), |(mut rx, shutdown)| async move {
+    let stream = futures_util::stream::unfold((subscription, shutdown), |(mut subscription, shutdown)| async move {
         let next = tokio::select! {
             () = shutdown.cancelled() => return None,
-            next = rx.recv() => next,
+            next = subscription.events.recv() => next,
         };
         let event = match next {
             Ok(live) => live,
@@ -51,7 +51,7 @@ pub async fn events(
             Err(broadcast::error::RecvError::Closed) => return None,
         };
         let sse = SseEvent::default().event(event.kind().as_str()).data(event.data());
-        Some((Ok(sse), (rx, shutdown)))
+        Some((Ok(sse), (subscription, shutdown)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -13,12 +13,11 @@
 -- Returns a list of {"ok", key, tag, payload} or {"dead", key, reason, payload}.
 local unacked, index, dead = KEYS[1], KEYS[2], KEYS[3]
 local max, dead_max, deadline = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3] or '0')
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local out = {}
-if deadline > 0 and now > deadline then
+if past_deadline(deadline) then
   return out
 end
+local now = redis_now()
 for i = 4, #KEYS do
   local key = KEYS[i]
   while #out < max do

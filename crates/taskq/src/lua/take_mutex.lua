@@ -3,8 +3,7 @@
 -- clock): its caller has stopped waiting by then (Redis was paused), and a mutex taken for
 -- nobody would stop every restore, ours and Celery's, until it expires.
 -- Returns 1 when taken, 0 when another holds it, -1 past the deadline.
-local t = redis.call('TIME')
-if tonumber(t[1]) + tonumber(t[2]) / 1000000 > tonumber(ARGV[3]) then
+if past_deadline(ARGV[3]) then
   return -1
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then

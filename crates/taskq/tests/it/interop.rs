@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use serde_json::{Map, Value, json};
-use taskq::{BrokerOptions, Producer, SendOptions, TaskMessage};
+use taskq::{BrokerOptions, Producer, Restored, SendOptions, TaskMessage};
 use test_support::python::{ChildProcess, Venv, run_ok};
 use test_support::redis::RedisServer;
 
@@ -207,7 +207,7 @@ async fn restore_all_hands_a_dead_workers_task_on_at_once() {
     Producer::new(broker.clone()).publish(&message).await.unwrap();
     common::wait_for_status(&conn, message.id(), "STARTED", Duration::from_secs(30)).await;
     first.kill();
-    assert_eq!(broker.restore_all().await.unwrap(), Some(1));
+    assert_eq!(broker.restore_all().await.unwrap(), Restored::Moved(1));
     let _second = child_worker(&server.url(), "restarted", 3_600_000);
     let done = common::wait_for_status(&conn, message.id(), "SUCCESS", Duration::from_secs(30)).await;
     assert_eq!(done["worker"], "restarted@test");

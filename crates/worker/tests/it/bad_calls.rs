@@ -29,6 +29,9 @@ fn wrong_calls() -> Vec<(&'static str, Vec<Value>, Map<String, Value>)> {
         ("no argument", vec![], Map::new()),
         ("an unexpected keyword", vec![product()], kwargs(&[("urgent", json!(true))])),
         ("the product twice", vec![product()], kwargs(&[("product", product())])),
+        // Python looks at the keywords before it counts the positionals.
+        ("too many and the product twice", vec![product(), json!(2), json!(3)], kwargs(&[("product", product())])),
+        ("too many and an unexpected keyword", vec![product(), json!(2)], kwargs(&[("urgent", json!(true))])),
         // Not wrong: a keyword argument is a call Python accepts.
         ("the product by keyword", vec![], kwargs(&[("product", product())])),
     ]
