@@ -68,14 +68,20 @@ impl Notifier {
         }
         match &self.telegram {
             Some(client) => outcome_of(client.send_message(&text, &ctx.cancel).await, &product_id),
+            None if self.simulated.is_zero() => Ok(simulated(&product_id, &text)),
             None => {
                 tokio::select! {
                     () = ctx.cancel.cancelled() => Err(TaskError::Fail(ExceptionInfo::runtime_error("cancelled: the worker stopped"))),
-                    () = tokio::time::sleep(self.simulated) => Ok(json!({"status": "simulated", "product_id": product_id, "text": text})),
+                    () = tokio::time::sleep(self.simulated) => Ok(simulated(&product_id, &text)),
                 }
             }
         }
     }
+}
+
+/// The result of a simulated send.
+fn simulated(product_id: &Value, text: &str) -> Value {
+    json!({"status": "simulated", "product_id": product_id, "text": text})
 }
 
 /// The notification text for a product, as Python's
