@@ -19,9 +19,11 @@
 //! it starts for our side.
 
 mod api_bench;
+mod procs;
 mod taskq_bench;
 mod ui_bench;
 mod up_bench;
+mod workers_bench;
 
 use anyhow::{Context, bail};
 
@@ -39,6 +41,23 @@ fn main() -> anyhow::Result<()> {
             .build()
             .context("tokio runtime")?
             .block_on(taskq_bench::worker_process()),
+        Some("workers") => {
+            let tasks = flag(&args, "--tasks").unwrap_or(20_000);
+            let alone = flag(&args, "--alone").unwrap_or(200);
+            let concurrencies = list_flag(&args, "--concurrency").unwrap_or_else(|| vec!["1".into(), "16".into()]);
+            let concurrencies: Vec<usize> = concurrencies
+                .iter()
+                .map(|c| c.parse().with_context(|| format!("--concurrency {c}")))
+                .collect::<Result<_, _>>()?;
+            let peers = match list_flag(&args, "--peers") {
+                Some(names) => {
+                    names.iter().map(|n| workers_bench::Peer::named(n)).collect::<anyhow::Result<Vec<_>>>()?
+                }
+                None => workers_bench::Peer::ALL.to_vec(),
+            };
+            let env = workers_bench::Env::prepare(&stackdesk_path(&args)?)?;
+            workers_bench::compare(&env, &peers, &concurrencies, tasks, alone)
+        }
         Some("api") => {
             let seconds = flag(&args, "--seconds").unwrap_or(10) as u64;
             let stackdesk = stackdesk_path(&args)?;
@@ -85,6 +104,11 @@ fn stackdesk_path(args: &[String]) -> anyhow::Result<std::path::PathBuf> {
 
 fn text_flag(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+/// `--name a,b,c`.
+fn list_flag(args: &[String], name: &str) -> Option<Vec<String>> {
+    text_flag(args, name).map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
 }
 
 fn flag(args: &[String], name: &str) -> Option<usize> {

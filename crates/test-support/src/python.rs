@@ -30,14 +30,22 @@ impl Venv {
         static VENV: OnceLock<Venv> = OnceLock::new();
         VENV.get_or_init(|| {
             let root = venv_dir();
-            ensure(&root).unwrap_or_else(|e| panic!("could not prepare the Python venv at {}: {e}", root.display()));
+            ensure(&root, REQUIREMENTS)
+                .unwrap_or_else(|e| panic!("could not prepare the Python venv at {}: {e}", root.display()));
             Venv { root }
         })
     }
 
     /// Creates or updates the venv at `root` (for tools that pick the place themselves).
     pub fn ensure_at(root: &Path) -> std::io::Result<Venv> {
-        ensure(root)?;
+        ensure(root, REQUIREMENTS)?;
+        Ok(Venv { root: root.to_path_buf() })
+    }
+
+    /// Creates or updates a venv at `root` with exactly `requirements` (a requirements file's
+    /// text): for tools with packages of their own, such as the benchmarks' peers.
+    pub fn ensure_with(root: &Path, requirements: &str) -> std::io::Result<Venv> {
+        ensure(root, requirements)?;
         Ok(Venv { root: root.to_path_buf() })
     }
 
@@ -63,10 +71,10 @@ impl Venv {
     }
 }
 
-/// Creates or updates the venv at `root` so that it has exactly [`REQUIREMENTS`].
-fn ensure(root: &Path) -> std::io::Result<()> {
+/// Creates or updates the venv at `root` so that it has exactly `requirements`.
+fn ensure(root: &Path, requirements: &str) -> std::io::Result<()> {
     let stamp = root.join(".requirements");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) {
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
         return Ok(());
     }
     if let Some(parent) = root.parent() {
@@ -74,18 +82,16 @@ fn ensure(root: &Path) -> std::io::Result<()> {
     }
     let lock = File::create(root.with_extension("lock"))?;
     lock.lock()?;
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) {
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
         return Ok(());
     }
-    eprintln!("creating the Python venv for interop tests at {} ...", root.display());
+    eprintln!("creating the Python venv at {} ...", root.display());
     run(Command::new("python3").arg("-m").arg("venv").arg(root))?;
-    let requirements = root.join("requirements.txt");
-    std::fs::write(&requirements, REQUIREMENTS)?;
+    let file = root.join("requirements.txt");
+    std::fs::write(&file, requirements)?;
     let venv = Venv { root: root.to_path_buf() };
-    run(Command::new(venv.bin("pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(&requirements))?;
-    std::fs::write(&stamp, REQUIREMENTS)
+    run(Command::new(venv.bin("pip")).args(["install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&file))?;
+    std::fs::write(&stamp, requirements)
 }
 
 fn run(command: &mut Command) -> std::io::Result<()> {

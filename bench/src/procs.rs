@@ -1,0 +1,80 @@
+//! What a process and its descendants cost, from `/proc` (Linux): CPU time and resident memory.
+
+/// Clock ticks per second of `/proc/<pid>/stat`'s times (`getconf CLK_TCK`, 100 on Linux).
+const TICKS_PER_SEC: f64 = 100.0;
+
+/// `pid` and every process descended from it (a Dramatiq worker forks its workers).
+pub fn tree(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| Some((p, stat_fields(p)?.get(1)?.parse::<u32>().ok()?)))
+        .collect();
+    let mut family = vec![pid];
+    let mut i = 0;
+    while i < family.len() {
+        let parent = family[i];
+        family.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    family
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name (state first, then the parent's pid).
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    Some(after_name.split_whitespace().map(str::to_string).collect())
+}
+
+/// User + system CPU seconds used so far by `pid` and its descendants.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    tree(pid)
+        .into_iter()
+        .filter_map(|p| {
+            let fields = stat_fields(p)?;
+            // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / TICKS_PER_SEC)
+        })
+        .sum()
+}
+
+/// Resident memory of `pid` and its descendants, in MB.
+pub fn rss_mb(pid: u32) -> f64 {
+    tree(pid).into_iter().map(own_rss_mb).sum()
+}
+
+fn own_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Whether `pid` still runs (a zombie does not).
+pub fn alive(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_seen_with_its_cost() {
+        let me = std::process::id();
+        assert!(alive(me));
+        assert!(tree(me).contains(&me));
+        assert!(rss_mb(me) > 1.0);
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < std::time::Duration::from_millis(50) {}
+        assert!(cpu_seconds(me) > 0.0);
+    }
+}
