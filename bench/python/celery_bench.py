@@ -1,7 +1,6 @@
-"""The Python side of the taskq benchmark: Celery with the seed's settings.
+"""The Python side of the library-level publish benchmark (stackdesk-bench publish).
 
-  celery -A celery_bench worker --pool=solo -E      the worker being measured
-  python celery_bench.py publish N                  N sequential send_task calls; prints JSON timing
+  python celery_bench.py publish N      N sequential send_task calls; prints JSON timing
 """
 import json
 import os

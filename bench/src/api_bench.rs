@@ -1,7 +1,9 @@
-//! The API benchmark: the Python original (FastAPI + uvicorn + Celery worker) and ours
+//! The API benchmark: the Python original (FastAPI + uvicorn + Celery worker), the fastest peer
+//! stack installable here (Fastify + BullMQ on Node, `bench/node/fastify_api.mjs`) and ours
 //! (`stackdesk api` + `stackdesk worker`), on the same Redis, driven by `wrk` on
 //! `POST /products/` (valid body, 32 connections, 2 threads); requests/s, p50, p99, and the RSS
-//! of each side's API + worker, idle and at peak under load.
+//! of each side's API + worker (with their child processes), idle and at peak under load. Then
+//! the Redis-bound limit: `redis-benchmark` sending the create script's very call.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,7 +28,7 @@ fn python_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
 }
 
-/// Runs both sides and prints the table.
+/// Runs every side and prints the table.
 pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
     ensure!(
         stackdesk.exists(),
@@ -36,6 +38,7 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
     let redis = RedisServer::start();
     let venv = Venv::get();
     let original = python_dir().join("original");
+    let node = crate::workers_bench::node_dir()?;
 
     let port = free_port();
     let python = {
@@ -58,6 +61,25 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
     flush(&redis);
 
     let port = free_port();
+    let fastify = {
+        let api = ChildProcess::spawn(
+            "fastify",
+            Command::new("node")
+                .arg("fastify_api.mjs")
+                .env("PORT", port.to_string())
+                .env("PROCESSES", FASTIFY_PROCESSES.to_string())
+                .env("REDIS_URL", redis.url())
+                .current_dir(&node),
+        );
+        let worker = ChildProcess::spawn(
+            "bullmq-worker",
+            Command::new("node").args(["bullmq.mjs", "worker", "1"]).env("REDIS_URL", redis.url()).current_dir(&node),
+        );
+        measure("Fastify + BullMQ (Node)", port, seconds, api, worker).await?
+    };
+    flush(&redis);
+
+    let port = free_port();
     let ours = {
         let api = ChildProcess::spawn(
             "stackdesk-api",
@@ -73,49 +95,93 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
         measure("Stackdesk (Rust)", port, seconds, api, worker).await?
     };
     flush(&redis);
+    let limit = redis_bound(&redis)?;
+    flush(&redis);
 
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "| POST /products/, wrk 2 threads × 32 connections, {seconds} s | Stackdesk (Rust) | FastAPI + Celery (Python) | ratio |"
+        "| POST /products/, wrk 2 threads × {CONNECTIONS} connections, {seconds} s | Stackdesk (Rust) | Fastify + BullMQ (Node, {FASTIFY_PROCESSES} processes) | FastAPI + Celery (Python) |"
     )?;
     writeln!(out, "|---|---:|---:|---:|")?;
     writeln!(
         out,
-        "| requests/s | {:.0} | {:.0} | {:.1}× |",
-        ours.requests_per_sec,
-        python.requests_per_sec,
+        "| requests/s | {:.0} | {:.0} | {:.0} |",
+        ours.requests_per_sec, fastify.requests_per_sec, python.requests_per_sec
+    )?;
+    writeln!(out, "| latency p50 | {:.2} ms | {:.2} ms | {:.2} ms |", ours.p50_ms, fastify.p50_ms, python.p50_ms)?;
+    writeln!(out, "| latency p99 | {:.2} ms | {:.2} ms | {:.2} ms |", ours.p99_ms, fastify.p99_ms, python.p99_ms)?;
+    writeln!(
+        out,
+        "| RSS of API + worker, idle | {:.1} MB | {:.1} MB | {:.1} MB |",
+        ours.idle_rss_mb, fastify.idle_rss_mb, python.idle_rss_mb
+    )?;
+    writeln!(
+        out,
+        "| RSS of API + worker, peak under load | {:.1} MB | {:.1} MB | {:.1} MB |",
+        ours.load_rss_mb, fastify.load_rss_mb, python.load_rss_mb
+    )?;
+    writeln!(
+        out,
+        "| ours ÷ this (requests/s) | — | {:.2}× | {:.1}× |",
+        ours.requests_per_sec / fastify.requests_per_sec,
         ours.requests_per_sec / python.requests_per_sec
     )?;
     writeln!(
         out,
-        "| latency p50 | {:.2} ms | {:.2} ms | {:.1}× lower |",
-        ours.p50_ms,
-        python.p50_ms,
-        python.p50_ms / ours.p50_ms
-    )?;
-    writeln!(
-        out,
-        "| latency p99 | {:.2} ms | {:.2} ms | {:.1}× lower |",
-        ours.p99_ms,
-        python.p99_ms,
-        python.p99_ms / ours.p99_ms
-    )?;
-    writeln!(
-        out,
-        "| RSS of API + worker, idle | {:.1} MB | {:.1} MB | {:.1}× smaller |",
-        ours.idle_rss_mb,
-        python.idle_rss_mb,
-        python.idle_rss_mb / ours.idle_rss_mb
-    )?;
-    writeln!(
-        out,
-        "| RSS of API + worker, peak under load | {:.1} MB | {:.1} MB | {:.1}× smaller |",
-        ours.load_rss_mb,
-        python.load_rss_mb,
-        python.load_rss_mb / ours.load_rss_mb
+        "\nRedis-bound limit (redis-benchmark, {CONNECTIONS} clients, the create script `POST /products/` sends, {} calls): \
+         {:.0} calls/s, p99 {:.2} ms; ours reaches {:.0} % of it.",
+        limit.calls,
+        limit.per_sec,
+        limit.p99_ms,
+        ours.requests_per_sec / limit.per_sec * 100.0
     )?;
     Ok(())
+}
+
+/// wrk's connections, and redis-benchmark's clients for the limit.
+const CONNECTIONS: usize = 32;
+/// Node processes of the Fastify peer (node:cluster), one per core.
+const FASTIFY_PROCESSES: usize = 2;
+
+/// What Redis alone can do of the API's work.
+struct RedisBound {
+    calls: usize,
+    per_sec: f64,
+    p99_ms: f64,
+}
+
+/// `redis-benchmark` sending the very script call `POST /products/` makes (a product, its task,
+/// its PENDING record), from as many clients as wrk has connections: the most any API in front
+/// of this Redis could do.
+fn redis_bound(redis: &RedisServer) -> anyhow::Result<RedisBound> {
+    let input = api::model::ProductIn { name: "Phone".into(), price: 499.9, description: Some("benchmark".into()) };
+    let call = api::store::CreateCall::for_benchmark(&input, 1000).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let loaded = redis.raw_command(&["SCRIPT", "LOAD", api::store::CreateCall::script()]);
+    let sha = loaded.lines().nth(1).context("SCRIPT LOAD's answer")?.trim().to_string();
+    let calls = 100_000;
+    let output = Command::new("redis-benchmark")
+        .args(["-p", &redis.port().to_string(), "-c", &CONNECTIONS.to_string(), "-n", &calls.to_string(), "--csv"])
+        .arg("EVALSHA")
+        .arg(&sha)
+        .arg(call.keys.len().to_string())
+        .args(&call.keys)
+        .args(&call.args)
+        .output()
+        .context("running redis-benchmark (it comes with redis-server / redis-tools)")?;
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(output.status.success(), "redis-benchmark failed:\n{report}{}", String::from_utf8_lossy(&output.stderr));
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    let row =
+        report.lines().find(|l| l.starts_with("\"EVALSHA")).with_context(|| format!("redis-benchmark:\n{report}"))?;
+    let fields = crate::procs::benchmark_figures(row);
+    let products: String = redis.raw_command(&["GET", layout::keys::NEXT_PRODUCT_ID]);
+    ensure!(products.contains(&calls.to_string()), "redis-benchmark's calls did not all create a product: {products}");
+    Ok(RedisBound {
+        calls,
+        per_sec: fields.first().copied().unwrap_or(f64::NAN),
+        p99_ms: fields.get(5).copied().unwrap_or(f64::NAN),
+    })
 }
 
 fn flush(redis: &RedisServer) {
@@ -152,7 +218,7 @@ async fn measure(
     let script = python_dir().join("post_product.lua");
     let output = tokio::task::spawn_blocking(move || {
         Command::new("wrk")
-            .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency", "-s"])
+            .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{seconds}s"), "--latency", "-s"])
             .arg(&script)
             .arg(&url)
             .output()
@@ -194,15 +260,9 @@ async fn wait_http(url: &str, process: &ChildProcess) -> anyhow::Result<()> {
     }
 }
 
-/// Resident memory of a process, in MB (0 when it is gone).
+/// Resident memory of a process and its children, in MB (0 when it is gone).
 fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    crate::procs::rss_mb(pid)
 }
 
 fn wrk_value(report: &str, label: &str) -> anyhow::Result<f64> {

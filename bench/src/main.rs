@@ -1,24 +1,21 @@
-//! Benchmarks against the Python original, on the same machine, same Redis, same run.
+//! Benchmarks of the product against the Python original and its peers, on the same machine,
+//! the same Redis, in the same run.
 //!
-//! `stackdesk-bench taskq [--tasks N]` measures:
-//! - **drain**: N zero-work tasks already queued, drained by our worker and by
-//!   `celery worker --pool=solo`, both at concurrency 1 with acks late, track-started, extended
-//!   results and task events on; tasks/s from the first message taken to the last one acknowledged;
-//! - **publish**: N sequential publishes by our producer and by Python's `send_task`.
+//! - `workers [--tasks N] [--alone K] [--concurrency 1,16] [--peers …]`: the shipped
+//!   `stackdesk worker` beside BullMQ, Celery and Dramatiq (see `workers_bench`);
+//! - `workers-curve [--tasks N] [--svg PATH]`: ours by concurrency, with the Redis-bound ceiling,
+//!   drawn (see `curve`);
+//! - `api [--seconds N]`: `POST /products/` under wrk against the original (FastAPI + Celery),
+//!   Fastify + BullMQ and `stackdesk api`, and the Redis-bound limit (see `api_bench`);
+//! - `up [--runs N]`: the supervisor's start and stop (see `up_bench`);
+//! - `ui …`, `app-rss --app PATH`: the UI and the desktop app (see `ui_bench`);
+//! - `publish [--tasks N]`: library level, taskq's producer against `send_task` (not a product
+//!   figure).
 //!
-//! `stackdesk-bench api [--seconds N]` runs the Python original (FastAPI + Celery) and
-//! `stackdesk api` + `stackdesk worker` under `wrk` (see `api_bench`).
-//!
-//! `stackdesk-bench up [--runs N]` times the supervisor: start → all ready, stop → all gone, beside
-//! the processes' own start and stop times (see `up_bench`).
-//!
-//! `stackdesk-bench ui [--runs N] [--tasks N] [--ui-dir DIR]` and `stackdesk-bench app-rss --app
-//! PATH` measure the UI and the desktop app (see `ui_bench`).
-//!
-//! Each prints a Markdown table. `--only-ours` skips the Python side (for profiling). `stackdesk-bench taskq-worker` is the worker process
-//! it starts for our side.
+//! Each prints a Markdown table.
 
 mod api_bench;
+mod curve;
 mod procs;
 mod taskq_bench;
 mod ui_bench;
@@ -30,17 +27,10 @@ use anyhow::{Context, bail};
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("taskq") => {
+        Some("publish") => {
             let tasks = flag(&args, "--tasks").unwrap_or(5000);
-            let only_ours = args.iter().any(|a| a == "--only-ours");
-            tokio::runtime::Runtime::new().context("tokio runtime")?.block_on(taskq_bench::run(tasks, only_ours))
+            tokio::runtime::Runtime::new().context("tokio runtime")?.block_on(taskq_bench::run(tasks))
         }
-        // One thread, as the `stackdesk worker` binary runs: no cross-thread wake-ups per task.
-        Some("taskq-worker") => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("tokio runtime")?
-            .block_on(taskq_bench::worker_process()),
         Some("workers") => {
             let tasks = flag(&args, "--tasks").unwrap_or(20_000);
             let alone = flag(&args, "--alone").unwrap_or(200);
@@ -57,6 +47,12 @@ fn main() -> anyhow::Result<()> {
             };
             let env = workers_bench::Env::prepare(&stackdesk_path(&args)?)?;
             workers_bench::compare(&env, &peers, &concurrencies, tasks, alone)
+        }
+        Some("workers-curve") => {
+            let tasks = flag(&args, "--tasks").unwrap_or(20_000);
+            let svg = text_flag(&args, "--svg").unwrap_or_else(|| "docs/worker-scaling.svg".into());
+            let env = workers_bench::Env::prepare(&stackdesk_path(&args)?)?;
+            curve::run(&env, tasks, std::path::Path::new(&svg))
         }
         Some("api") => {
             let seconds = flag(&args, "--seconds").unwrap_or(10) as u64;
@@ -87,7 +83,7 @@ fn main() -> anyhow::Result<()> {
                 .block_on(ui_bench::app_rss(std::path::Path::new(&app)))
         }
         _ => bail!(
-            "usage: stackdesk-bench taskq [--tasks N] [--only-ours] | api [--seconds N] | up [--runs N] | ui [--runs N] [--tasks N] [--ui-dir DIR] | app-rss --app PATH  (api, up, ui: [--stackdesk PATH])"
+            "usage: stackdesk-bench workers [--tasks N] [--alone K] [--concurrency 1,16] [--peers stackdesk,bullmq,celery,dramatiq] | workers-curve [--tasks N] [--svg PATH] | publish [--tasks N] | api [--seconds N] | up [--runs N] | ui [--runs N] [--tasks N] [--ui-dir DIR] | app-rss --app PATH  (api, up, ui: [--stackdesk PATH])"
         ),
     }
 }

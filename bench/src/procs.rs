@@ -63,9 +63,26 @@ pub fn alive(pid: u32) -> bool {
     stat_fields(pid).is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
 }
 
+/// The seven figures at the end of a `redis-benchmark --csv` row (rps, avg, min, p50, p95, p99,
+/// max): read from the end, since the test name (the command with its arguments) may itself hold
+/// `","`.
+pub fn benchmark_figures(row: &str) -> Vec<f64> {
+    let mut fields: Vec<f64> =
+        row.rsplit("\",\"").take(7).map(|f| f.trim_matches('"').parse().unwrap_or(f64::NAN)).collect();
+    fields.reverse();
+    fields
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redis_benchmark_rows_are_read_from_the_end() {
+        let row =
+            r#""EVALSHA abc 1 {"name":"Phone","price":1}","50000.00","0.048","0.008","0.047","0.079","0.111","0.183""#;
+        assert_eq!(benchmark_figures(row), vec![50000.0, 0.048, 0.008, 0.047, 0.079, 0.111, 0.183]);
+    }
 
     #[test]
     fn this_process_is_seen_with_its_cost() {

@@ -398,6 +398,51 @@ fn stop(mut worker: ChildProcess) {
     worker.kill();
 }
 
+/// One real task's texts: its message as Celery's `send_task` writes it, its results, one of its
+/// events (for the Redis-bound ceiling's script).
+pub struct SampleTask {
+    /// The kombu envelope.
+    pub envelope: String,
+    /// A STARTED result.
+    pub started: String,
+    /// Its SUCCESS result.
+    pub succeeded: String,
+    /// The channel its first event came on.
+    pub event_channel: String,
+    /// That event's message.
+    pub event: String,
+}
+
+/// Runs one task through `stackdesk worker` and keeps what it wrote.
+pub fn sample_task(env: &Env) -> anyhow::Result<SampleTask> {
+    env.flush();
+    let worker = ChildProcess::spawn("worker", &mut Peer::Stackdesk.worker(env, 1));
+    wait_for_line(&worker, "worker online")?;
+    let client = redis::Client::open(env.live_url())?;
+    let mut events = client.get_connection()?;
+    let mut pubsub = events.as_pubsub();
+    pubsub.psubscribe("/0.celeryev/task.*")?;
+    pubsub.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut driver = Driver::start(Peer::Stackdesk, env)?;
+    driver.ask("warm")?;
+    let first = pubsub.get_message().context("no task event from the worker")?;
+    let (event_channel, event) = (first.get_channel_name().to_string(), first.get_payload::<String>()?);
+    drop(pubsub);
+    let mut conn = client.get_connection()?;
+    let (_, keys): (u64, Vec<String>) =
+        redis::cmd("SCAN").arg(0).arg("MATCH").arg("celery-task-meta-*").arg("COUNT").arg(1000).query(&mut conn)?;
+    let key = keys.first().context("no result stored by the warm-up task")?;
+    let succeeded: String = redis::cmd("GET").arg(key).query(&mut conn)?;
+    let started = succeeded.replacen("\"SUCCESS\"", "\"STARTED\"", 1);
+    driver.ask("fill 1")?;
+    let mut staging = redis::Client::open(env.staging_url())?.get_connection()?;
+    let envelope: String = redis::cmd("LINDEX").arg("celery").arg(0).query(&mut staging)?;
+    drop(driver);
+    stop(worker);
+    env.flush();
+    Ok(SampleTask { envelope, started, succeeded, event_channel, event })
+}
+
 /// What the watcher saw of one drain.
 struct Drain {
     seconds: f64,

@@ -1,7 +1,7 @@
 // Why a process is in its state, in the learner's language: the supervisor sends a typed
 // `Reason` (generated from its Rust definition), and each kind is worded here.
 
-import type { Cause, ExitHow, Language, NotReady, ProcessKind, Reason, StartFailure } from './ipc';
+import type { Cause, DeskErrorBody, ExitHow, Language, NotReady, ProcessKind, Reason, StartFailure } from './ipc';
 import { formatDuration, formatNumber } from './format';
 import { type Key, language, t } from './i18n';
 
@@ -99,4 +99,19 @@ export function startFailureText(process: ProcessKind, failure: StartFailure, la
     }
   })();
   return t('start_failure', { process: t(`process.${process}` as Key, {}, lang), why }, lang);
+}
+
+/** Who holds a taken port, and what to do, in words (the body of a `port_taken` error). */
+export function portTakenText(body: DeskErrorBody, lang?: Language): string {
+  const port = body.port ?? 0;
+  if (body.owner === 'redis') return t('port.taken_by_redis', { port }, lang);
+  const who =
+    body.owner_name && body.owner_pid
+      ? t('port.who_named', { name: body.owner_name, pid: body.owner_pid }, lang)
+      : body.owner_pid
+        ? t('port.who_pid', { pid: body.owner_pid }, lang)
+        : t('port.who_unknown', {}, lang);
+  const needer = body.process ?? 'monitor';
+  const key = needer === 'redis' ? t('port.key_redis', {}, lang) : needer === 'api' ? 'API_PORT' : 'MONITOR_PORT';
+  return t('port.taken', { port, needer: t(`port.needer.${needer}` as Key, {}, lang), who, key }, lang);
 }

@@ -7,6 +7,7 @@ import { pulsesFor } from './diagrams/live';
 import { h } from './dom';
 import { t } from './i18n';
 import { Api, type Backend, type DeskErrorBody, Monitor, PROCESSES, type ProcessKind } from './ipc';
+import { portTakenText } from './reason';
 import { ROWS } from './store';
 
 /** What the stack's controls tell the page beyond the store. */
@@ -44,7 +45,7 @@ export class StackControl {
       });
     }
     buttons.push({ label: t('common.cancel'), onclick: () => {} });
-    this.ctx.dialog(t('port.title'), [h('p', {}, body.message)], buttons);
+    this.ctx.dialog(t('port.title'), [h('p', {}, portTakenText(body))], buttons);
   }
 
   async saveThenStart(update: Parameters<Backend['saveSettings']>[0]): Promise<void> {

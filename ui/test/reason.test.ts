@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { reasonText, startFailureText } from '../src/reason';
-import type { Reason } from '../src/ipc';
+import { portTakenText, reasonText, startFailureText } from '../src/reason';
+import type { DeskErrorBody, Reason } from '../src/ipc';
 
 const killed = { kind: 'exited', how: { kind: 'signal', signal: 9 } } as const;
 
@@ -57,5 +57,30 @@ test("a failed start is worded in the page's language, naming the process", () =
   assert.equal(
     startFailureText('api', { kind: 'stopped_before_ready' }, 'en'),
     'API did not start: the stack was stopped before it was ready',
+  );
+});
+
+test('a taken port says who has it and what to change, in Russian', () => {
+  const taken = (extra: Partial<DeskErrorBody>): DeskErrorBody => ({
+    kind: 'port_taken',
+    message: 'port 8000, needed by api, …',
+    port: 8000,
+    ...extra,
+  });
+  assert.equal(
+    portTakenText(taken({ process: 'api', owner: 'program', owner_name: 'python3', owner_pid: 4242 }), 'ru'),
+    'Порт 8000 нужен API, но его уже занимает python3 (pid 4242). Остановите эту программу или измените API_PORT.',
+  );
+  assert.equal(
+    portTakenText(taken({ owner: 'program' }), 'ru'),
+    'Порт 8000 нужен монитору задач, но его уже занимает другая программа. Остановите эту программу или измените MONITOR_PORT.',
+  );
+  assert.match(
+    portTakenText(taken({ process: 'redis', owner: 'redis' }), 'ru'),
+    /^Порт 8000 уже занят работающим Redis\./,
+  );
+  assert.equal(
+    portTakenText(taken({ process: 'redis', owner: 'program', owner_pid: 7 }), 'en'),
+    'Port 8000 is needed by Redis, but process 7 already uses it. Stop that program, or change the port in REDIS_URL.',
   );
 });

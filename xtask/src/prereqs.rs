@@ -34,7 +34,8 @@ const PACKAGING_PACKAGES: &[(&[&str], &str)] = &[
 ];
 
 /// What the benchmarks need besides.
-const BENCH_PACKAGES: &[(&[&str], &str)] = &[(&["sh", "-c", "command -v wrk"], "wrk")];
+const BENCH_PACKAGES: &[(&[&str], &str)] =
+    &[(&["sh", "-c", "command -v wrk"], "wrk"), (&["sh", "-c", "command -v redis-benchmark"], "redis-tools")];
 
 /// Installs missing packages with apt-get (through sudo when not root).
 pub fn ensure_system_packages() -> anyhow::Result<()> {

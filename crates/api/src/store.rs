@@ -32,13 +32,17 @@ pub struct Store {
     history_max: usize,
 }
 
+/// The create script's text: the deadline check and the history trim, then the script itself.
+fn create_code() -> &'static str {
+    static CODE: OnceLock<String> = OnceLock::new();
+    CODE.get_or_init(|| {
+        layout::record::with_history_trim(&taskq::clock::with_deadline_check(include_str!("lua/create_product.lua")))
+    })
+}
+
 fn create_script() -> &'static Script {
     static SCRIPT: OnceLock<Script> = OnceLock::new();
-    SCRIPT.get_or_init(|| {
-        Script::new(&layout::record::with_history_trim(&taskq::clock::with_deadline_check(include_str!(
-            "lua/create_product.lua"
-        ))))
-    })
+    SCRIPT.get_or_init(|| Script::new(create_code()))
 }
 
 impl Store {
@@ -63,34 +67,18 @@ impl Store {
         // Redis refuses to run the script after this, so an answer that could come after our own
         // deadline never stores anything.
         let refuse_after = asked + self.db.timeout().saturating_sub(ANSWER_MARGIN);
-        let [binding, binding_permanent] = keys::bindings(keys::QUEUE);
         let id: u64 = self
             .db
             .call(async {
                 let deadline = self.clock.deadline(&mut conn, refuse_after).await?;
+                let call = CreateCall::new(&draft, deadline, self.history_max);
                 let mut invocation = create_script().prepare_invoke();
-                invocation
-                    .key(keys::NEXT_PRODUCT_ID)
-                    .key(keys::PRODUCTS)
-                    .key(draft.message.queue_key())
-                    .key(binding)
-                    .key(binding_permanent)
-                    .key(keys::task(draft.message.id()))
-                    .key(keys::TASKS)
-                    .arg(deadline)
-                    .arg(keys::PRODUCT_PREFIX)
-                    .arg(&draft.product_json)
-                    .arg(&draft.body_json)
-                    .arg(&draft.envelope_json)
-                    .arg(taskq::queue::binding_member(keys::QUEUE, keys::QUEUE))
-                    .arg(&draft.record)
-                    .arg(draft.sent_at)
-                    .arg(draft.id_placeholder.to_string())
-                    .arg(&draft.body_placeholder)
-                    .arg(draft.message.id())
-                    .arg(self.history_max)
-                    .arg(keys::TASK_PREFIX)
-                    .arg(keys::PRODUCT_CHANNEL);
+                for key in &call.keys {
+                    invocation.key(key);
+                }
+                for arg in &call.args {
+                    invocation.arg(arg);
+                }
                 invocation.invoke_async(&mut conn).await
             })
             .await?;
@@ -127,6 +115,58 @@ impl Store {
         let raw: Option<String> = self.db.call(redis::cmd("GET").arg(keys::product(id)).query_async(&mut conn)).await?;
         raw.map(|json| serde_json::from_str(&json).map_err(|e| WebError::Internal(format!("product {id}: {e}"))))
             .transpose()
+    }
+}
+
+/// One call of the create script: its keys and arguments, as `Store::create` sends them.
+#[derive(Debug, Clone)]
+pub struct CreateCall {
+    /// KEYS, in the script's order.
+    pub keys: Vec<String>,
+    /// ARGV, in the script's order.
+    pub args: Vec<String>,
+}
+
+impl CreateCall {
+    fn new(draft: &Draft, deadline: f64, history_max: usize) -> Self {
+        let [binding, binding_permanent] = keys::bindings(keys::QUEUE);
+        let keys = vec![
+            keys::NEXT_PRODUCT_ID.to_string(),
+            keys::PRODUCTS.to_string(),
+            draft.message.queue_key(),
+            binding,
+            binding_permanent,
+            keys::task(draft.message.id()),
+            keys::TASKS.to_string(),
+        ];
+        let args = vec![
+            deadline.to_string(),
+            keys::PRODUCT_PREFIX.to_string(),
+            draft.product_json.clone(),
+            draft.body_json.clone(),
+            draft.envelope_json.clone(),
+            taskq::queue::binding_member(keys::QUEUE, keys::QUEUE),
+            draft.record.clone(),
+            draft.sent_at.to_string(),
+            draft.id_placeholder.to_string(),
+            draft.body_placeholder.clone(),
+            draft.message.id().to_string(),
+            history_max.to_string(),
+            keys::TASK_PREFIX.to_string(),
+            keys::PRODUCT_CHANNEL.to_string(),
+        ];
+        Self { keys, args }
+    }
+
+    /// The call `POST /products/` makes for `input`, without a deadline: for replaying the very
+    /// work of a product against Redis (the benchmark's Redis-bound limit).
+    pub fn for_benchmark(input: &ProductIn, history_max: usize) -> WebResult<Self> {
+        Ok(Self::new(&Draft::new(input, chrono::Utc::now())?, 0.0, history_max))
+    }
+
+    /// The script's text (SHA-1 of it: `SCRIPT LOAD`).
+    pub fn script() -> &'static str {
+        create_code()
     }
 }
 

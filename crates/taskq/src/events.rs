@@ -3,8 +3,10 @@
 //! On Redis the event exchange is a fanout implemented with pub/sub: an event of type
 //! `task-succeeded` is PUBLISHed on `/<db>.celeryev/task.succeeded` in kombu's envelope, its body the
 //! event dict. [`EventDispatcher`] sends them from a background task that pipelines whatever is
-//! queued, so sending never waits on Redis; [`EventReceiver`] reads them back, from our workers and
-//! from Python ones (single events and `task.multi` batches alike).
+//! queued, so sending never waits on Redis; task events queued together go as one `task.multi`
+//! message (a list of event dicts, as Celery's own dispatcher groups them with `buffer_group`).
+//! [`EventReceiver`] reads them back, from our workers and from Python ones (single events and
+//! `task.multi` batches alike).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -44,7 +46,11 @@ fn utcoffset() -> i64 {
 }
 
 enum Outgoing {
-    Publish { channel: String, payload: String },
+    /// An event dict, with its type (`task-succeeded`).
+    Event {
+        event_type: String,
+        body: Map<String, Value>,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -58,7 +64,6 @@ struct DispatcherInner {
     outbox: mpsc::Sender<Outgoing>,
     hostname: String,
     pid: u32,
-    db: i64,
     /// Lamport clock: incremented for every event sent.
     clock: AtomicU64,
     /// Whether `task-*` events are sent (Celery's `-E`); worker events are always sent.
@@ -76,13 +81,12 @@ impl EventDispatcher {
     /// when the last clone of the dispatcher is dropped (after sending what was queued).
     pub fn start(broker: &Broker, hostname: &str, task_events: bool, tracker: &TaskTracker) -> Self {
         let (outbox, rx) = mpsc::channel(OUTBOX_CAPACITY);
-        tracker.spawn(publish_loop(broker.clone(), rx));
+        tracker.spawn(publish_loop(broker.clone(), hostname.to_string(), rx));
         Self {
             inner: Arc::new(DispatcherInner {
                 outbox,
                 hostname: hostname.into(),
                 pid: std::process::id(),
-                db: broker.db(),
                 clock: AtomicU64::new(0),
                 task_events: AtomicBool::new(task_events),
             }),
@@ -110,13 +114,8 @@ impl EventDispatcher {
         if event_type.starts_with("task-") && !self.task_events() {
             return;
         }
-        match self.encode(event_type, fields) {
-            Ok(outgoing) => {
-                if self.inner.outbox.try_send(outgoing).is_err() {
-                    tracing::warn!(event_type, "event dropped: the event outbox is full or closed");
-                }
-            }
-            Err(err) => tracing::warn!(event_type, %err, "event could not be encoded"),
+        if self.inner.outbox.try_send(self.encode(event_type, fields)).is_err() {
+            tracing::warn!(event_type, "event dropped: the event outbox is full or closed");
         }
     }
 
@@ -128,7 +127,7 @@ impl EventDispatcher {
         }
     }
 
-    fn encode(&self, event_type: &str, fields: Map<String, Value>) -> Result<Outgoing> {
+    fn encode(&self, event_type: &str, fields: Map<String, Value>) -> Outgoing {
         let clock = self.inner.clock.fetch_add(1, Ordering::Relaxed) + 1;
         let mut body = Map::new();
         body.insert("hostname".into(), Value::String(self.inner.hostname.clone()));
@@ -138,36 +137,78 @@ impl EventDispatcher {
         body.extend(fields);
         body.insert("timestamp".into(), Value::from(time::epoch_now()));
         body.insert("type".into(), Value::String(event_type.into()));
-        let routing_key = event_type.replace('-', ".");
-        let mut headers = Map::new();
-        headers.insert("hostname".into(), Value::String(self.inner.hostname.clone()));
-        let properties = Properties {
-            correlation_id: None,
-            reply_to: None,
-            delivery_mode: 1,
-            expiration: None,
-            delivery_info: DeliveryInfo { exchange: EVENT_EXCHANGE.into(), routing_key, extra: Map::new() },
-            priority: 0,
-            body_encoding: "base64".into(),
-            delivery_tag: uuid::Uuid::new_v4().to_string(),
-            extra: Map::new(),
-        };
-        let envelope = Envelope::for_payload(&body, headers, properties)?;
-        Ok(Outgoing::Publish { channel: channel_for(self.inner.db, event_type), payload: envelope.to_json()? })
+        Outgoing::Event { event_type: event_type.into(), body }
     }
 }
 
-async fn publish_loop(broker: Broker, mut rx: mpsc::Receiver<Outgoing>) {
+/// The routing key of a batch of task events (Celery's `'%s.multi' % group`).
+const TASK_MULTI: &str = "task.multi";
+
+/// One message on the event exchange: `(channel, kombu envelope JSON)`. `payload` is an event dict
+/// or a list of them.
+fn event_message(
+    db: i64,
+    hostname: &str,
+    routing_key: &str,
+    payload: &impl serde::Serialize,
+) -> Result<(String, String)> {
+    let mut headers = Map::new();
+    headers.insert("hostname".into(), Value::String(hostname.into()));
+    let properties = Properties {
+        correlation_id: None,
+        reply_to: None,
+        delivery_mode: 1,
+        expiration: None,
+        delivery_info: DeliveryInfo {
+            exchange: EVENT_EXCHANGE.into(),
+            routing_key: routing_key.into(),
+            extra: Map::new(),
+        },
+        priority: 0,
+        body_encoding: "base64".into(),
+        delivery_tag: uuid::Uuid::new_v4().to_string(),
+        extra: Map::new(),
+    };
+    let envelope = Envelope::for_payload(payload, headers, properties)?;
+    Ok((channel_for(db, routing_key), envelope.to_json()?))
+}
+
+/// The messages for one batch: each worker event on its own, the task events together (one
+/// `task.multi` list in their order; a single one as itself).
+fn batch_messages(db: i64, hostname: &str, events: Vec<(String, Map<String, Value>)>) -> Vec<Result<(String, String)>> {
+    let (tasks, others): (Vec<_>, Vec<_>) = events.into_iter().partition(|(kind, _)| kind.starts_with("task-"));
+    let mut messages: Vec<Result<(String, String)>> =
+        others.iter().map(|(kind, body)| event_message(db, hostname, &kind.replace('-', "."), body)).collect();
+    match tasks.as_slice() {
+        [] => {}
+        [(kind, body)] => messages.push(event_message(db, hostname, &kind.replace('-', "."), body)),
+        many => {
+            let bodies: Vec<&Map<String, Value>> = many.iter().map(|(_, body)| body).collect();
+            messages.push(event_message(db, hostname, TASK_MULTI, &bodies));
+        }
+    }
+    messages
+}
+
+async fn publish_loop(broker: Broker, hostname: String, mut rx: mpsc::Receiver<Outgoing>) {
     let mut batch = Vec::with_capacity(256);
+    let db = broker.db();
     while rx.recv_many(&mut batch, 256).await > 0 {
-        let mut pipe = redis::pipe();
+        let mut events = Vec::new();
         let mut flushes = Vec::new();
         for item in batch.drain(..) {
             match item {
-                Outgoing::Publish { channel, payload } => {
+                Outgoing::Event { event_type, body } => events.push((event_type, body)),
+                Outgoing::Flush(done) => flushes.push(done),
+            }
+        }
+        let mut pipe = redis::pipe();
+        for message in batch_messages(db, &hostname, events) {
+            match message {
+                Ok((channel, payload)) => {
                     pipe.publish(channel, payload).ignore();
                 }
-                Outgoing::Flush(done) => flushes.push(done),
+                Err(err) => tracing::warn!(%err, "an event could not be encoded"),
             }
         }
         let mut conn = broker.connection();
@@ -339,5 +380,42 @@ impl EventReceiver {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, uuid: &str) -> (String, Map<String, Value>) {
+        let mut body = Map::new();
+        body.insert("type".into(), Value::String(kind.into()));
+        body.insert("uuid".into(), Value::String(uuid.into()));
+        (kind.to_string(), body)
+    }
+
+    #[test]
+    fn task_events_queued_together_go_as_one_task_multi_in_order() {
+        let batch = vec![event("task-received", "a"), event("worker-heartbeat", ""), event("task-started", "a")];
+        let messages: Vec<(String, String)> =
+            batch_messages(0, "w@h", batch).into_iter().collect::<Result<_>>().unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].0, "/0.celeryev/worker.heartbeat");
+        assert_eq!(messages[1].0, "/0.celeryev/task.multi");
+        let multi = decode_events(messages[1].1.as_bytes()).unwrap();
+        let kinds: Vec<EventKind> = multi.iter().map(|e| e.kind.clone()).collect();
+        assert_eq!(kinds, [EventKind::TaskReceived, EventKind::TaskStarted]);
+        let envelope: Value = serde_json::from_str(&messages[1].1).unwrap();
+        assert_eq!(envelope["properties"]["delivery_info"]["routing_key"], "task.multi");
+        assert_eq!(envelope["headers"]["hostname"], "w@h");
+    }
+
+    #[test]
+    fn a_lone_task_event_goes_on_its_own_channel() {
+        let messages: Vec<(String, String)> =
+            batch_messages(3, "w@h", vec![event("task-succeeded", "a")]).into_iter().collect::<Result<_>>().unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].0, "/3.celeryev/task.succeeded");
+        assert_eq!(decode_events(messages[0].1.as_bytes()).unwrap()[0].uuid(), Some("a"));
     }
 }

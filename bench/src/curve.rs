@@ -1,0 +1,187 @@
+//! The worker's scaling curve: `stackdesk worker` at concurrency 1, 2, 4, 8, 16 and 64, and two
+//! processes of 16, each by the worker benchmark's method; beside it the Redis-bound ceiling
+//! (`redis-benchmark` running one task's Redis work, `bench/redis/one_task.lua`). Printed as a
+//! table and drawn as an SVG.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, ensure};
+
+use crate::workers_bench::{Env, Peer, measure};
+
+/// One point of the curve.
+struct Point {
+    label: String,
+    tasks_per_sec: f64,
+}
+
+/// Runs the curve, prints it and writes the plot to `svg`.
+pub fn run(env: &Env, tasks: usize, svg: &Path) -> anyhow::Result<()> {
+    let mut points = Vec::new();
+    for concurrency in [1, 2, 4, 8, 16, 64] {
+        let figures = measure(env, Peer::Stackdesk, concurrency, 1, tasks, 20)?;
+        points.push(Point { label: concurrency.to_string(), tasks_per_sec: figures.tasks_per_sec });
+    }
+    let two = measure(env, Peer::Stackdesk, 16, 2, tasks, 20)?;
+    points.push(Point { label: "2 × 16".into(), tasks_per_sec: two.tasks_per_sec });
+    let ceiling = redis_ceiling(env)?;
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\n| `stackdesk worker`, {tasks} zero-work tasks | tasks/s | of the Redis-bound ceiling |")?;
+    writeln!(out, "|---|---:|---:|")?;
+    for point in &points {
+        writeln!(
+            out,
+            "| concurrency {} | {:.0} | {:.0} % |",
+            point.label,
+            point.tasks_per_sec,
+            point.tasks_per_sec / ceiling * 100.0
+        )?;
+    }
+    writeln!(out, "| Redis-bound ceiling (redis-benchmark, one task's commands per call) | {ceiling:.0} | 100 % |")?;
+    if let Some(parent) = svg.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(svg, plot(&points, ceiling, tasks)).with_context(|| format!("writing {}", svg.display()))?;
+    writeln!(out, "\nplot: {}", svg.display())?;
+    Ok(())
+}
+
+/// `redis-benchmark` calling `one_task.lua` with a real message and real results and events (taken
+/// from a warm-up task), 16 clients 16 calls deep: tasks/s Redis alone can serve.
+fn redis_ceiling(env: &Env) -> anyhow::Result<f64> {
+    let sample = crate::workers_bench::sample_task(env)?;
+    let script = include_str!("../redis/one_task.lua");
+    let loaded = env.redis.raw_command(&["SCRIPT", "LOAD", script]);
+    let sha = loaded.lines().nth(1).context("SCRIPT LOAD's answer")?.trim().to_string();
+    let calls = 200_000;
+    let output = Command::new("redis-benchmark")
+        .args(["-p", &env.redis.port().to_string(), "-c", "16", "-P", "16", "-n", &calls.to_string(), "--csv"])
+        .args(["EVALSHA", &sha, "4", "bench-queue", "bench-unacked", "bench-unacked-index", "bench-result"])
+        .args([&sample.envelope, &sample.started, &sample.succeeded, &sample.event_channel, &sample.event])
+        .output()
+        .context("running redis-benchmark (it comes with redis-server / redis-tools)")?;
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(output.status.success(), "redis-benchmark failed:\n{report}{}", String::from_utf8_lossy(&output.stderr));
+    let row =
+        report.lines().find(|l| l.starts_with("\"EVALSHA")).with_context(|| format!("redis-benchmark:\n{report}"))?;
+    let rps = crate::procs::benchmark_figures(row).first().copied().context("rps")?;
+    let errors = env.redis.raw_command(&["INFO", "errorstats"]);
+    ensure!(!errors.contains("errorstat_"), "one_task.lua failed in Redis: {errors}");
+    Ok(rps)
+}
+
+/// The curve as an SVG: a point per run, the ceiling as a dashed line.
+fn plot(points: &[Point], ceiling: f64, tasks: usize) -> String {
+    let (width, height) = (760.0, 420.0);
+    let (left, right, top, bottom) = (80.0, 24.0, 48.0, 64.0);
+    let top_value = points.iter().map(|p| p.tasks_per_sec).fold(ceiling, f64::max) * 1.1;
+    let step = nice_step(top_value / 5.0);
+    let x = |i: usize| left + (width - left - right) * (i as f64 + 0.5) / points.len() as f64;
+    let y = |v: f64| top + (height - top - bottom) * (1.0 - v / top_value);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"13\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{left}\" y=\"24\" font-size=\"15\" font-weight=\"bold\">stackdesk worker: {tasks} zero-work tasks drained, by concurrency</text>\n"
+    );
+    let mut value = 0.0;
+    while value <= top_value {
+        svg.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+            width - right,
+            left - 8.0,
+            y(value) + 4.0,
+            thousands(value),
+            y = y(value)
+        ));
+        value += step;
+    }
+    svg.push_str(&format!(
+        "<text x=\"18\" y=\"{:.1}\" transform=\"rotate(-90 18 {:.1})\" text-anchor=\"middle\">tasks/s</text>\n",
+        (top + height - bottom) / 2.0,
+        (top + height - bottom) / 2.0
+    ));
+    let path: Vec<String> =
+        points.iter().enumerate().map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.tasks_per_sec))).collect();
+    svg.push_str(&format!(
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"2.5\"/>\n",
+        path.join(" ")
+    ));
+    for (i, p) in points.iter().enumerate() {
+        svg.push_str(&format!(
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4.5\" fill=\"#1f5fbf\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+            x(i),
+            y(p.tasks_per_sec),
+            x(i),
+            y(p.tasks_per_sec) - 10.0,
+            thousands(p.tasks_per_sec),
+            x(i),
+            height - bottom + 20.0,
+            p.label
+        ));
+    }
+    svg.push_str(&format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">concurrency (WORKER_CONCURRENCY; the last: two processes)</text>\n",
+        (left + width - right) / 2.0,
+        height - 16.0
+    ));
+    svg.push_str(&format!(
+        "<line x1=\"{left}\" x2=\"{}\" y1=\"{yc:.1}\" y2=\"{yc:.1}\" stroke=\"#c0392b\" stroke-width=\"2\" stroke-dasharray=\"8 6\"/>\n\
+         <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#c0392b\">Redis-bound ceiling (redis-benchmark): {}/s</text>\n</svg>\n",
+        width - right,
+        width - right,
+        y(ceiling) - 8.0,
+        thousands(ceiling),
+        yc = y(ceiling)
+    ));
+    svg
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    let magnitude = 10f64.powf(raw.max(1.0).log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude)
+}
+
+/// `12345.6` → `12,346`.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_steps_and_numbers_read_well() {
+        assert_eq!(nice_step(3_300.0), 5_000.0);
+        assert_eq!(nice_step(1_000.0), 1_000.0);
+        assert_eq!(nice_step(1_100.0), 2_000.0);
+        assert_eq!(thousands(12_345.6), "12,346");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1_000_000.0), "1,000,000");
+    }
+
+    #[test]
+    fn the_plot_has_every_point_and_the_ceiling() {
+        let points = vec![
+            Point { label: "1".into(), tasks_per_sec: 9_000.0 },
+            Point { label: "16".into(), tasks_per_sec: 20_000.0 },
+        ];
+        let svg = plot(&points, 30_000.0, 20_000);
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains("ceiling (redis-benchmark): 30,000/s"));
+        assert!(svg.contains(">20,000<"));
+    }
+}
