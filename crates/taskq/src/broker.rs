@@ -53,8 +53,12 @@ pub const UNACKED_KEY: &str = "unacked";
 pub const UNACKED_INDEX_KEY: &str = "unacked_index";
 /// kombu's mutex serialising `restore_visible` scans across consumers.
 pub const UNACKED_MUTEX_KEY: &str = "unacked_mutex";
-/// kombu's `unacked_mutex_expire`, in milliseconds.
-const UNACKED_MUTEX_EXPIRE_MS: u64 = 300_000;
+/// How long our hold of the mutex lasts at most, in milliseconds. kombu's `unacked_mutex_expire`
+/// is 300 s, so a consumer killed while holding it stops every restore for five minutes (a test
+/// met it: SIGKILL during the dead worker's 200 ms restore scan). The mutex only spares duplicate
+/// scans (each restore step checks that its message is still unacknowledged), so ours lapses
+/// after 10 s, far more than a scan takes.
+const UNACKED_MUTEX_EXPIRE_MS: u64 = 10_000;
 
 /// The Lua scripts, loaded into Redis when the broker connects and called by SHA.
 pub(crate) struct Scripts {
