@@ -157,24 +157,14 @@ struct RedisBound {
 fn redis_bound(redis: &RedisServer) -> anyhow::Result<RedisBound> {
     let input = api::model::ProductIn { name: "Phone".into(), price: 499.9, description: Some("benchmark".into()) };
     let call = api::store::CreateCall::for_benchmark(&input, 1000).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let loaded = redis.raw_command(&["SCRIPT", "LOAD", api::store::CreateCall::script()]);
-    let sha = loaded.lines().nth(1).context("SCRIPT LOAD's answer")?.trim().to_string();
     let calls = 100_000;
-    let output = Command::new("redis-benchmark")
-        .args(["-p", &redis.port().to_string(), "-c", &CONNECTIONS.to_string(), "-n", &calls.to_string(), "--csv"])
-        .arg("EVALSHA")
-        .arg(&sha)
-        .arg(call.keys.len().to_string())
-        .args(&call.keys)
-        .args(&call.args)
-        .output()
-        .context("running redis-benchmark (it comes with redis-server / redis-tools)")?;
-    let report = String::from_utf8_lossy(&output.stdout).into_owned();
-    ensure!(output.status.success(), "redis-benchmark failed:\n{report}{}", String::from_utf8_lossy(&output.stderr));
-    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-    let row =
-        report.lines().find(|l| l.starts_with("\"EVALSHA")).with_context(|| format!("redis-benchmark:\n{report}"))?;
-    let fields = crate::procs::benchmark_figures(row);
+    let fields = crate::procs::redis_benchmark_script(
+        redis.port(),
+        api::store::CreateCall::script(),
+        &call.keys,
+        &call.args,
+        (calls, CONNECTIONS, 1),
+    )?;
     let products: String = redis.raw_command(&["GET", layout::keys::NEXT_PRODUCT_ID]);
     ensure!(products.contains(&calls.to_string()), "redis-benchmark's calls did not all create a product: {products}");
     Ok(RedisBound {

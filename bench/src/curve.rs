@@ -5,7 +5,6 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, ensure};
 
@@ -53,21 +52,16 @@ pub fn run(env: &Env, tasks: usize, svg: &Path) -> anyhow::Result<()> {
 /// from a warm-up task), 16 clients 16 calls deep: tasks/s Redis alone can serve.
 fn redis_ceiling(env: &Env) -> anyhow::Result<f64> {
     let sample = crate::workers_bench::sample_task(env)?;
-    let script = include_str!("../redis/one_task.lua");
-    let loaded = env.redis.raw_command(&["SCRIPT", "LOAD", script]);
-    let sha = loaded.lines().nth(1).context("SCRIPT LOAD's answer")?.trim().to_string();
-    let calls = 200_000;
-    let output = Command::new("redis-benchmark")
-        .args(["-p", &env.redis.port().to_string(), "-c", "16", "-P", "16", "-n", &calls.to_string(), "--csv"])
-        .args(["EVALSHA", &sha, "4", "bench-queue", "bench-unacked", "bench-unacked-index", "bench-result"])
-        .args([&sample.envelope, &sample.started, &sample.succeeded, &sample.event_channel, &sample.event])
-        .output()
-        .context("running redis-benchmark (it comes with redis-server / redis-tools)")?;
-    let report = String::from_utf8_lossy(&output.stdout).into_owned();
-    ensure!(output.status.success(), "redis-benchmark failed:\n{report}{}", String::from_utf8_lossy(&output.stderr));
-    let row =
-        report.lines().find(|l| l.starts_with("\"EVALSHA")).with_context(|| format!("redis-benchmark:\n{report}"))?;
-    let rps = crate::procs::benchmark_figures(row).first().copied().context("rps")?;
+    let keys = ["bench-queue", "bench-unacked", "bench-unacked-index", "bench-result"].map(String::from);
+    let args = [sample.envelope, sample.started, sample.succeeded, sample.event_channel, sample.event];
+    let figures = crate::procs::redis_benchmark_script(
+        env.redis.port(),
+        include_str!("../redis/one_task.lua"),
+        &keys,
+        &args,
+        (200_000, 16, 16),
+    )?;
+    let rps = figures.first().copied().context("rps")?;
     let errors = env.redis.raw_command(&["INFO", "errorstats"]);
     ensure!(!errors.contains("errorstat_"), "one_task.lua failed in Redis: {errors}");
     Ok(rps)

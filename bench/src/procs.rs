@@ -63,6 +63,33 @@ pub fn alive(pid: u32) -> bool {
     stat_fields(pid).is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
 }
 
+/// Runs `redis-benchmark` against the Redis on `port`: `script` loaded, then `EVALSHA` of it with
+/// `keys` and `args`, `calls` times from `clients` clients `pipeline` deep. Returns its figures
+/// (see [`benchmark_figures`]).
+pub fn redis_benchmark_script(
+    port: u16,
+    script: &str,
+    keys: &[String],
+    args: &[String],
+    (calls, clients, pipeline): (usize, usize, usize),
+) -> anyhow::Result<Vec<f64>> {
+    use anyhow::{Context, ensure};
+    let loaded = test_support::redis::raw_command_on(port, &["SCRIPT", "LOAD", script]);
+    let sha = loaded.lines().nth(1).context("SCRIPT LOAD's answer")?.trim().to_string();
+    let output = std::process::Command::new("redis-benchmark")
+        .args(["-p", &port.to_string(), "-c", &clients.to_string(), "-P", &pipeline.to_string()])
+        .args(["-n", &calls.to_string(), "--csv", "EVALSHA", &sha, &keys.len().to_string()])
+        .args(keys)
+        .args(args)
+        .output()
+        .context("running redis-benchmark (it comes with redis-server / redis-tools)")?;
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(output.status.success(), "redis-benchmark failed:\n{report}{}", String::from_utf8_lossy(&output.stderr));
+    let row =
+        report.lines().find(|l| l.starts_with("\"EVALSHA")).with_context(|| format!("redis-benchmark:\n{report}"))?;
+    Ok(benchmark_figures(row))
+}
+
 /// The seven figures at the end of a `redis-benchmark --csv` row (rps, avg, min, p50, p95, p99,
 /// max): read from the end, since the test name (the command with its arguments) may itself hold
 /// `","`.
