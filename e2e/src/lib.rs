@@ -433,20 +433,38 @@ impl Page {
         self.wait_js(&format!("an element {css}"), &script).await;
     }
 
-    /// Presses Start and waits until the three cards run; fails with the notice the page shows
-    /// when the stack could not start.
+    /// Presses Start and waits until the three cards run; fails at once with the notice or the
+    /// dialog the page shows when the stack could not start, and, when it only never gets there,
+    /// with what the header and the cards said last (and a screenshot).
     pub async fn start_stack(&self) {
         self.click("#start-stop").await;
-        let started = self
-            .wait_js(
-                "the stack to start",
-                "const notice = document.querySelector('#notice').textContent;
-                 if (notice) return 'notice: ' + notice;
-                 const cards = [...document.querySelectorAll('.card')];
-                 return cards.length === 3 && cards.every(c => c.dataset.state === 'running') ? 'running' : null;",
-            )
-            .await;
-        assert_eq!(started, "running");
+        let script = "const notice = document.querySelector('#notice').textContent;
+             if (notice) return {end: 'notice: ' + notice};
+             const dialog = document.querySelector('#dialog');
+             if (dialog && !dialog.hidden) return {end: 'dialog: ' + dialog.textContent};
+             const cards = [...document.querySelectorAll('.card')];
+             if (cards.length === 3 && cards.every(c => c.dataset.state === 'running')) return {end: 'running'};
+             const header = document.querySelector('#stack-state').textContent + ' | '
+                 + document.querySelector('#start-stop').textContent;
+             return {seen: header + ' | ' + cards.map(c => c.dataset.process + '=' + c.dataset.state).join(' ')};";
+        let start = std::time::Instant::now();
+        let mut seen = String::from("nothing");
+        let end = loop {
+            if let Ok(value) = self.js(script).await {
+                if let Some(end) = value.get("end").and_then(Value::as_str) {
+                    break end.to_string();
+                }
+                if let Some(now) = value.get("seen").and_then(Value::as_str) {
+                    seen = now.to_string();
+                }
+            }
+            if start.elapsed() > DEADLINE {
+                let shot = self.screenshot_as("start-timeout").await.ok();
+                panic!("the stack did not start in {DEADLINE:?}; the page said last: {seen} (screenshot {shot:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(end, "running");
     }
 
     /// Makes the page's viewport exactly `width`×`height` CSS pixels (the window around it is
