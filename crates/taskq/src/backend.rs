@@ -241,23 +241,30 @@ impl ResultMeta {
     }
 }
 
-/// The call of `lua/store_result.lua` that stores `meta_json` for `task_id` (nothing when empty)
-/// and acknowledges `ack`, for direct calls and for pipelines.
+/// One write of `lua/store_result.lua`: `meta_json` for `task_id` (nothing when empty), and the
+/// acknowledgement of `ack`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreWrite<'a> {
+    pub(crate) task_id: &'a str,
+    pub(crate) meta_json: &'a str,
+    pub(crate) ack: Option<&'a str>,
+}
+
+/// The call of `lua/store_result.lua` that applies `writes` in order, in one step; it answers one
+/// 1 (stored) or 0 (a SUCCESS was there) per write.
 pub(crate) fn store_invocation<'a>(
     broker: &'a Broker,
-    task_id: &str,
-    meta_json: &str,
+    writes: &[StoreWrite<'_>],
     ttl: Option<Duration>,
-    ack: Option<&str>,
 ) -> redis::ScriptInvocation<'a> {
     let mut invocation = broker.scripts().store_result.prepare_invoke();
     invocation
-        .key(result_key(task_id))
         .key(crate::broker::UNACKED_KEY)
         .key(crate::broker::UNACKED_INDEX_KEY)
-        .arg(meta_json)
-        .arg(ttl.map_or(0, |t| t.as_secs().max(1)))
-        .arg(ack.unwrap_or(""));
+        .arg(ttl.map_or(0, |t| t.as_secs().max(1)));
+    for write in writes {
+        invocation.key(result_key(write.task_id)).arg(write.meta_json).arg(write.ack.unwrap_or(""));
+    }
     invocation
 }
 
@@ -280,9 +287,9 @@ impl ResultBackend {
     pub async fn store(&self, meta: &ResultMeta, ack: Option<&str>) -> Result<bool> {
         let json = crate::pyjson::to_string(meta)?;
         let mut conn = self.broker.connection();
-        let stored: i64 =
-            store_invocation(&self.broker, &meta.task_id, &json, self.expires, ack).invoke_async(&mut conn).await?;
-        Ok(stored == 1)
+        let write = StoreWrite { task_id: &meta.task_id, meta_json: &json, ack };
+        let stored: Vec<i64> = store_invocation(&self.broker, &[write], self.expires).invoke_async(&mut conn).await?;
+        Ok(stored == [1])
     }
 
     /// `result_expires`.

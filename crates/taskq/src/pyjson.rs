@@ -32,6 +32,11 @@ pub fn float_repr(value: f64) -> String {
     }
     let mut buf = ryu::Buffer::new();
     let shortest = buf.format_finite(value);
+    // ryu writes the same digits in fixed notation wherever Python does (and also for 1e-5..1e-4,
+    // which Python writes in scientific): those can go as they are.
+    if !shortest.contains(['e', 'E']) && (value == 0.0 || value.abs() >= 1e-4) {
+        return shortest.to_string();
+    }
     let (negative, unsigned) = match shortest.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, shortest),
@@ -101,6 +106,10 @@ impl Formatter for PythonFormatter {
     }
 
     fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        // Most text (ids, base64, names) is printable ASCII: written as it is.
+        if fragment.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return w.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (i, ch) in fragment.char_indices() {
             if (' '..='~').contains(&ch) {

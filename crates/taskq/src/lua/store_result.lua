@@ -1,31 +1,44 @@
--- Celery's result write, atomically: never overwrite a SUCCESS (the guard `_store_result` does with
--- a GET first), then SETEX (or SET when there is no expiry) and PUBLISH on the key's own channel so
--- `AsyncResult.get()` wakes at once. Optionally acknowledges the message in the same step (acks_late:
--- the ack comes after the result is stored, and now cannot be separated from it).
--- KEYS: result key, unacked, unacked_index
--- ARGV: meta JSON ("" stores nothing), TTL seconds (0: no expiry), delivery_tag to ack ("" for none)
--- Returns 1 when stored, 0 when skipped.
-local stored = 0
-if ARGV[1] ~= '' then
-  local current = redis.call('GET', KEYS[1])
-  local done = false
-  if current then
-    local ok, meta = pcall(cjson.decode, current)
-    done = ok and type(meta) == 'table' and meta.status == 'SUCCESS'
+-- Celery's result writes, for one or many tasks in one call, each as Celery does it: never
+-- overwrite a SUCCESS (the guard `_store_result` does with a GET first), then SETEX (or SET when
+-- there is no expiry) and PUBLISH on the key's own channel so `AsyncResult.get()` wakes at once.
+-- Each may also acknowledge its message in the same step (acks_late: the ack comes after the
+-- result is stored, and now cannot be separated from it).
+-- KEYS: unacked, unacked_index, then one result key per write
+-- ARGV: TTL seconds (0: no expiry), then per write: meta JSON ("" stores nothing), delivery_tag
+--       to ack ("" for none)
+-- Returns, per write, 1 when stored, 0 when skipped.
+local ttl = tonumber(ARGV[1])
+
+-- Whether a stored meta is a SUCCESS. Celery and this worker write `status` first, so the text's
+-- start tells; anything else written there is decoded.
+local function is_success(current)
+  if string.sub(current, 1, 12) == '{"status": "' then
+    return string.sub(current, 13, 20) == 'SUCCESS"'
   end
-  if not done then
-    local ttl = tonumber(ARGV[2])
-    if ttl > 0 then
-      redis.call('SETEX', KEYS[1], ttl, ARGV[1])
-    else
-      redis.call('SET', KEYS[1], ARGV[1])
+  local ok, meta = pcall(cjson.decode, current)
+  return ok and type(meta) == 'table' and meta.status == 'SUCCESS'
+end
+
+local out = {}
+for i = 3, #KEYS do
+  local key, meta, tag = KEYS[i], ARGV[2 * i - 4], ARGV[2 * i - 3]
+  local stored = 0
+  if meta ~= '' then
+    local current = redis.call('GET', key)
+    if not (current and is_success(current)) then
+      if ttl > 0 then
+        redis.call('SETEX', key, ttl, meta)
+      else
+        redis.call('SET', key, meta)
+      end
+      redis.call('PUBLISH', key, meta)
+      stored = 1
     end
-    redis.call('PUBLISH', KEYS[1], ARGV[1])
-    stored = 1
   end
+  if tag ~= '' then
+    redis.call('ZREM', KEYS[2], tag)
+    redis.call('HDEL', KEYS[1], tag)
+  end
+  out[#out + 1] = stored
 end
-if ARGV[3] ~= '' then
-  redis.call('ZREM', KEYS[3], ARGV[3])
-  redis.call('HDEL', KEYS[2], ARGV[3])
-end
-return stored
+return out

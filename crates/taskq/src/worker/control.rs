@@ -79,14 +79,16 @@ async fn handle(shared: &Arc<Shared>, command: &Command) -> Option<Value> {
             "worker_send_task_events": shared.events.task_events(),
             "task_default_queue": crate::send::DEFAULT_QUEUE,
         }),
-        "active" => Value::Array(held_in(shared, Phase::Active).into_iter().map(|h| Value::Object(h.info)).collect()),
+        "active" => {
+            Value::Array(held_in(shared, Phase::Active).iter().map(|h| Value::Object(h.info(shared))).collect())
+        }
         "reserved" => {
-            Value::Array(held_in(shared, Phase::Reserved).into_iter().map(|h| Value::Object(h.info)).collect())
+            Value::Array(held_in(shared, Phase::Reserved).iter().map(|h| Value::Object(h.info(shared))).collect())
         }
         "scheduled" => Value::Array(
             held_in(shared, Phase::Scheduled)
-                .into_iter()
-                .map(|h| json!({"eta": h.eta, "priority": h.priority, "request": Value::Object(h.info)}))
+                .iter()
+                .map(|h| json!({"eta": h.eta(), "priority": h.priority(), "request": Value::Object(h.info(shared))}))
                 .collect(),
         ),
         "revoked" => json!(shared.revoked.lock().map(|mut r| r.list()).unwrap_or_default()),

@@ -31,7 +31,7 @@ pub(super) async fn accept(
     executions: &mut JoinSet<()>,
 ) {
     let message = match TaskMessage::decode(&delivery.payload) {
-        Ok(message) => message,
+        Ok(message) => Arc::new(message),
         Err(err) => {
             if let Err(err) = shared
                 .broker
@@ -47,7 +47,14 @@ pub(super) async fn accept(
     let cancel = shared.abort.child_token();
     shared.hold(
         &delivery.delivery_tag,
-        held(shared, &delivery, &message, if eta.is_some() { Phase::Scheduled } else { Phase::Reserved }, &cancel),
+        Held {
+            task_id: message.id().to_string(),
+            phase: if eta.is_some() { Phase::Scheduled } else { Phase::Reserved },
+            message: message.clone(),
+            queue: delivery.queue().to_string(),
+            time_start: None,
+            cancel: cancel.clone(),
+        },
     );
     if shared.registry.get(message.task()).is_none() {
         reject_unregistered(shared, &delivery, &message).await;
@@ -96,44 +103,13 @@ pub(super) async fn accept(
     }
 }
 
-/// What remote control shows of a held message (Celery's `Request.info()`).
-fn held(
-    shared: &Shared,
-    delivery: &Delivery,
-    message: &TaskMessage,
-    phase: Phase,
-    cancel: &tokio_util::sync::CancellationToken,
-) -> Held {
-    let redelivered = message.envelope.headers.extra.get("redelivered").and_then(Value::as_bool).unwrap_or(false);
-    let info = fields(json!({
-        "id": message.id(),
-        "name": message.task(),
-        "args": message.args(),
-        "kwargs": message.kwargs(),
-        "type": message.task(),
-        "hostname": shared.config.hostname,
-        "time_start": null,
-        "acknowledged": !shared.config.acks_late,
-        "delivery_info": {"exchange": "", "routing_key": delivery.queue(), "priority": message.envelope.properties.priority, "redelivered": redelivered},
-        "worker_pid": std::process::id(),
-    }));
-    Held {
-        task_id: message.id().to_string(),
-        phase,
-        info,
-        eta: message.envelope.headers.eta.clone(),
-        priority: message.envelope.properties.priority,
-        cancel: cancel.clone(),
-    }
-}
-
 /// Marks a held message as running (for `inspect active`).
 fn set_active(shared: &Shared, tag: &str) {
     if let Ok(mut held) = shared.held.lock()
         && let Some(h) = held.get_mut(tag)
     {
         h.phase = Phase::Active;
-        h.info.insert("time_start".into(), json!(time::epoch_now()));
+        h.time_start = Some(time::epoch_now());
     }
 }
 
@@ -227,7 +203,7 @@ async fn confirm(submitted: crate::Result<Confirmation>) -> Result<(), String> {
 async fn execute(
     shared: Arc<Shared>,
     delivery: Delivery,
-    message: TaskMessage,
+    message: Arc<TaskMessage>,
     prefetch: Option<OwnedSemaphorePermit>,
     cancel: tokio_util::sync::CancellationToken,
 ) {
@@ -272,7 +248,7 @@ async fn execute(
         let meta = ResultMeta::new(
             message.id(),
             TaskState::Started,
-            json!({"pid": std::process::id(), "hostname": shared.config.hostname}),
+            json!({"pid": shared.pid, "hostname": shared.config.hostname}),
             None,
             info.as_ref(),
         );

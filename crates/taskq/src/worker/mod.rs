@@ -1,8 +1,8 @@
 //! The worker runtime: receive, run, report, acknowledge — as a Celery worker does.
 //!
 //! One receive loop takes messages while fewer than `prefetch` are held (Celery's
-//! `prefetch_multiplier × concurrency`); each message then waits for one of `concurrency` execution
-//! slots. Results, events and acknowledgements follow Celery's order (STARTED, run, result, ack with
+//! `prefetch_multiplier × concurrency`), once at least half of it is free (so receives go in
+//! batches under load); each message then waits for one of `concurrency` execution slots. Results, events and acknowledgements follow Celery's order (STARTED, run, result, ack with
 //! acks_late).
 //!
 //! **Where a retry's countdown waits.** Like Celery, a retry is a new message (same id,
@@ -84,6 +84,7 @@ impl Worker {
             revoked: Mutex::default(),
             totals: Mutex::default(),
             started: Instant::now(),
+            pid: std::process::id(),
             active: AtomicUsize::new(0),
             processed: AtomicU64::new(0),
             // A child: remote `shutdown` stops this worker without touching the caller's token.
@@ -135,17 +136,25 @@ impl Worker {
 const OFFLINE_FLUSH: Duration = Duration::from_millis(500);
 
 async fn receive_loop(shared: &Arc<Shared>, executions: &mut JoinSet<()>) {
-    let prefetch =
-        Arc::new(Semaphore::new(shared.config.concurrency.max(1) * shared.config.prefetch_multiplier.max(1)));
+    let limit = shared.config.concurrency.max(1) * shared.config.prefetch_multiplier.max(1);
+    let prefetch = Arc::new(Semaphore::new(limit));
+    // Receive once half of the prefetch is free, not each time one slot is: under load that
+    // halves the receive round trips, and the messages still held keep the slots busy meanwhile.
+    let batch = u32::try_from(limit.div_ceil(2)).unwrap_or(u32::MAX);
     let mut consumer = Consumer::new(shared.broker.clone(), shared.config.queues.clone())
         .with_poll_interval(shared.config.poll_interval);
     loop {
         while executions.try_join_next().is_some() {}
-        let first = tokio::select! {
+        let mut first = tokio::select! {
             () = shared.shutdown.cancelled() => return,
-            permit = prefetch.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
+            permit = prefetch.clone().acquire_many_owned(batch) => match permit { Ok(p) => p, Err(_) => return },
         };
-        let mut permits = vec![first];
+        // One permit per message: each is given back when its message is done.
+        let mut permits = Vec::with_capacity(limit);
+        while first.num_permits() > 1 {
+            permits.extend(first.split(1));
+        }
+        permits.push(first);
         while let Ok(more) = prefetch.clone().try_acquire_owned() {
             permits.push(more);
         }

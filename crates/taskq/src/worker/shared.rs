@@ -15,6 +15,7 @@ use super::settle;
 use super::task::Registry;
 use crate::broker::Broker;
 use crate::events::EventDispatcher;
+use crate::message::TaskMessage;
 
 /// Celery's `REVOKES_MAX`: revoked ids kept.
 const REVOKES_MAX: usize = 50_000;
@@ -31,17 +32,53 @@ pub(crate) enum Phase {
     Active,
 }
 
-/// A held message, as remote control shows it.
+/// A held message, with what remote control shows of it.
 #[derive(Debug, Clone)]
 pub(crate) struct Held {
     pub(crate) task_id: String,
     pub(crate) phase: Phase,
-    /// Celery's `Request.info()`.
-    pub(crate) info: Map<String, Value>,
-    pub(crate) eta: Option<String>,
-    pub(crate) priority: u8,
+    /// The message (shared with its execution): `Request.info()` is built from it when asked.
+    pub(crate) message: Arc<TaskMessage>,
+    /// The queue it came from.
+    pub(crate) queue: String,
+    /// When it started running (epoch seconds).
+    pub(crate) time_start: Option<f64>,
     /// Cancelled by `revoke(terminate=True)` (and at the shutdown deadline).
     pub(crate) cancel: CancellationToken,
+}
+
+impl Held {
+    /// Celery's `Request.info()`.
+    pub(crate) fn info(&self, shared: &Shared) -> Map<String, Value> {
+        let message = &self.message;
+        let redelivered = message.envelope.headers.extra.get("redelivered").and_then(Value::as_bool).unwrap_or(false);
+        let info = json!({
+            "id": message.id(),
+            "name": message.task(),
+            "args": message.args(),
+            "kwargs": message.kwargs(),
+            "type": message.task(),
+            "hostname": shared.config.hostname,
+            "time_start": self.time_start,
+            "acknowledged": !shared.config.acks_late,
+            "delivery_info": {"exchange": "", "routing_key": self.queue, "priority": message.envelope.properties.priority, "redelivered": redelivered},
+            "worker_pid": shared.pid,
+        });
+        match info {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
+    /// Its eta, as the message gives it.
+    pub(crate) fn eta(&self) -> Option<&str> {
+        self.message.envelope.headers.eta.as_deref()
+    }
+
+    /// Its priority.
+    pub(crate) fn priority(&self) -> u8 {
+        self.message.envelope.properties.priority
+    }
 }
 
 /// Celery's `LimitedSet` of revoked ids: bounded, expiring, oldest first.
@@ -101,6 +138,8 @@ pub(crate) struct Shared {
     pub(crate) totals: Mutex<HashMap<String, u64>>,
     /// When the worker started (`stats.uptime`).
     pub(crate) started: Instant,
+    /// This process's id, read once (results and remote control show it with every task).
+    pub(crate) pid: u32,
     /// Execution slots (`concurrency`).
     pub(crate) slots: Arc<Semaphore>,
     /// Tasks running right now (heartbeat `active`).
