@@ -143,7 +143,7 @@ impl CreateCall {
             deadline.to_string(),
             keys::PRODUCT_PREFIX.to_string(),
             draft.product_json.clone(),
-            draft.body_json.clone(),
+            draft.body.before.clone(),
             draft.envelope_json.clone(),
             taskq::queue::binding_member(keys::QUEUE, keys::QUEUE),
             draft.record.clone(),
@@ -154,6 +154,7 @@ impl CreateCall {
             history_max.to_string(),
             keys::TASK_PREFIX.to_string(),
             keys::PRODUCT_CHANNEL.to_string(),
+            draft.body.after.clone(),
         ];
         Self { keys, args }
     }
@@ -176,7 +177,8 @@ struct Draft {
     product: Product,
     message: TaskMessage,
     product_json: String,
-    body_json: String,
+    /// The task's body, encoded around the id's slot.
+    body: SlottedBody,
     envelope_json: String,
     record: String,
     sent_at: f64,
@@ -226,11 +228,14 @@ impl Draft {
         });
         let product_json = serde_json::to_string(&product).map_err(|e| WebError::Internal(e.to_string()))?;
         let (envelope_json, body_json) = message.to_json_parts(&body_placeholder)?;
+        let Some(body) = SlottedBody::new(&body_json, &id_placeholder.to_string()) else {
+            return Err(WebError::Internal("the task body does not hold the product's id once".into()));
+        };
         Ok(Self {
             product,
             message,
             product_json,
-            body_json,
+            body,
             envelope_json,
             record,
             sent_at,
@@ -246,10 +251,47 @@ impl Draft {
         let id = self.id_placeholder.to_string();
         let count = |text: &str, needle: &str| text.matches(needle).count();
         count(&self.product_json, &id) == 1
-            && count(&self.body_json, &id) == 1
             && count(&self.envelope_json, &id) == 1
             && count(&self.record, &id) == 2
             && count(&self.envelope_json, &self.body_placeholder) == 1
+    }
+}
+
+/// How many bytes the script's id slot in the body takes: the longest id (`INCR` stops at
+/// `i64::MAX`, 19 digits) and spaces after it, a multiple of 3 so base64 of the slot stands alone.
+const ID_SLOT: usize = 21;
+
+/// A task body in base64, in two parts around a slot for the id: the part before ends on a 3-byte
+/// boundary (spaces, which JSON allows before a value, make it so), and the slot is [`ID_SLOT`]
+/// bytes, so the script encodes only the id and its padding (`lua/create_product.lua`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SlottedBody {
+    before: String,
+    after: String,
+}
+
+impl SlottedBody {
+    /// `json` split at the one place `id` appears (None when it is not there exactly once).
+    fn new(json: &str, id: &str) -> Option<Self> {
+        use base64::Engine as _;
+        let base64 = base64::engine::general_purpose::STANDARD;
+        let mut found = json.match_indices(id);
+        let (at, _) = found.next()?;
+        if found.next().is_some() || id.len() > ID_SLOT {
+            return None;
+        }
+        let mut before = json[..at].to_string();
+        before.extend(std::iter::repeat_n(' ', (3 - at % 3) % 3));
+        Some(Self { before: base64.encode(before), after: base64.encode(&json[at + id.len()..]) })
+    }
+
+    /// The whole body, as the script writes it for `id` (for tests).
+    #[cfg(test)]
+    fn with_id(&self, id: u64) -> String {
+        let id = id.to_string();
+        let slot = format!("{id}{}", " ".repeat(ID_SLOT - id.len()));
+        use base64::Engine as _;
+        format!("{}{}{}", self.before, base64::engine::general_purpose::STANDARD.encode(slot), self.after)
     }
 }
 
@@ -283,6 +325,23 @@ mod tests {
             "{}",
             draft.envelope_json
         );
+    }
+
+    #[test]
+    fn the_slotted_body_decodes_to_the_body_with_the_id() {
+        use base64::Engine as _;
+        let base64 = base64::engine::general_purpose::STANDARD;
+        for name in ["", "a", "ab", "Чайник"] {
+            let draft = Draft::new(&input(name), chrono::Utc::now()).unwrap();
+            for id in [1, 42, 999, i64::MAX as u64] {
+                let text = base64.decode(draft.body.with_id(id)).unwrap();
+                let body: serde_json::Value = serde_json::from_slice(&text).unwrap();
+                assert_eq!(body[0][0]["id"], id, "{}", String::from_utf8_lossy(&text));
+                assert_eq!(body[0][0]["name"], name);
+            }
+        }
+        assert_eq!(SlottedBody::new("[1, 2]", "3"), None, "no id");
+        assert_eq!(SlottedBody::new("[3, 3]", "3"), None, "two ids");
     }
 
     #[test]
