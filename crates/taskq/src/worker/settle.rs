@@ -8,16 +8,15 @@
 //! worker that dies before the confirmation leaves the message in `unacked`.
 //!
 //! Result writes that follow one another in a batch go as one call of `lua/store_result.lua` (a
-//! script call costs Redis more than the writes in it). A STARTED whose task's next write is in
-//! the same batch is left out: that write would replace it within the same call, so no reader
-//! could see it (a task that runs longer than one round trip has its STARTED written on its own).
+//! script call costs Redis more than the writes in it). Every write is applied, STARTED too: a
+//! client waiting on the result's channel is told of each state, as Celery tells it.
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
-use crate::backend::{ResultMeta, StoreWrite, TaskState, store_invocation};
+use crate::backend::{ResultMeta, StoreWrite, store_invocation};
 use crate::broker::{Broker, UNACKED_INDEX_KEY, UNACKED_KEY};
 use crate::message::TaskMessage;
 use crate::{Error, Result, pyjson};
@@ -28,9 +27,8 @@ const BATCH: usize = 256;
 /// One write.
 #[derive(Debug)]
 enum Op {
-    /// Store a result (unless a SUCCESS is stored) and/or acknowledge a delivery. `started`: the
-    /// meta is STARTED, which a later write of the same task in the same batch supersedes.
-    Store { task_id: String, meta: String, ack: Option<String>, started: bool },
+    /// Store a result (unless a SUCCESS is stored) and/or acknowledge a delivery.
+    Store { task_id: String, meta: String, ack: Option<String> },
     /// Publish a retry message and acknowledge the original (acks late).
     PublishAndAck { queue_key: String, payload: String, ack: Option<String> },
 }
@@ -60,9 +58,8 @@ impl Settler {
 
     /// Stores `meta` (when given) and acknowledges `ack` (when given), in submission order.
     pub(crate) fn store(&self, task_id: &str, meta: Option<&ResultMeta>, ack: Option<&str>) -> Result<Confirmation> {
-        let started = meta.is_some_and(|meta| meta.status == TaskState::Started);
         let meta = meta.map(pyjson::to_string).transpose()?.unwrap_or_default();
-        Ok(self.submit(Op::Store { task_id: task_id.into(), meta, ack: ack.map(str::to_string), started }))
+        Ok(self.submit(Op::Store { task_id: task_id.into(), meta, ack: ack.map(str::to_string) }))
     }
 
     /// Publishes `message` and acknowledges `ack` in one step, in submission order.
@@ -170,17 +167,8 @@ fn is_noscript(err: &Error) -> bool {
 /// Most result writes in one script call (a bound on how long Redis is busy with one call).
 const WRITES_PER_CALL: usize = 64;
 
-/// How `apply` sends one op.
-enum Step {
-    /// Superseded by the same task's next write in this batch: not sent.
-    Skip,
-    /// In the script call `calls[n]`.
-    Call(usize),
-}
-
 /// Sends `ops` in one pipeline and returns one result per op.
 async fn apply(broker: &Broker, result_expires: Option<Duration>, ops: &[Submitted]) -> Vec<Result<()>> {
-    let superseded = superseded(ops);
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
     let mut steps = Vec::with_capacity(ops.len());
@@ -193,15 +181,14 @@ async fn apply(broker: &Broker, result_expires: Option<Duration>, ops: &[Submitt
             *calls += 1;
         }
     };
-    for (i, submitted) in ops.iter().enumerate() {
+    for submitted in ops {
         match &submitted.op {
-            Op::Store { .. } if superseded[i] => steps.push(Step::Skip),
             Op::Store { task_id, meta, ack, .. } => {
                 if writes.len() == WRITES_PER_CALL {
                     flush(&mut pipe, &mut writes, &mut calls);
                 }
                 writes.push(StoreWrite { task_id, meta_json: meta, ack: ack.as_deref() });
-                steps.push(Step::Call(calls));
+                steps.push(calls);
             }
             Op::PublishAndAck { queue_key, payload, ack } => {
                 flush(&mut pipe, &mut writes, &mut calls);
@@ -213,7 +200,7 @@ async fn apply(broker: &Broker, result_expires: Option<Duration>, ops: &[Submitt
                     .arg(payload)
                     .arg(ack.as_deref().unwrap_or(""));
                 pipe.invoke_script(&invocation);
-                steps.push(Step::Call(calls));
+                steps.push(calls);
                 calls += 1;
             }
         }
@@ -230,60 +217,13 @@ async fn apply(broker: &Broker, result_expires: Option<Duration>, ops: &[Submitt
         };
     steps
         .iter()
-        .map(|step| match step {
-            Step::Skip => Ok(()),
-            Step::Call(n) => match answers.get(*n) {
-                Some(Ok(_)) => Ok(()),
-                Some(Err(err)) => Err(Error::Redis(err.clone())),
-                None => Err(Error::Redis(redis::RedisError::from((
-                    redis::ErrorKind::Parse,
-                    "the pipeline answered fewer calls than were sent",
-                )))),
-            },
+        .map(|n| match answers.get(*n) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(err)) => Err(Error::Redis(err.clone())),
+            None => Err(Error::Redis(redis::RedisError::from((
+                redis::ErrorKind::Parse,
+                "the pipeline answered fewer calls than were sent",
+            )))),
         })
         .collect()
-}
-
-/// For each op, whether it is a STARTED write (with no ack) that a later write of the same task
-/// in `ops` replaces.
-fn superseded(ops: &[Submitted]) -> Vec<bool> {
-    let mut later: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let mut out = vec![false; ops.len()];
-    for (i, submitted) in ops.iter().enumerate().rev() {
-        if let Op::Store { task_id, meta, ack, started } = &submitted.op {
-            if *started && ack.is_none() && later.contains(task_id.as_str()) {
-                out[i] = true;
-            }
-            if !meta.is_empty() {
-                later.insert(task_id);
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store(task_id: &str, meta: &str, ack: Option<&str>, started: bool) -> Submitted {
-        let op = Op::Store { task_id: task_id.into(), meta: meta.into(), ack: ack.map(str::to_string), started };
-        Submitted { op, done: None }
-    }
-
-    #[test]
-    fn a_started_is_left_out_only_when_its_tasks_next_write_follows_in_the_batch() {
-        let ops = [
-            store("a", "STARTED", None, true),
-            store("b", "STARTED", None, true),
-            store("a", "SUCCESS", Some("tag-a"), false),
-            // An ack alone writes no result: b's STARTED must stay.
-            store("b", "", Some("tag-b"), false),
-            store("c", "STARTED", None, true),
-        ];
-        assert_eq!(superseded(&ops), [true, false, false, false, false]);
-        // A final write is never left out, whatever follows.
-        let ops = [store("a", "RETRY", None, false), store("a", "SUCCESS", Some("t"), false)];
-        assert_eq!(superseded(&ops), [false, false]);
-    }
 }
