@@ -246,8 +246,9 @@ impl Draft {
     }
 
     /// Whether each placeholder appears only where it stands for something: the id once in the
-    /// product, once in the body (checked when it is split around the slot), once in the envelope (`argsrepr`), twice in the record (its
-    /// arguments and `product_id`); the body marker once in the envelope.
+    /// product, once in the body (checked when it is split around the slot), once in the envelope
+    /// (`argsrepr`), twice in the record (its arguments and `product_id`); the body marker once in
+    /// the envelope.
     fn unambiguous(&self) -> bool {
         let id = self.id_placeholder.to_string();
         let count = |text: &str, needle: &str| text.matches(needle).count();

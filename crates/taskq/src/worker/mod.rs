@@ -2,7 +2,8 @@
 //!
 //! One receive loop takes messages while fewer than `prefetch` are held (Celery's
 //! `prefetch_multiplier × concurrency`), once at least half of it is free (so receives go in
-//! batches under load); each message then waits for one of `concurrency` execution slots. Results, events and acknowledgements follow Celery's order (STARTED, run, result, ack with
+//! batches under load); each message then waits for one of `concurrency` execution slots.
+//! Results, events and acknowledgements follow Celery's order (STARTED, run, result, ack with
 //! acks_late).
 //!
 //! **Where a retry's countdown waits.** Like Celery, a retry is a new message (same id,

@@ -146,7 +146,7 @@ async fn write_loop(broker: Broker, result_expires: Option<Duration>, mut rx: mp
 /// Lets every task that is ready run once before a batch goes out, and adds what they submitted:
 /// writes of tasks finishing together then share one round trip (one write to the socket instead
 /// of one per task) for the price of one turn of the scheduler.
-pub(crate) async fn gather<T>(rx: &mut mpsc::UnboundedReceiver<T>, batch: &mut Vec<T>, max: usize) {
+async fn gather<T>(rx: &mut mpsc::UnboundedReceiver<T>, batch: &mut Vec<T>, max: usize) {
     tokio::task::yield_now().await;
     while batch.len() < max {
         match rx.try_recv() {
@@ -183,7 +183,7 @@ async fn apply(broker: &Broker, result_expires: Option<Duration>, ops: &[Submitt
     };
     for submitted in ops {
         match &submitted.op {
-            Op::Store { task_id, meta, ack, .. } => {
+            Op::Store { task_id, meta, ack } => {
                 if writes.len() == WRITES_PER_CALL {
                     flush(&mut pipe, &mut writes, &mut calls);
                 }
@@ -206,9 +206,6 @@ async fn apply(broker: &Broker, result_expires: Option<Duration>, ops: &[Submitt
         }
     }
     flush(&mut pipe, &mut writes, &mut calls);
-    if calls == 0 {
-        return ops.iter().map(|_| Ok(())).collect();
-    }
     let mut conn = broker.connection();
     let answers: Vec<redis::RedisResult<redis::Value>> =
         match pipe.query_async::<Vec<redis::RedisResult<redis::Value>>>(&mut conn).await {
