@@ -35,6 +35,10 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
         "{} not found: build it with cargo build --release -p stackdesk-cli",
         stackdesk.display()
     );
+    ensure!(
+        Command::new("wrk").arg("--version").output().is_ok(),
+        "wrk is not installed: apt-get install wrk (cargo xtask bench installs it)"
+    );
     let redis = RedisServer::start();
     let venv = Venv::get();
     let original = python_dir().join("original");
@@ -234,17 +238,18 @@ async fn measure(
     Ok(figures)
 }
 
+/// Waits until `url` answers 200, or fails with what the process printed (it may have exited).
 async fn wait_http(url: &str, process: &ChildProcess) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
     let start = Instant::now();
     loop {
-        let ok = Command::new("wrk").arg("--version").output().is_ok()
-            && std::net::TcpStream::connect(url.trim_start_matches("http://").split('/').next().unwrap_or_default())
-                .is_ok();
-        if ok {
-            return Ok(());
-        }
+        let last = match client.get(url).send().await {
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) => format!("it answered {}", response.status()),
+            Err(error) => format!("{error}"),
+        };
         if start.elapsed() > Duration::from_secs(60) {
-            bail!("{url} did not answer within 60 s:\n{}", process.output());
+            bail!("{url} did not answer 200 within 60 s (last: {last}); the process printed:\n{}", process.output());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -60,7 +60,7 @@ impl RedisServer {
     /// and starts it again on the same port and directory.
     pub fn restart(&mut self) {
         let _ = raw_command(self.port, &["SHUTDOWN"]);
-        wait::until_blocking("redis-server to exit", Duration::from_secs(10), || self.child.try_wait().ok().flatten());
+        wait::until_blocking("redis-server to exit", Duration::from_secs(30), || self.child.try_wait().ok().flatten());
         self.child = spawn(self.port, self.dir.path(), &self.extra);
         assert!(wait_ready(self), "redis-server did not come back on port {}:\n{}", self.port, self.log());
     }

@@ -101,10 +101,11 @@ async fn write_loop(broker: Broker, result_expires: Option<Duration>, mut rx: mp
                         noscript = true;
                         retry.push(submitted);
                     }
-                    // Redis is gone (restarting): keep the writes, in order, until it is back.
-                    // Every op is safe to repeat: results are overwritten with the same value and
-                    // acks and retry publishes only act on a tag still unacknowledged.
-                    Err(err) if is_connection(&err) => {
+                    // Redis is gone (restarting) or not ready (loading): keep the writes, in
+                    // order, until it takes them. Every op is safe to repeat: results are
+                    // overwritten with the same value and acks and retry publishes only act on a
+                    // tag still unacknowledged.
+                    Err(err) if is_transient(&err) => {
                         connection = true;
                         retry.push(submitted);
                     }
@@ -133,7 +134,7 @@ async fn write_loop(broker: Broker, result_expires: Option<Duration>, mut rx: mp
                 tracing::warn!(
                     writes = retry.len(),
                     ?delay,
-                    "Redis unreachable; holding result writes until it is back"
+                    "Redis unreachable or not ready; holding result writes until it takes them"
                 );
                 tokio::time::sleep(delay).await;
                 reloaded = false;
@@ -156,8 +157,14 @@ async fn gather<T>(rx: &mut mpsc::UnboundedReceiver<T>, batch: &mut Vec<T>, max:
     }
 }
 
-fn is_connection(err: &Error) -> bool {
-    matches!(err, Error::Redis(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() || e.is_unrecoverable_error())
+/// Whether Redis may take the write if asked again: it is unreachable (restarting, paused past
+/// the timeout), or it says so itself (LOADING its data after a restart, TRYAGAIN, MASTERDOWN,
+/// READONLY during a failover). Giving up on such a write would leave its message in `unacked`
+/// until the visibility timeout.
+fn is_transient(err: &Error) -> bool {
+    use redis::RetryMethod;
+    matches!(err, Error::Redis(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() || e.is_unrecoverable_error()
+        || matches!(e.retry_method(), RetryMethod::WaitAndRetry | RetryMethod::Reconnect | RetryMethod::RefreshSlotsAndRetry))
 }
 
 fn is_noscript(err: &Error) -> bool {

@@ -130,6 +130,36 @@ async fn retries_run_out_into_failure() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_result_write_refused_while_redis_loads_its_data_is_written_once_it_has() {
+    let mut server = RedisServer::start_with(&["--enable-debug-command", "yes"]);
+    // Enough data that loading it back takes a second or two, saved at shutdown: meanwhile Redis
+    // answers every command with LOADING (as it does after a crash, reading its AOF).
+    server.raw_command(&["DEBUG", "POPULATE", "3000000", "filler", "64"]);
+    server.raw_command(&["CONFIG", "SET", "save", "3600 1"]);
+    let worker = RunningWorker::start(&server.url(), common::registry(), common::config("loading")).await;
+    let producer = Producer::new(common::broker(&server.url()).await);
+    let message = TaskMessage::new("interop.sleep", vec![json!(0.5)], Map::new(), &SendOptions::default());
+    producer.publish(&message).await.unwrap();
+    let conn = common::redis(&server.url()).await;
+    common::wait_for_status(&conn, message.id(), "STARTED", Duration::from_secs(20)).await;
+    // Restarted while the task runs, with its message saved in `unacked`: its SUCCESS and
+    // acknowledgement meet a Redis that is down, then one that is loading.
+    server.restart();
+    let log = server.log();
+    assert!(log.contains("DB loaded from disk"), "Redis loaded its data back:\n{log}");
+    // Written by the same worker once Redis can take it: not left in `unacked` for the
+    // visibility timeout (an hour), nor run again.
+    let conn = common::redis(&server.url()).await;
+    let stored = common::wait_for_status(&conn, message.id(), "SUCCESS", Duration::from_secs(15)).await;
+    assert_eq!(stored["result"], json!({"slept": 0.5}));
+    let mut raw = conn.clone();
+    let held: usize = raw.hlen("unacked").await.unwrap();
+    assert_eq!(held, 0, "its message is acknowledged");
+    let summary = worker.stop().await;
+    assert_eq!(summary.restored, 0, "nothing was left to put back at shutdown: {summary:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_redis_pause_longer_than_the_clients_timeout_leaves_no_message_behind() {
     let server = RedisServer::start();
     let broker = common::broker(&server.url()).await;
