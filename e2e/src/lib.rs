@@ -15,7 +15,7 @@ pub mod wine;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -96,7 +96,7 @@ pub fn stop_politely(child: &mut Child, deadline: Duration) -> anyhow::Result<st
         let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id())?);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
     }
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(status);
@@ -447,7 +447,7 @@ impl Page {
              const header = document.querySelector('#stack-state').textContent + ' | '
                  + document.querySelector('#start-stop').textContent;
              return {seen: header + ' | ' + cards.map(c => c.dataset.process + '=' + c.dataset.state).join(' ')};";
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         let mut seen = String::from("nothing");
         let end = loop {
             if let Ok(value) = self.js(script).await {
@@ -468,25 +468,69 @@ impl Page {
     }
 
     /// Makes the page's viewport exactly `width`×`height` CSS pixels (the window around it is
-    /// sized to fit, whatever the engine's frame).
+    /// sized to fit, whatever the engine's frame). A resize lands when the engine gets round to
+    /// it, so each try waits for the size to hold still before it corrects the window from it:
+    /// correcting from a read taken before the resize applied would overshoot.
     pub async fn set_viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
-        let read = || async {
-            let value = self.js("return [innerWidth, innerHeight]").await?;
-            let pair: (u32, u32) = serde_json::from_value(value)?;
-            anyhow::Ok(pair)
-        };
+        /// How long one window size may take to reach the page before the size it holds is
+        /// taken as the engine's answer.
+        const TAKE: Duration = Duration::from_secs(3);
         let (mut outer_w, mut outer_h) = (width, height);
+        let mut seen = None;
         for _ in 0..4 {
             self.client.set_window_size(outer_w, outer_h).await?;
-            let (inner_w, inner_h) = read().await?;
-            if (inner_w, inner_h) == (width, height) {
+            let asked = Instant::now();
+            let held = loop {
+                let held = self.held_viewport().await?;
+                if held == Some((width, height)) {
+                    return Ok(());
+                }
+                if let Some(size) = held.filter(|_| asked.elapsed() > TAKE) {
+                    break size;
+                }
+                if asked.elapsed() > DEADLINE {
+                    bail!("the viewport never held still after a resize to {outer_w}×{outer_h} (last {seen:?})");
+                }
+                seen = held.or(seen);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            seen = Some(held);
+            outer_w = (outer_w + width).saturating_sub(held.0);
+            outer_h = (outer_h + height).saturating_sub(held.1);
+        }
+        bail!("the viewport is {seen:?}, not {width}×{height}")
+    }
+
+    /// Waits until the viewport is `width`×`height` and holds it across two frames (a window
+    /// manager or a full-screen switch resizes it on its own time).
+    pub async fn wait_viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        let start = Instant::now();
+        let mut seen = None;
+        loop {
+            let held = self.held_viewport().await?;
+            if held == Some((width, height)) {
                 return Ok(());
             }
-            outer_w = (outer_w + width).saturating_sub(inner_w);
-            outer_h = (outer_h + height).saturating_sub(inner_h);
+            seen = held.or(seen);
+            if start.elapsed() > DEADLINE {
+                bail!("the viewport is {seen:?} after {DEADLINE:?}, not {width}×{height}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let (inner_w, inner_h) = read().await?;
-        bail!("the viewport is {inner_w}×{inner_h}, not {width}×{height}")
+    }
+
+    /// The viewport's size when it is the same across two animation frames, `None` while it
+    /// changes.
+    async fn held_viewport(&self) -> anyhow::Result<Option<(u32, u32)>> {
+        let value = self
+            .js("const size = () => [innerWidth, innerHeight];
+                 const first = size();
+                 return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => {
+                     const last = size();
+                     done(first[0] === last[0] && first[1] === last[1] ? last : null);
+                 })));")
+            .await?;
+        Ok(serde_json::from_value(value)?)
     }
 
     /// What a viewer sees of the shown diagram (see `diagram_check.js`): sizes, labels outside

@@ -226,15 +226,7 @@ pub async fn diagrams_hold_up_on_a_projector(page: &mut Page, stack: &Stack<'_>)
                 presenting(page, true).await;
                 // The app's window goes full screen on the display of this size; GTK resizes
                 // it when the X server gets round to it, so wait for the size to hold.
-                page.wait_js(
-                    &format!("the viewport to be {width}×{height} in the presentation"),
-                    &format!(
-                        "const size = () => innerWidth === {width} && innerHeight === {height};
-                         if (!size()) return null;
-                         return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(size() || null))));"
-                    ),
-                )
-                .await;
+                page.wait_viewport(width, height).await.unwrap();
                 for look_name in LOOKS {
                     look(page, look_name).await;
                     for id in &ids {
