@@ -75,6 +75,13 @@ async fn list_is_newest_first_and_paginates() {
     assert_eq!(bad.status, 422);
     let kinds: Vec<&str> = bad.json["detail"].as_array().unwrap().iter().map(|d| d["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["greater_than_equal", "int_parsing"]);
+    // As FastAPI: a negative offset is out of range (not unparseable), and of a repeated
+    // parameter the last counts.
+    let negative = app.get("/products/?offset=-5").await;
+    assert_eq!(negative.status, 422);
+    assert_eq!(negative.json["detail"][0]["type"], "greater_than_equal", "{}", negative.json);
+    assert_eq!(negative.json["detail"][0]["loc"], json!(["query", "offset"]));
+    assert_eq!(names(&app.get("/products/?limit=1&limit=3").await), ["p5", "p4", "p3"]);
 }
 
 #[tokio::test]

@@ -9,6 +9,14 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "123:secret-token-xyzzy";
 
+/// Serves `app` on a free port; its base URL.
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
 /// A Bot API that knows one token and one chat.
 async fn fake_bot_api() -> String {
     let app = axum::Router::new().route(
@@ -35,10 +43,7 @@ async fn fake_bot_api() -> String {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    serve(app).await
 }
 
 #[tokio::test]
@@ -78,4 +83,48 @@ async fn the_button_uses_what_the_stack_would_use_and_typed_values_first() {
     // Nothing typed: the environment's chat, which the fake does not know.
     let err = desk::control::test_telegram_with(&stack, desk::control::TelegramTest::default()).await.unwrap_err();
     assert!(err.to_string().contains("chat was not found"), "{err}");
+}
+
+/// A Bot API gone wrong: `getMe` under `/echo` answers with the token in its description, under
+/// `/moved` redirects to `elsewhere` (the token in the path it names).
+async fn mischievous_bot_api(elsewhere: &str) -> String {
+    let elsewhere = elsewhere.to_string();
+    let app = axum::Router::new()
+        .route(
+            "/echo/{bot}/getMe",
+            post(|Path(bot): Path<String>| async move {
+                let description = format!("Bad Request: {bot} may not call getMe");
+                (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "error_code": 400, "description": description})))
+            }),
+        )
+        .route(
+            "/moved/{bot}/getMe",
+            post(|Path(bot): Path<String>| async move {
+                let location = format!("{elsewhere}/{bot}/getMe");
+                (StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, location)])
+            }),
+        );
+    serve(app).await
+}
+
+#[tokio::test]
+async fn the_check_neither_shows_an_echoed_token_nor_follows_a_redirect_with_it() {
+    // Where a followed redirect would land: it counts every request that reaches it.
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    let catcher = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { Json(json!({"ok": true, "result": {"username": "thief_bot"}})) }
+    });
+    let elsewhere = serve(catcher).await;
+    let api = mischievous_bot_api(&elsewhere).await;
+
+    let echoed = desk::telegram::check(&format!("{api}/echo"), TOKEN, "42").await.unwrap_err().to_string();
+    assert!(echoed.contains("Telegram answered 400: Bad Request: bot*** may not call getMe"), "{echoed}");
+    let moved = desk::telegram::check(&format!("{api}/moved"), TOKEN, "42").await.unwrap_err().to_string();
+    assert!(moved.contains("Telegram answered 307"), "{moved}");
+    for message in [echoed, moved] {
+        assert!(!message.contains("xyzzy"), "the token leaked: {message}");
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the redirect was followed, token and all");
 }

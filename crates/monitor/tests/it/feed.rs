@@ -214,3 +214,78 @@ async fn open_streams_are_bounded_and_a_closed_one_frees_its_place() {
     app.stop().await;
     server.await.unwrap().unwrap();
 }
+
+/// Counts the `queue` events in raw SSE bytes, and the events the `lagged` ones say were missed
+/// (if any).
+fn tally(raw: &[u8]) -> (usize, Option<u64>) {
+    let text = String::from_utf8_lossy(raw);
+    let queue = text.matches("event: queue\n").count() + text.matches("event:queue\n").count();
+    // A client may fall behind more than once: each `lagged` event says how many it missed.
+    let counts: Vec<u64> = text
+        .split("\"missed\":")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()))
+        .collect();
+    let missed = (!counts.is_empty()).then(|| counts.iter().sum());
+    (queue, missed)
+}
+
+/// How many events the never-reading client's stream is sent while it does not read.
+const SENT: u64 = 20_000;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_that_is_not_read_holds_no_more_than_the_feed_and_is_told_what_it_missed() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestMonitor::start().await;
+    let (base, server) = serve(&app).await;
+    let address = base.trim_start_matches("http://");
+    // A client that asks for the stream and then reads nothing (a small window, so the server
+    // cannot park megabytes in the kernel on its behalf).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(address.parse().unwrap()).await.unwrap();
+    stream.write_all(format!("GET /events HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes()).await.unwrap();
+    let feed = app.monitor.feed();
+    test_support::wait::until("the stream to subscribe", Duration::from_secs(10), || async {
+        feed.has_subscribers().then_some(())
+    })
+    .await;
+    // 20,000 events of about a kilobyte each: 20 MB that a buffer without a bound would keep.
+    let padding = "q".repeat(1000);
+    for queued in 0..SENT {
+        feed.send(monitor::model::LiveEvent::Queue(monitor::model::QueueDepth {
+            queue: padding.clone(),
+            queued,
+            unacked: 0,
+        }));
+        if queued % 1000 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    // Now it reads: what was parked for it, the notice of what it missed, then the rest.
+    let mut raw = Vec::new();
+    let mut chunk = vec![0; 64 * 1024];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let last = format!("\"queued\":{}", SENT - 1);
+    // Only the newest bytes can hold the last event (the whole is tallied once, at the end).
+    while !String::from_utf8_lossy(&raw[raw.len().saturating_sub(chunk.len() + 2048)..]).contains(&last) {
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
+            .await
+            .expect("the last event within 30 s")
+            .unwrap();
+        assert!(n > 0, "the stream ended before its last event");
+        raw.extend_from_slice(&chunk[..n]);
+    }
+    let (delivered, missed) = tally(&raw);
+    let missed = missed.expect("a `lagged` event telling the client it missed events");
+    assert_eq!(delivered as u64 + missed, SENT, "every event either delivered or counted as missed");
+    assert!(
+        raw.len() < 8 * 1024 * 1024,
+        "{} bytes were kept for a client that did not read ({delivered} events)",
+        raw.len()
+    );
+    eprintln!("a client that did not read: {delivered} events delivered ({} bytes), {missed} missed", raw.len());
+    drop(stream);
+    app.stop().await;
+    server.await.unwrap().unwrap();
+}
