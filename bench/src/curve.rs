@@ -94,7 +94,7 @@ fn redis_ceiling(env: &Env) -> anyhow::Result<f64> {
 /// The curve as an SVG: a point per run, the ceiling as a dashed line.
 fn plot(points: &[Point], ceiling: f64, tasks: usize) -> String {
     let (width, height) = (760.0, 420.0);
-    let (left, right, top, bottom) = (80.0, 24.0, 48.0, 64.0);
+    let (left, right, top, bottom) = (80.0, 24.0, 64.0, 64.0);
     let top_value = points.iter().map(|p| p.tasks_per_sec).fold(ceiling, f64::max) * 1.1;
     let step = nice_step(top_value / 5.0);
     let x = |i: usize| left + (width - left - right) * (i as f64 + 0.5) / points.len() as f64;
@@ -102,7 +102,8 @@ fn plot(points: &[Point], ceiling: f64, tasks: usize) -> String {
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"13\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{left}\" y=\"24\" font-size=\"15\" font-weight=\"bold\">stackdesk worker: {tasks} zero-work tasks drained, by concurrency (median and range of {DRAINS} drains)</text>\n"
+         <text x=\"{left}\" y=\"24\" font-size=\"15\" font-weight=\"bold\">stackdesk worker: {tasks} zero-work tasks drained, by concurrency</text>\n\
+         <text x=\"{left}\" y=\"44\" fill=\"#444\">the median of {DRAINS} drains per point, the bar their range</text>\n"
     );
     let mut value = 0.0;
     while value <= top_value {
@@ -136,12 +137,13 @@ fn plot(points: &[Point], ceiling: f64, tasks: usize) -> String {
             x = x(i)
         ));
         svg.push_str(&format!(
-            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4.5\" fill=\"#1f5fbf\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n\
+            // The value beside its point, clear of the range bar and the ceiling line.
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4.5\" fill=\"#1f5fbf\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"start\" stroke=\"white\" stroke-width=\"4\" paint-order=\"stroke\">{}</text>\n\
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
             x(i),
             y(p.tasks_per_sec),
-            x(i),
-            y(p.high.max(p.tasks_per_sec)) - 10.0,
+            x(i) + 9.0,
+            y(p.tasks_per_sec) + 4.5,
             thousands(p.tasks_per_sec),
             x(i),
             height - bottom + 20.0,
