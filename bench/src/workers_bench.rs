@@ -275,6 +275,21 @@ pub struct Figures {
     pub cpu_per_1000: f64,
     /// The worker's peak resident memory during the drain (all its processes).
     pub rss_mb: f64,
+    /// Redis's own CPU (user + system) per 1,000 tasks, from the release to the last
+    /// acknowledgement: what the worker costs the Redis every peer shares (it includes the
+    /// drain watcher's few reads per millisecond).
+    pub redis_cpu_per_1000: f64,
+}
+
+/// Redis's CPU seconds so far (`INFO cpu`: `used_cpu_user` + `used_cpu_sys`).
+fn redis_cpu_seconds(env: &Env) -> anyhow::Result<f64> {
+    let info = env.redis.raw_command(&["INFO", "cpu"]);
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .with_context(|| format!("no {name} in INFO cpu: {info}"))
+    };
+    Ok(field("used_cpu_user:")? + field("used_cpu_sys:")?)
 }
 
 /// A driver process: the peer's own client, answering one JSON line per command.
@@ -350,8 +365,10 @@ pub fn measure(
 
     let pids: Vec<u32> = workers.iter().map(ChildProcess::id).collect();
     let watch = std::thread::spawn(move || watch_drain(peer, live, staging, tasks, done_before, &pids));
+    let redis_cpu_before = redis_cpu_seconds(env)?;
     driver.ask("release")?;
     let drain = watch.join().map_err(|_| anyhow::anyhow!("the drain watcher panicked"))??;
+    let redis_cpu = redis_cpu_seconds(env)? - redis_cpu_before;
 
     let mut live = live_client.get_connection()?;
     let stored = peer.finished(&mut live)? - done_before;
@@ -368,6 +385,7 @@ pub fn measure(
         p99_ms: percentile(&millis, 0.99),
         cpu_per_1000: drain.cpu_seconds / tasks as f64 * 1000.0,
         rss_mb: drain.peak_rss_mb,
+        redis_cpu_per_1000: redis_cpu / tasks as f64 * 1000.0,
     };
     eprintln!("{label}: {tasks} in {:.3} s; {figures:?}", drain.seconds);
     for worker in workers {
@@ -509,20 +527,21 @@ pub fn compare(env: &Env, peers: &[Peer], concurrencies: &[usize], tasks: usize,
         let ours = rows.iter().find(|(p, _)| *p == Peer::Stackdesk).map(|(_, f)| *f);
         writeln!(
             out,
-            "\n| {tasks} zero-work tasks, concurrency {concurrency} | setting | tasks/s | p50 alone | p99 alone | CPU s / 1000 tasks | peak RSS | ours ÷ this |"
+            "\n| {tasks} zero-work tasks, concurrency {concurrency} | setting | tasks/s | p50 alone | p99 alone | CPU s / 1000 tasks | Redis CPU s / 1000 tasks | peak RSS | ours ÷ this |"
         )?;
-        writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|")?;
         for (peer, f) in &rows {
             let ratio = ours.map_or_else(|| "—".to_string(), |o| format!("{:.2}×", o.tasks_per_sec / f.tasks_per_sec));
             writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.3} | {:.1} MB | {ratio} |",
+                "| {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.3} | {:.3} | {:.1} MB | {ratio} |",
                 peer.label(),
                 peer.setting(concurrency),
                 f.tasks_per_sec,
                 f.p50_ms,
                 f.p99_ms,
                 f.cpu_per_1000,
+                f.redis_cpu_per_1000,
                 f.rss_mb
             )?;
         }

@@ -117,7 +117,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The worker runs on one thread: its work is waiting on Redis and Telegram, and handing each
+    // task between threads (receive, run, settle, events) cost more than it gave (see README,
+    // "Benchmarks").
+    let mut builder = match cli.command {
+        Command::Worker { .. } => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("stackdesk: cannot start the async runtime: {err}");

@@ -309,3 +309,61 @@ impl ResultBackend {
         Ok(self.get(task_id).await?.map_or(TaskState::Pending, |m| m.status))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+    use serde_json::json;
+    use test_support::redis::RedisServer;
+
+    use super::*;
+    use crate::BrokerOptions;
+
+    fn meta_json(task_id: &str, status: TaskState, result: Value) -> String {
+        crate::pyjson::to_string(&ResultMeta::new(task_id, status, result, None, None)).unwrap()
+    }
+
+    /// A quick task's STARTED and SUCCESS in one call: a client on the result's channel is told
+    /// of both, in order, but only SUCCESS is written; called again (a redelivery), the SUCCESS
+    /// stays and nothing more is told.
+    #[tokio::test]
+    async fn a_state_the_same_call_replaces_is_announced_but_not_stored() {
+        let server = RedisServer::start();
+        let broker = Broker::connect(&server.url(), BrokerOptions::default()).await.unwrap();
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut pubsub = client.get_async_pubsub().await.unwrap();
+        pubsub.subscribe(result_key("t1")).await.unwrap();
+        let mut told = pubsub.on_message();
+        let started = meta_json("t1", TaskState::Started, json!({"pid": 1, "hostname": "w@h"}));
+        let succeeded = meta_json("t1", TaskState::Success, json!(2.0));
+        let writes = [
+            StoreWrite { task_id: "t1", meta_json: &started, ack: None },
+            StoreWrite { task_id: "t1", meta_json: &succeeded, ack: Some("tag-1") },
+        ];
+        let ttl = Some(Duration::from_secs(60));
+        let mut conn = broker.connection();
+        let setex_before = server.calls("setex");
+
+        let stored: Vec<i64> = store_invocation(&broker, &writes, ttl).invoke_async(&mut conn).await.unwrap();
+        assert_eq!(stored, [1, 1]);
+        let mut heard = Vec::new();
+        for _ in 0..2 {
+            let message = tokio::time::timeout(Duration::from_secs(5), told.next()).await.unwrap().unwrap();
+            heard.push(message.get_payload::<String>().unwrap());
+        }
+        assert_eq!(heard, [started.clone(), succeeded.clone()], "told of every state, in order");
+        assert_eq!(server.calls("setex") - setex_before, 1, "only the final state is written");
+        let key = result_key("t1");
+        let (now, left): (String, i64) = redis::pipe().get(&key).ttl(&key).query_async(&mut conn).await.unwrap();
+        assert_eq!(now, succeeded);
+        assert!((1..=60).contains(&left), "the result keeps its TTL: {left}");
+
+        let again: Vec<i64> = store_invocation(&broker, &writes, ttl).invoke_async(&mut conn).await.unwrap();
+        assert_eq!(again, [0, 0], "a SUCCESS is never overwritten, not even by this call's own STARTED");
+        assert_eq!(server.calls("setex") - setex_before, 1);
+        // A marker published after the call: the next message the channel brings.
+        let _: i64 = redis::cmd("PUBLISH").arg(&key).arg("marker").query_async(&mut conn).await.unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(5), told.next()).await.unwrap().unwrap();
+        assert_eq!(next.get_payload::<String>().unwrap(), "marker", "nothing is told of writes that were skipped");
+    }
+}

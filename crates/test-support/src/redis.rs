@@ -105,10 +105,17 @@ impl RedisServer {
     /// How many Lua scripts this server has run (`EVAL` and `EVALSHA`, from `INFO commandstats`):
     /// a test of a step Redis runs late can check that it did run.
     pub fn scripts_run(&self) -> u64 {
+        self.calls("eval") + self.calls("evalsha")
+    }
+
+    /// How many times this server ran `command` (lower case, as `INFO commandstats` names it),
+    /// from a client or inside a script.
+    pub fn calls(&self, command: &str) -> u64 {
         let stats = self.raw_command(&["INFO", "commandstats"]);
+        let prefix = format!("cmdstat_{command}:");
         stats
             .lines()
-            .filter(|l| l.starts_with("cmdstat_eval:") || l.starts_with("cmdstat_evalsha:"))
+            .filter(|l| l.starts_with(&prefix))
             .filter_map(|l| l.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
             .sum()
     }

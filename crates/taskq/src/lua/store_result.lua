@@ -3,6 +3,10 @@
 -- there is no expiry) and PUBLISH on the key's own channel so `AsyncResult.get()` wakes at once.
 -- Each may also acknowledge its message in the same step (acks_late: the ack comes after the
 -- result is stored, and now cannot be separated from it).
+-- A write that a later write of the same call replaces (a quick task's STARTED, then its SUCCESS)
+-- is only published: nobody can read the key between the two (a script runs whole), so storing it
+-- would cost Redis a GET and a SETEX for nothing, while a client waiting on the channel is still
+-- told of every state, in order. The SUCCESS guard sees what the call itself wrote.
 -- KEYS: unacked, unacked_index, then one result key per write
 -- ARGV: TTL seconds (0: no expiry), then per write: meta JSON ("" stores nothing), delivery_tag
 --       to ack ("" for none)
@@ -19,19 +23,31 @@ local function is_success(current)
   return ok and type(meta) == 'table' and meta.status == 'SUCCESS'
 end
 
+-- The last write of each key in this call: the earlier ones are replaced before the call ends.
+local last = {}
+for i = 3, #KEYS do
+  if ARGV[2 * i - 4] ~= '' then last[KEYS[i]] = i end
+end
+
+-- What this call wrote to a key so far (read from Redis once, then kept here).
+local written = {}
 local out = {}
 for i = 3, #KEYS do
   local key, meta, tag = KEYS[i], ARGV[2 * i - 4], ARGV[2 * i - 3]
   local stored = 0
   if meta ~= '' then
-    local current = redis.call('GET', key)
+    local current = written[key]
+    if current == nil then current = redis.call('GET', key) end
     if not (current and is_success(current)) then
-      if ttl > 0 then
-        redis.call('SETEX', key, ttl, meta)
-      else
-        redis.call('SET', key, meta)
+      if last[key] == i then
+        if ttl > 0 then
+          redis.call('SETEX', key, ttl, meta)
+        else
+          redis.call('SET', key, meta)
+        end
       end
       redis.call('PUBLISH', key, meta)
+      written[key] = meta
       stored = 1
     end
   end

@@ -112,6 +112,30 @@ async fn receive_waits_for_a_message_and_stops_on_shutdown() {
     assert!(got.is_empty(), "shutdown ends the wait without taking anything");
 }
 
+/// `unacked_index` holds the receive time in whole seconds, rounded up: an integer keeps Redis's
+/// small sorted set cheap to insert into (a float is parsed from text at each comparison), and a
+/// message is never taken for older than it is.
+#[tokio::test]
+async fn a_receive_is_indexed_in_whole_seconds_never_earlier_than_it_happened() {
+    let server = RedisServer::start();
+    let broker = common::broker(&server.url()).await;
+    let mut redis = common::redis(&server.url()).await;
+    let producer = Producer::new(broker.clone());
+    let sent: Vec<TaskMessage> = (0..3).map(|_| message(0)).collect();
+    for message in &sent {
+        producer.publish(message).await.unwrap();
+    }
+    let before = taskq::time::epoch_now();
+    let mut consumer = Consumer::new(broker.clone(), vec!["celery".into()]);
+    assert_eq!(delivered(consumer.try_receive(3).await.unwrap()).len(), 3);
+    let after = taskq::time::epoch_now();
+    for message in &sent {
+        let score: f64 = redis.zscore("unacked_index", &message.envelope.properties.delivery_tag).await.unwrap();
+        assert_eq!(score.fract(), 0.0, "a whole second: {score}");
+        assert!(score >= before && score <= after.ceil(), "received between {before} and {after}, indexed at {score}");
+    }
+}
+
 #[tokio::test]
 async fn restore_visible_honours_the_visibility_timeout_and_flags_redelivery() {
     let server = RedisServer::start();
