@@ -139,23 +139,27 @@ impl CreateCall {
             keys::task(draft.message.id()),
             keys::TASKS.to_string(),
         ];
-        let args = vec![
-            deadline.to_string(),
-            keys::PRODUCT_PREFIX.to_string(),
-            draft.product_json.clone(),
-            draft.body.before.clone(),
-            draft.envelope_json.clone(),
-            taskq::queue::binding_member(keys::QUEUE, keys::QUEUE),
-            draft.record.clone(),
+        let id = draft.id_placeholder.to_string();
+        // The texts in the pieces the script puts the id (and the body's id slot) between;
+        // `Draft::unambiguous` made sure each placeholder stands exactly where it goes.
+        let [product_head, product_tail] = pieces(&draft.product_json, &id);
+        let [envelope_head, envelope_rest] = pieces(&draft.envelope_json, &draft.body_placeholder);
+        let [envelope_middle, envelope_tail] = pieces(envelope_rest, &id);
+        let [record_head, record_rest] = pieces(&draft.record, &id);
+        let [record_middle, record_tail] = pieces(record_rest, &id);
+        let mut args = vec![deadline.to_string(), keys::PRODUCT_PREFIX.to_string()];
+        args.extend([product_head, product_tail].map(str::to_string));
+        args.extend([draft.body.before.clone(), draft.body.after.clone()]);
+        args.extend([envelope_head, envelope_middle, envelope_tail].map(str::to_string));
+        args.push(taskq::queue::binding_member(keys::QUEUE, keys::QUEUE));
+        args.extend([record_head, record_middle, record_tail].map(str::to_string));
+        args.extend([
             draft.sent_at.to_string(),
-            draft.id_placeholder.to_string(),
-            draft.body_placeholder.clone(),
             draft.message.id().to_string(),
             history_max.to_string(),
             keys::TASK_PREFIX.to_string(),
             keys::PRODUCT_CHANNEL.to_string(),
-            draft.body.after.clone(),
-        ];
+        ]);
         Self { keys, args }
     }
 
@@ -169,6 +173,11 @@ impl CreateCall {
     pub fn script() -> &'static str {
         create_code()
     }
+}
+
+/// `text` before and after the first `needle` (all of it and nothing when there is none).
+fn pieces<'a>(text: &'a str, needle: &str) -> [&'a str; 2] {
+    text.split_once(needle).map_or([text, ""], |(head, tail)| [head, tail])
 }
 
 /// A new product's texts, written before its id is known: the id is a placeholder the script
@@ -248,14 +257,19 @@ impl Draft {
     /// Whether each placeholder appears only where it stands for something: the id once in the
     /// product, once in the body (checked when it is split around the slot), once in the envelope
     /// (`argsrepr`), twice in the record (its arguments and `product_id`); the body marker once in
-    /// the envelope.
+    /// the envelope, before the id (the script's order of pieces).
     fn unambiguous(&self) -> bool {
         let id = self.id_placeholder.to_string();
         let count = |text: &str, needle: &str| text.matches(needle).count();
+        let body_before_id = match (self.envelope_json.find(&self.body_placeholder), self.envelope_json.find(&id)) {
+            (Some(body), Some(at)) => body < at,
+            _ => false,
+        };
         count(&self.product_json, &id) == 1
             && count(&self.envelope_json, &id) == 1
             && count(&self.record, &id) == 2
             && count(&self.envelope_json, &self.body_placeholder) == 1
+            && body_before_id
     }
 }
 

@@ -30,6 +30,8 @@ async fn create_stores_the_product_and_queues_its_task_atomically() {
     let mut expected = product.clone();
     expected.as_object_mut().unwrap().remove("task_id");
     assert_eq!(message.args(), [expected], "the task gets [product], as in the original");
+    let argsrepr = message.envelope.headers.argsrepr.as_deref().unwrap();
+    assert!(argsrepr.starts_with("[{'id': 1, 'name': 'Phone', "), "the id in the task's repr too: {argsrepr}");
 
     let stored: String = conn.get("stackdesk:product:1").await.unwrap();
     assert_eq!(serde_json::from_str::<Value>(&stored).unwrap(), *product);
