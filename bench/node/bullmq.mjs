@@ -1,7 +1,9 @@
 // BullMQ as a peer of the worker benchmark (stackdesk-bench workers): the same job (a product in,
 // a result kept: completed jobs are not removed) on one queue.
 //
-//   node bullmq.mjs worker N   a worker of concurrency N; prints "ready" once it listens
+//   node bullmq.mjs worker N [S]   a worker of concurrency N whose job takes S seconds (default 0:
+//                              a no-op; the API benchmark gives 30, the original's simulated send,
+//                              as its other workers take); prints "ready" once it listens
 //   node bullmq.mjs driver     commands on stdin, one JSON line answered for each (as peers.py):
 //                              warm | fill N (the queue paused) | release (resumed) | latency K
 import { createInterface } from 'node:readline';
@@ -11,11 +13,16 @@ const connection = { url: process.env.REDIS_URL };
 const QUEUE = 'bench';
 const product = (id) => ({ id, name: 'Phone', price: 499.9, description: null });
 
-async function worker(concurrency) {
-  const worker = new Worker(QUEUE, async (job) => ({ status: 'simulated', product_id: job.data.id }), {
-    connection,
-    concurrency,
-  });
+async function worker(concurrency, seconds) {
+  const send = seconds > 0 ? () => new Promise((done) => setTimeout(done, seconds * 1000)) : async () => {};
+  const worker = new Worker(
+    QUEUE,
+    async (job) => {
+      await send();
+      return { status: 'simulated', product_id: job.data.id };
+    },
+    { connection, concurrency },
+  );
   await worker.waitUntilReady();
   console.log('ready');
   const stop = async () => {
@@ -60,7 +67,7 @@ async function driver() {
   await Promise.all([queue.close(), events.close()]);
 }
 
-const [mode, arg] = process.argv.slice(2);
-if (mode === 'worker') await worker(Number(arg));
+const [mode, arg, seconds] = process.argv.slice(2);
+if (mode === 'worker') await worker(Number(arg), Number(seconds ?? 0));
 else if (mode === 'driver') await driver();
-else throw new Error('usage: node bullmq.mjs worker N | driver');
+else throw new Error('usage: node bullmq.mjs worker N [SECONDS] | driver');

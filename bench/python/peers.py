@@ -9,11 +9,13 @@ Each reads commands on stdin, one per line, and answers one JSON line:
   fill N      N tasks written to a staging place no worker reads (not timed)
   release     the staged tasks made visible to the workers at once
   latency K   K tasks one after another, each waited for; the milliseconds from send to result
+              (Celery's: on the result's channel, as the worker publishes it)
 """
 import json
 import os
 import sys
 import time
+import uuid
 
 import redis
 
@@ -44,6 +46,7 @@ class CeleryPeer:
 
         self.app = Celery("bench", broker=URL, backend=URL)
         self.stage = Celery("stage", broker=STAGING_URL)
+        self.results = redis.Redis.from_url(URL).pubsub()
 
     def warm(self):
         self.app.send_task(TASK, args=[product(0)]).get(timeout=60)
@@ -57,7 +60,22 @@ class CeleryPeer:
         move_all(["celery"])
 
     def one(self, i):
-        self.app.send_task(TASK, args=[product(i)]).get(timeout=30)
+        """Sends one task and waits on its result's channel, subscribed before sending: the worker
+        publishes each state there as it stores it (Celery's own backend waits there too, behind
+        `AsyncResult.get()`, whose polling adds milliseconds of its own)."""
+        task_id = str(uuid.uuid4())
+        self.results.subscribe(f"celery-task-meta-{task_id}")
+        self.results.get_message(timeout=5)  # the subscription's confirmation
+        self.app.send_task(TASK, args=[product(i)], task_id=task_id)
+        deadline = time.monotonic() + 30
+        while True:
+            message = self.results.get_message(timeout=max(0.0, deadline - time.monotonic()))
+            if message is None:
+                raise SystemExit(f"task {task_id} not done in 30 s")
+            if message["type"] == "message" and json.loads(message["data"])["status"] == "SUCCESS":
+                break
+        self.results.unsubscribe()
+        self.results.get_message(timeout=5)  # the unsubscription's confirmation
 
 
 class DramatiqPeer:

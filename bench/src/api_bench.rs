@@ -58,6 +58,7 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
             Command::new(venv.bin("celery"))
                 .args(["-A", "tasks", "worker", "--pool=solo", "-l", "WARNING"])
                 .env("REDIS_URL", redis.url())
+                .env("NOTIFY_SIMULATED_SECS", SIMULATED_SEND_SECS.to_string())
                 .current_dir(&original),
         );
         measure("Python original (FastAPI + Celery)", port, seconds, api, worker).await?
@@ -75,9 +76,14 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
                 .env("REDIS_URL", redis.url())
                 .current_dir(&node),
         );
+        // The job the other workers run: the original's 30-second simulated send, one at a time
+        // (a no-op processor would drain the queue during the run, taking CPU from the API).
         let worker = ChildProcess::spawn(
             "bullmq-worker",
-            Command::new("node").args(["bullmq.mjs", "worker", "1"]).env("REDIS_URL", redis.url()).current_dir(&node),
+            Command::new("node")
+                .args(["bullmq.mjs", "worker", "1", &SIMULATED_SEND_SECS.to_string()])
+                .env("REDIS_URL", redis.url())
+                .current_dir(&node),
         );
         measure("Fastify + BullMQ (Node)", port, seconds, api, worker).await?
     };
@@ -94,7 +100,11 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
         );
         let worker = ChildProcess::spawn(
             "stackdesk-worker",
-            Command::new(stackdesk).arg("worker").env("REDIS_URL", redis.url()).env("RUST_LOG", "warn"),
+            Command::new(stackdesk)
+                .arg("worker")
+                .env("REDIS_URL", redis.url())
+                .env("NOTIFY_SIMULATED_SECS", SIMULATED_SEND_SECS.to_string())
+                .env("RUST_LOG", "warn"),
         );
         measure("Stackdesk (Rust)", port, seconds, api, worker).await?
     };
@@ -145,6 +155,10 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
 
 /// wrk's connections, and redis-benchmark's clients for the limit.
 const CONNECTIONS: usize = 32;
+/// How long each side's worker takes per task: `NOTIFY_SIMULATED_SECS`'s default and the
+/// original's `time.sleep(30)`, so every worker holds its tasks and none drains the queue while
+/// wrk runs.
+const SIMULATED_SEND_SECS: u64 = 30;
 /// Node processes of the Fastify peer (node:cluster), one per core.
 const FASTIFY_PROCESSES: usize = 2;
 

@@ -2,7 +2,7 @@
 //! the same Redis, in the same run.
 //!
 //! - `workers [--tasks N] [--alone K] [--concurrency 1,16] [--peers …]`: the shipped
-//!   `stackdesk worker` beside BullMQ, Celery and Dramatiq (see `workers_bench`);
+//!   `stackdesk worker` beside BullMQ, Sidekiq, Celery and Dramatiq (see `workers_bench`);
 //! - `workers-curve [--tasks N] [--svg PATH]`: ours by concurrency, with the Redis-bound ceiling,
 //!   drawn (see `curve`);
 //! - `api [--seconds N]`: `POST /products/` under wrk against the original (FastAPI + Celery),
@@ -83,7 +83,7 @@ fn main() -> anyhow::Result<()> {
                 .block_on(ui_bench::app_rss(std::path::Path::new(&app)))
         }
         _ => bail!(
-            "usage: stackdesk-bench workers [--tasks N] [--alone K] [--concurrency 1,16] [--peers stackdesk,bullmq,celery,dramatiq] | workers-curve [--tasks N] [--svg PATH] | publish [--tasks N] | api [--seconds N] | up [--runs N] | ui [--runs N] [--tasks N] [--ui-dir DIR] | app-rss --app PATH  (api, up, ui: [--stackdesk PATH])"
+            "usage: stackdesk-bench workers [--tasks N] [--alone K] [--concurrency 1,16] [--peers stackdesk,bullmq,sidekiq,celery,dramatiq] | workers-curve [--tasks N] [--svg PATH] | publish [--tasks N] | api [--seconds N] | up [--runs N] | ui [--runs N] [--tasks N] [--ui-dir DIR] | app-rss --app PATH  (api, up, ui: [--stackdesk PATH])"
         ),
     }
 }

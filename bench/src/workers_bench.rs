@@ -1,5 +1,5 @@
 //! The worker benchmark: the shipped `stackdesk worker` (its real task, a simulated send of 0 s)
-//! beside BullMQ, Celery and Dramatiq, on one Redis, in one run, by one method.
+//! beside BullMQ, Sidekiq, Celery and Dramatiq, on one Redis, in one run, by one method.
 //!
 //! For each worker and concurrency:
 //! 1. the worker starts and one task is sent and waited for (start-up is not counted);
@@ -8,8 +8,10 @@
 //! 3. the clock runs from the first task taken to the last one acknowledged (Redis polled every
 //!    millisecond: the queue's length, what is still unacknowledged), with the worker's CPU time
 //!    (its processes' user + system) and peak RSS read over the same span;
-//! 4. then K tasks one after another, each waited for by the peer's own client: the per-task
-//!    latency from send to result, with nothing queued ahead of it.
+//! 4. then K tasks one after another: the per-task latency from send to result, with nothing
+//!    queued ahead of it, each waited for as the peer's own client is told of it (ours and
+//!    Celery's: on the result's channel, subscribed before sending; BullMQ: its `QueueEvents`;
+//!    Dramatiq: its result backend's blocking get; Sidekiq, which has no way to wait: a poll).
 //!
 //! Every result is checked afterwards: N results stored, nothing left unacknowledged.
 
@@ -32,6 +34,8 @@ pub enum Peer {
     Stackdesk,
     /// BullMQ (Node), a no-op processor, completed jobs kept.
     BullMq,
+    /// Sidekiq 6.4 (Ruby, Debian's package), the job storing its own result.
+    Sidekiq,
     /// Celery 5.7, the original's app: solo at concurrency 1, threads above.
     Celery,
     /// Dramatiq 2.2, Redis broker, results kept: one process of N threads.
@@ -40,16 +44,18 @@ pub enum Peer {
 
 impl Peer {
     /// Every worker, ours first.
-    pub const ALL: [Peer; 4] = [Peer::Stackdesk, Peer::BullMq, Peer::Celery, Peer::Dramatiq];
+    pub const ALL: [Peer; 5] = [Peer::Stackdesk, Peer::BullMq, Peer::Sidekiq, Peer::Celery, Peer::Dramatiq];
 
-    /// The peer called `name` on the command line (`stackdesk`, `bullmq`, `celery`, `dramatiq`).
+    /// The peer called `name` on the command line (`stackdesk`, `bullmq`, `sidekiq`, `celery`,
+    /// `dramatiq`).
     pub fn named(name: &str) -> anyhow::Result<Self> {
         Ok(match name {
             "stackdesk" => Peer::Stackdesk,
             "bullmq" => Peer::BullMq,
+            "sidekiq" => Peer::Sidekiq,
             "celery" => Peer::Celery,
             "dramatiq" => Peer::Dramatiq,
-            other => bail!("no peer {other:?}: stackdesk, bullmq, celery or dramatiq"),
+            other => bail!("no peer {other:?}: stackdesk, bullmq, sidekiq, celery or dramatiq"),
         })
     }
 
@@ -58,6 +64,7 @@ impl Peer {
         match self {
             Peer::Stackdesk => "Stackdesk (`stackdesk worker`)",
             Peer::BullMq => "BullMQ 6.7 (Node)",
+            Peer::Sidekiq => "Sidekiq 6.4 (Ruby)",
             Peer::Celery => "Celery 5.7",
             Peer::Dramatiq => "Dramatiq 2.2",
         }
@@ -70,6 +77,7 @@ impl Peer {
             (Peer::Celery, n) => format!("--pool=threads -c {n}"),
             (Peer::Dramatiq, n) => format!("-p 1 -t {n}"),
             (Peer::BullMq, n) => format!("concurrency {n}"),
+            (Peer::Sidekiq, n) => format!("-c {n}"),
             (Peer::Stackdesk, n) => format!("WORKER_CONCURRENCY={n}"),
         }
     }
@@ -90,6 +98,13 @@ impl Peer {
             Peer::BullMq => {
                 let mut command = Command::new("node");
                 command.arg("bullmq.mjs").arg("worker").arg(concurrency.to_string()).current_dir(&env.node_dir);
+                command
+            }
+            Peer::Sidekiq => {
+                let mut command = Command::new("sidekiq");
+                command
+                    .args(["-r", "./sidekiq_peer.rb", "-q", "default", "-c", &concurrency.to_string()])
+                    .current_dir(&env.ruby_dir);
                 command
             }
             Peer::Celery => {
@@ -135,6 +150,11 @@ impl Peer {
                 command.arg("bullmq.mjs").arg("driver").current_dir(&env.node_dir);
                 command
             }
+            Peer::Sidekiq => {
+                let mut command = Command::new("ruby");
+                command.arg("driver.rb").current_dir(&env.ruby_dir);
+                command
+            }
         };
         command.env("REDIS_URL", env.live_url()).env("STAGING_URL", env.staging_url());
         command
@@ -148,9 +168,10 @@ impl Peer {
                 let queued: usize = redis::cmd("LLEN").arg("celery").query(live)?;
                 Ok(staged + queued)
             }
-            Peer::Dramatiq => {
-                let staged: usize = redis::cmd("LLEN").arg("dramatiq:default").query(staging)?;
-                let queued: usize = redis::cmd("LLEN").arg("dramatiq:default").query(live)?;
+            Peer::Dramatiq | Peer::Sidekiq => {
+                let list = if self == Peer::Dramatiq { "dramatiq:default" } else { "queue:default" };
+                let staged: usize = redis::cmd("LLEN").arg(list).query(staging)?;
+                let queued: usize = redis::cmd("LLEN").arg(list).query(live)?;
                 Ok(staged + queued)
             }
             Peer::BullMq => redis::pipe()
@@ -161,26 +182,20 @@ impl Peer {
         }
     }
 
-    /// Tasks not yet finished (taken or not): 0 once the last one is acknowledged.
-    fn unfinished(
-        self,
-        live: &mut redis::Connection,
-        staging: &mut redis::Connection,
-        tasks: usize,
-        done_before: usize,
-    ) -> redis::RedisResult<usize> {
+    /// Tasks not yet finished (taken or not), once the release has moved every staged task to the
+    /// live database (one `MULTI`, or BullMQ's resume): 0 once the last one is acknowledged. One
+    /// round trip, so the watcher takes as little as it can from the Redis it measures.
+    fn unfinished(self, live: &mut redis::Connection, tasks: usize, done_before: usize) -> redis::RedisResult<usize> {
         match self {
-            Peer::Stackdesk | Peer::Celery => {
-                let untaken = self.untaken(live, staging)?;
-                let unacked: usize = redis::cmd("HLEN").arg("unacked").query(live)?;
-                Ok(untaken + unacked)
-            }
-            Peer::Dramatiq => {
-                let staged: usize = redis::cmd("HLEN").arg("dramatiq:default.msgs").query(staging)?;
-                let held: usize = redis::cmd("HLEN").arg("dramatiq:default.msgs").query(live)?;
-                Ok(staged + held)
-            }
-            Peer::BullMq => {
+            Peer::Stackdesk | Peer::Celery => redis::pipe()
+                .llen("celery")
+                .hlen("unacked")
+                .query(live)
+                .map(|(queued, unacked): (usize, usize)| queued + unacked),
+            Peer::Dramatiq => redis::cmd("HLEN").arg("dramatiq:default.msgs").query(live),
+            // Both count what finished: a BullMQ job is in `completed` once acknowledged, and a
+            // Sidekiq job, held only in its worker's memory once taken, counts itself done.
+            Peer::BullMq | Peer::Sidekiq => {
                 let completed = self.finished(live)?;
                 Ok((tasks + done_before).saturating_sub(completed))
             }
@@ -193,6 +208,7 @@ impl Peer {
             Peer::Stackdesk | Peer::Celery => count_keys(live, "celery-task-meta-*"),
             Peer::Dramatiq => count_keys(live, "dramatiq-results:*"),
             Peer::BullMq => redis::cmd("ZCARD").arg("bull:bench:completed").query(live),
+            Peer::Sidekiq => redis::cmd("GET").arg("sidekiq-done").query(live).map(Option::unwrap_or_default),
         }
     }
 }
@@ -223,6 +239,8 @@ pub struct Env {
     pub python_dir: PathBuf,
     /// `bench/node`, its packages installed.
     pub node_dir: PathBuf,
+    /// `bench/ruby` (Sidekiq, from Debian's `ruby-sidekiq`).
+    pub ruby_dir: PathBuf,
     /// Our worker's working directory (no `.env` of the checkout is read).
     pub scratch: tempfile::TempDir,
 }
@@ -245,6 +263,7 @@ impl Env {
             venv,
             python_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("python"),
             node_dir: node_dir()?,
+            ruby_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("ruby"),
             scratch: tempfile::tempdir()?,
         })
     }
@@ -373,6 +392,11 @@ pub fn measure(
     let mut live = live_client.get_connection()?;
     let stored = peer.finished(&mut live)? - done_before;
     ensure!(stored == tasks, "{label}: {stored} results stored for {tasks} tasks:\n{}", outputs(&workers));
+    if peer == Peer::Sidekiq {
+        // Its count is the job's own: a job run twice would count twice, but store one key.
+        let keys = count_keys(&mut live, "sidekiq-result:*")?;
+        ensure!(keys == tasks + done_before, "{label}: {keys} result keys for {} jobs", tasks + done_before);
+    }
     let answer = driver.ask(&format!("latency {alone}"))?;
     let mut millis: Vec<f64> =
         answer["millis"].as_array().context("latency answer")?.iter().filter_map(Value::as_f64).collect();
@@ -490,7 +514,7 @@ fn watch_drain(
             first = Some((Instant::now(), cpu()));
         }
         if let Some((started, cpu_at_first)) = first
-            && peer.unfinished(&mut live, &mut staging, tasks, done_before)? == 0
+            && peer.unfinished(&mut live, tasks, done_before)? == 0
         {
             let seconds = started.elapsed().as_secs_f64();
             let cpu_seconds = cpu() - cpu_at_first;

@@ -11,10 +11,10 @@
 //! - `layers`: the layering check alone (no module of a crate uses one that uses it back).
 //! - `types`: writes the UI's TypeScript types (`ui/src/gen/`) from the Rust types; `test` fails
 //!   when they are stale.
-//! - `bench`: the benchmarks (`bench/`), release build: the shipped worker beside BullMQ, Celery
-//!   and Dramatiq, and by concurrency with the Redis-bound ceiling (`--tasks N`); the API under wrk
-//!   against FastAPI + Celery and Fastify + BullMQ (`--seconds N`); the supervisor. `bench ui`:
-//!   the UI in Chromium and the desktop app's memory.
+//! - `bench`: the benchmarks (`bench/`), release build: the shipped worker beside BullMQ,
+//!   Sidekiq, Celery and Dramatiq, and by concurrency with the Redis-bound ceiling (`--tasks N`);
+//!   the API under wrk against FastAPI + Celery and Fastify + BullMQ (`--seconds N`); the
+//!   supervisor. `bench ui`: the UI in Chromium and the desktop app's memory.
 //! - `soak [--minutes N] [--seed S]`: the chaos soak alone (`stackdesk up` under load while
 //!   Redis, the API and the worker are killed and Redis paused), as long as asked; `test` runs it
 //!   for two minutes. A failing run prints its seed.
@@ -228,7 +228,9 @@ fn bench(rest: &[String]) -> anyhow::Result<()> {
     let option = |name: &str| rest.iter().position(|a| a == name).and_then(|i| rest.get(i + 1)).cloned();
     let tasks = option("--tasks").unwrap_or_else(|| "20000".into());
     let seconds = option("--seconds").unwrap_or_else(|| "10".into());
-    step(&format!("workers: stackdesk worker, BullMQ, Celery, Dramatiq; {tasks} tasks at concurrency 1 and 16"));
+    step(&format!(
+        "workers: stackdesk worker, BullMQ, Sidekiq, Celery, Dramatiq; {tasks} tasks at concurrency 1 and 16"
+    ));
     run_checked(Command::new(&bench).args(["workers", "--tasks", &tasks]).current_dir(root()))?;
     step(&format!("workers: stackdesk worker by concurrency, the Redis-bound ceiling; {tasks} tasks"));
     run_checked(Command::new(&bench).args(["workers-curve", "--tasks", &tasks]).current_dir(root()))?;

@@ -33,9 +33,12 @@ const PACKAGING_PACKAGES: &[(&[&str], &str)] = &[
     (&["sh", "-c", "command -v wine64 || test -x /usr/lib/wine/wine64"], "wine64"),
 ];
 
-/// What the benchmarks need besides.
-const BENCH_PACKAGES: &[(&[&str], &str)] =
-    &[(&["sh", "-c", "command -v wrk"], "wrk"), (&["sh", "-c", "command -v redis-benchmark"], "redis-tools")];
+/// What the benchmarks need besides (Sidekiq, a peer of the worker, from Debian's package).
+const BENCH_PACKAGES: &[(&[&str], &str)] = &[
+    (&["sh", "-c", "command -v wrk"], "wrk"),
+    (&["sh", "-c", "command -v redis-benchmark"], "redis-tools"),
+    (&["sh", "-c", "command -v sidekiq"], "ruby-sidekiq"),
+];
 
 /// Installs missing packages with apt-get (through sudo when not root).
 pub fn ensure_system_packages() -> anyhow::Result<()> {
@@ -47,7 +50,7 @@ pub fn ensure_packaging_packages() -> anyhow::Result<()> {
     ensure(PACKAGING_PACKAGES)
 }
 
-/// Installs what the benchmarks need (wrk).
+/// Installs what the benchmarks need (wrk, redis-benchmark, Sidekiq).
 pub fn ensure_bench_packages() -> anyhow::Result<()> {
     ensure(BENCH_PACKAGES)
 }
