@@ -272,7 +272,12 @@ pub(super) async fn mingle(shared: Arc<Shared>) {
     args.insert("from_node".into(), json!(shared.config.hostname));
     args.insert("revoked".into(), json!(ours));
     let client = ControlClient::new(shared.broker.clone());
-    match client.broadcast("hello", args, None, MINGLE_WINDOW, None).await {
+    let replies = tokio::select! {
+        replies = client.broadcast("hello", args, None, MINGLE_WINDOW, None) => replies,
+        // A worker told to stop does not wait out the window for replies it no longer needs.
+        () = shared.shutdown.cancelled() => return,
+    };
+    match replies {
         Ok(replies) => {
             let others: Vec<&(String, Value)> =
                 replies.iter().filter(|(host, reply)| *host != shared.config.hostname && reply.is_object()).collect();

@@ -92,6 +92,23 @@ async fn shutdown_puts_back_running_and_prefetched_messages() {
 }
 
 #[tokio::test]
+async fn a_worker_stopped_while_it_mingles_stops_at_once() {
+    let server = RedisServer::start();
+    let conn = common::redis(&server.url()).await;
+    let worker = RunningWorker::start(&server.url(), common::registry(), common::config("mingle")).await;
+    // Its `hello` broadcast binds a reply queue, then waits a second for other workers' replies.
+    test_support::wait::until("the worker to ask the others hello", Duration::from_secs(20), || {
+        let mut conn = conn.clone();
+        async move { conn.exists::<_, bool>("_kombu.binding.reply.celery.pidbox").await.unwrap().then_some(()) }
+    })
+    .await;
+    let asked = std::time::Instant::now();
+    worker.stop().await;
+    let took = asked.elapsed();
+    assert!(took < Duration::from_millis(500), "stopping waited out the mingle window: {took:?}");
+}
+
+#[tokio::test]
 async fn failures_are_stored_once_without_retry() {
     let server = RedisServer::start();
     let broker = common::broker(&server.url()).await;
