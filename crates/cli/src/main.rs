@@ -117,11 +117,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The worker runs on one thread: its work is waiting on Redis and Telegram, and handing each
-    // task between threads (receive, run, settle, events) cost more than it gave (see README,
-    // "Benchmarks").
+    // The worker and the API run on one thread: their work is waiting on Redis (and Telegram),
+    // and handing each task or request between threads cost more than it gave (see README,
+    // "Benchmarks"). One thread of the API already reaches most of what Redis itself can store.
     let mut builder = match cli.command {
-        Command::Worker { .. } => tokio::runtime::Builder::new_current_thread(),
+        Command::Worker { .. } | Command::Api { .. } => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
     let runtime = match builder.enable_all().build() {
