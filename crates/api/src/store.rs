@@ -139,20 +139,12 @@ impl CreateCall {
             keys::task(draft.message.id()),
             keys::TASKS.to_string(),
         ];
-        let id = draft.id_placeholder.to_string();
-        // The texts in the pieces the script puts the id (and the body's id slot) between;
-        // `Draft::unambiguous` made sure each placeholder stands exactly where it goes.
-        let [product_head, product_tail] = pieces(&draft.product_json, &id);
-        let [envelope_head, envelope_rest] = pieces(&draft.envelope_json, &draft.body_placeholder);
-        let [envelope_middle, envelope_tail] = pieces(envelope_rest, &id);
-        let [record_head, record_rest] = pieces(&draft.record, &id);
-        let [record_middle, record_tail] = pieces(record_rest, &id);
         let mut args = vec![deadline.to_string(), keys::PRODUCT_PREFIX.to_string()];
-        args.extend([product_head, product_tail].map(str::to_string));
+        args.extend(draft.product_json.iter().cloned());
         args.extend([draft.body.before.clone(), draft.body.after.clone()]);
-        args.extend([envelope_head, envelope_middle, envelope_tail].map(str::to_string));
+        args.extend(draft.envelope_json.iter().cloned());
         args.push(taskq::queue::binding_member(keys::QUEUE, keys::QUEUE));
-        args.extend([record_head, record_middle, record_tail].map(str::to_string));
+        args.extend(draft.record.iter().cloned());
         args.extend([
             draft.sent_at.to_string(),
             draft.message.id().to_string(),
@@ -175,26 +167,29 @@ impl CreateCall {
     }
 }
 
-/// `text` before and after the first `needle` (all of it and nothing when there is none).
-fn pieces<'a>(text: &'a str, needle: &str) -> [&'a str; 2] {
-    text.split_once(needle).map_or([text, ""], |(head, tail)| [head, tail])
+/// `text` cut at every `needle`, when it holds exactly `N - 1` of them.
+fn cut<const N: usize>(text: &str, needle: &str) -> Option<[String; N]> {
+    let pieces: Vec<&str> = text.split(needle).collect();
+    <[&str; N]>::try_from(pieces).ok().map(|pieces| pieces.map(str::to_string))
 }
 
-/// A new product's texts, written before its id is known: the id is a placeholder the script
-/// replaces with the one it takes.
+/// A new product's texts, written before its id is known, in the pieces the script puts the id
+/// it takes between (written with placeholders for the id and the envelope's body, then cut
+/// where they stand).
 struct Draft {
     product: Product,
     message: TaskMessage,
-    product_json: String,
+    /// The product's JSON before and after its id.
+    product_json: [String; 2],
     /// The task's body, encoded around the id's slot.
     body: SlottedBody,
-    envelope_json: String,
-    record: String,
+    /// The task envelope's JSON before its body, between the body and the id (`argsrepr`), and
+    /// after the id.
+    envelope_json: [String; 3],
+    /// The history record's JSON before, between and after its two ids (its arguments and
+    /// `product_id`).
+    record: [String; 3],
     sent_at: f64,
-    /// 19 random digits standing for the id.
-    id_placeholder: u64,
-    /// Random letters standing for the envelope's base64 body.
-    body_placeholder: String,
 }
 
 impl Draft {
@@ -202,8 +197,8 @@ impl Draft {
         // A placeholder found anywhere but where the id goes (a learner's product name made of
         // those very digits) would be replaced too: draw again. Practically never needed.
         for _ in 0..8 {
-            let draft = Self::with_placeholders(input.clone(), created, placeholder_id(), placeholder_body())?;
-            if let Some(draft) = draft.filter(|d| d.unambiguous()) {
+            if let Some(draft) = Self::with_placeholders(input.clone(), created, placeholder_id(), &placeholder_body())?
+            {
                 return Ok(draft);
             }
         }
@@ -214,7 +209,7 @@ impl Draft {
         input: ProductIn,
         created: chrono::DateTime<chrono::Utc>,
         id_placeholder: u64,
-        body_placeholder: String,
+        body_placeholder: &str,
     ) -> WebResult<Option<Self>> {
         let mut product = Product {
             id: id_placeholder,
@@ -236,40 +231,21 @@ impl Draft {
             retry_of: None,
         });
         let product_json = serde_json::to_string(&product).map_err(|e| WebError::Internal(e.to_string()))?;
-        let (envelope_json, body_json) = message.to_json_parts(&body_placeholder)?;
-        // The body must hold the placeholder once, where the id goes; else draw again.
-        let Some(body) = SlottedBody::new(&body_json, &id_placeholder.to_string()) else {
+        let (envelope_json, body_json) = message.to_json_parts(body_placeholder)?;
+        // Each placeholder must stand only where it stands for something: the id once in the
+        // product, once in the body, once in the envelope (`argsrepr`, after the body marker),
+        // twice in the record; the body marker once in the envelope. Else draw again.
+        let id = id_placeholder.to_string();
+        let envelope_json = cut::<2>(&envelope_json, body_placeholder).and_then(|[head, rest]| {
+            let [middle, tail] = cut::<2>(&rest, &id)?;
+            (!head.contains(&id)).then_some([head, middle, tail])
+        });
+        let (Some(product_json), Some(body), Some(envelope_json), Some(record)) =
+            (cut::<2>(&product_json, &id), SlottedBody::new(&body_json, &id), envelope_json, cut::<3>(&record, &id))
+        else {
             return Ok(None);
         };
-        Ok(Some(Self {
-            product,
-            message,
-            product_json,
-            body,
-            envelope_json,
-            record,
-            sent_at,
-            id_placeholder,
-            body_placeholder,
-        }))
-    }
-
-    /// Whether each placeholder appears only where it stands for something: the id once in the
-    /// product, once in the body (checked when it is split around the slot), once in the envelope
-    /// (`argsrepr`), twice in the record (its arguments and `product_id`); the body marker once in
-    /// the envelope, before the id (the script's order of pieces).
-    fn unambiguous(&self) -> bool {
-        let id = self.id_placeholder.to_string();
-        let count = |text: &str, needle: &str| text.matches(needle).count();
-        let body_before_id = match (self.envelope_json.find(&self.body_placeholder), self.envelope_json.find(&id)) {
-            (Some(body), Some(at)) => body < at,
-            _ => false,
-        };
-        count(&self.product_json, &id) == 1
-            && count(&self.envelope_json, &id) == 1
-            && count(&self.record, &id) == 2
-            && count(&self.envelope_json, &self.body_placeholder) == 1
-            && body_before_id
+        Ok(Some(Self { product, message, product_json, body, envelope_json, record, sent_at }))
     }
 }
 
@@ -331,16 +307,18 @@ mod tests {
     }
 
     #[test]
-    fn every_placeholder_stands_where_the_script_expects_it() {
+    fn every_text_is_cut_where_the_script_puts_the_id_and_the_body() {
         let draft = Draft::new(&input("Phone"), chrono::Utc::now()).unwrap();
-        assert!(draft.unambiguous());
-        let id = draft.id_placeholder.to_string();
-        assert!(draft.product_json.contains(&format!(r#""id":{id}"#)), "{}", draft.product_json);
+        let [head, tail] = &draft.product_json;
+        assert!(head.ends_with(r#""id":"#) && tail.starts_with(','), "{head} | {tail}");
+        let [head, middle, tail] = &draft.envelope_json;
+        assert!(head.ends_with(r#""body": ""#) && middle.starts_with('"'), "{head} | {middle}");
         assert!(
-            draft.envelope_json.contains(&format!(r#""body": "{}""#, draft.body_placeholder)),
-            "{}",
-            draft.envelope_json
+            middle.contains(r#""argsrepr": "[{'id': "#) && tail.starts_with(", 'name': 'Phone'"),
+            "{middle} | {tail}"
         );
+        let [_, middle, tail] = &draft.record;
+        assert!(!middle.is_empty() && !tail.is_empty(), "two ids in the record: {:?}", draft.record);
     }
 
     #[test]
@@ -364,12 +342,12 @@ mod tests {
     fn a_name_made_of_the_placeholder_is_caught() {
         let id = 4_242_424_242_424_242_424;
         let draft =
-            Draft::with_placeholders(input(&format!("x{id}")), chrono::Utc::now(), id, placeholder_body()).unwrap();
-        assert!(draft.is_none_or(|d| !d.unambiguous()), "the name holds the placeholder: it must be drawn again");
+            Draft::with_placeholders(input(&format!("x{id}")), chrono::Utc::now(), id, &placeholder_body()).unwrap();
+        assert!(draft.is_none(), "the name holds the placeholder: it must be drawn again");
         // U+0001 is written \u0001 in JSON: its last digit and the name's 18 make the placeholder.
         let (id, name) = (1_424_242_424_242_424_242, "\u{1}424242424242424242");
         assert!(!name.contains(&id.to_string()));
-        let escaped = Draft::with_placeholders(input(name), chrono::Utc::now(), id, placeholder_body()).unwrap();
-        assert!(escaped.is_none_or(|d| !d.unambiguous()), "an escape that makes it appear is caught too");
+        let escaped = Draft::with_placeholders(input(name), chrono::Utc::now(), id, &placeholder_body()).unwrap();
+        assert!(escaped.is_none(), "an escape that makes it appear is caught too");
     }
 }
