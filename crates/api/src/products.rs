@@ -67,6 +67,7 @@ pub fn server_timing(steps: &[(&str, Duration)]) -> HeaderValue {
         (status = 201, description = "Created; the notification task is queued", body = Product,
             headers(("Location" = String, description = "/products/{id}"),
                 ("Server-Timing" = String, description = "`validate;dur=<ms>, store;dur=<ms>`"))),
+        (status = 409, description = "Product ids used up (the counter reached 2^53); nothing stored", body = Detail),
         (status = 413, description = "Body too large", body = Detail),
         (status = 415, description = "Body is not JSON", body = Detail),
         (status = 422, description = "Invalid product or malformed JSON", body = ValidationErrorBody),

@@ -67,7 +67,7 @@ impl Store {
         // Redis refuses to run the script after this, so an answer that could come after our own
         // deadline never stores anything.
         let refuse_after = asked + self.db.timeout().saturating_sub(ANSWER_MARGIN);
-        let id: u64 = self
+        let taken: i64 = self
             .db
             .call(async {
                 let deadline = self.clock.deadline(&mut conn, refuse_after).await?;
@@ -82,12 +82,22 @@ impl Store {
                 invocation.invoke_async(&mut conn).await
             })
             .await?;
-        if id == 0 {
-            return Err(WebError::Unavailable(format!(
-                "Redis answered too late (after {:?}: paused or overloaded), so nothing was stored; try again",
-                self.db.timeout().saturating_sub(ANSWER_MARGIN)
-            )));
-        }
+        let id = match u64::try_from(taken) {
+            Ok(0) => {
+                return Err(WebError::Unavailable(format!(
+                    "Redis answered too late (after {:?}: paused or overloaded), so nothing was stored; try again",
+                    self.db.timeout().saturating_sub(ANSWER_MARGIN)
+                )));
+            }
+            Ok(id) => id,
+            Err(_) => {
+                return Err(WebError::Conflict(format!(
+                    "Product ids are used up: {} has reached 2^53, the largest id Redis's scripts write \
+                     exactly. Nothing was stored.",
+                    keys::NEXT_PRODUCT_ID
+                )));
+            }
+        };
         let product = Product { id, ..draft.product };
         tracing::info!(product_id = id, task_id = %product.task_id, "product created; notification queued");
         Ok(product)

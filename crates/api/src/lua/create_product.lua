@@ -20,30 +20,36 @@
 --       14 sent_at, 15 task id, 16 history cap, 17 history key prefix, 18 product channel
 -- The product's own key (ARGV[2] .. id) is not among KEYS: its name depends on the id taken here.
 -- Fine on one Redis (not a cluster).
--- Returns the new product's id, or 0 past the deadline.
+-- Returns the new product's id; 0 past the deadline; -1, changing nothing, when the counter has
+-- reached 2^53 (Lua's numbers are doubles: past it an id would not be written exactly).
 if past_deadline(ARGV[1]) then
   return 0
 end
 
 local SLOT = 21
 local ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
--- Base64 of the id and the spaces after it, SLOT bytes (a multiple of 3: no padding), built as
--- character codes and made a string once.
+-- Base64 of the id and the spaces after it, SLOT bytes (a multiple of 3: no padding). The slot
+-- starts on a 3-byte boundary, so each 3 bytes encode to 4 characters on their own: only the
+-- groups that hold digits are computed, and each group of three spaces past them is 'ICAg'.
 local function slot_base64(id)
-  local slot = id .. string.rep(' ', SLOT - #id)
-  local codes = {}
-  for i = 1, SLOT, 3 do
-    local a, b, c = string.byte(slot, i, i + 2)
+  local byte, sub, floor = string.byte, string.sub, math.floor
+  local padded = id .. '  '
+  local out = ''
+  for i = 1, #id, 3 do
+    local a, b, c = byte(padded, i, i + 2)
     local n = a * 65536 + b * 256 + c
-    codes[#codes + 1] = string.byte(ALPHABET, math.floor(n / 262144) + 1)
-    codes[#codes + 1] = string.byte(ALPHABET, math.floor(n / 4096) % 64 + 1)
-    codes[#codes + 1] = string.byte(ALPHABET, math.floor(n / 64) % 64 + 1)
-    codes[#codes + 1] = string.byte(ALPHABET, n % 64 + 1)
+    local w, x, y, z = floor(n / 262144) + 1, floor(n / 4096) % 64 + 1, floor(n / 64) % 64 + 1, n % 64 + 1
+    out = out .. sub(ALPHABET, w, w) .. sub(ALPHABET, x, x) .. sub(ALPHABET, y, y) .. sub(ALPHABET, z, z)
   end
-  return string.char(unpack(codes))
+  return out .. string.rep('ICAg', SLOT / 3 - #out / 4)
 end
 
-local id = string.format('%d', redis.call('INCR', KEYS[1]))
+local taken = redis.call('INCR', KEYS[1])
+if taken >= 9007199254740992 then
+  redis.call('DECR', KEYS[1])
+  return -1
+end
+local id = string.format('%d', taken)
 local product = ARGV[3] .. id .. ARGV[4]
 local envelope = ARGV[7] .. ARGV[5] .. slot_base64(id) .. ARGV[6] .. ARGV[8] .. id .. ARGV[9]
 
@@ -56,4 +62,4 @@ redis.call('SET', KEYS[6], ARGV[11] .. id .. ARGV[12] .. id .. ARGV[13])
 redis.call('ZADD', KEYS[7], ARGV[14], ARGV[15])
 trim_history(KEYS[7], ARGV[16], ARGV[17])
 redis.call('PUBLISH', ARGV[18], product)
-return tonumber(id)
+return taken

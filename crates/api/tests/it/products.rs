@@ -46,6 +46,38 @@ async fn create_stores_the_product_and_queues_its_task_atomically() {
 }
 
 #[tokio::test]
+async fn the_task_carries_ids_of_every_length() {
+    // The script encodes the id's slot in the base64 body group by group (3 digits each): the
+    // lengths around every group boundary, up to the counter's last id.
+    let app = TestApp::start().await;
+    let mut conn = app.conn.clone();
+    const LAST: i64 = (1 << 53) - 1;
+    let mut before: Vec<i64> = (1..=15).map(|digits| 10_i64.pow(digits) - 1).collect();
+    before.extend([0, 10, 100, 1_000, LAST - 1]);
+    for previous in before {
+        let () = conn.set(layout::keys::NEXT_PRODUCT_ID, previous).await.unwrap();
+        let answer = app.post_json("/products/", &json!({"name": "Phone", "price": 1.5})).await;
+        assert_eq!(answer.status, 201, "after {previous}: {}", answer.text);
+        let id = previous + 1;
+        assert_eq!(answer.json["id"], id);
+        let newest: String = conn.lindex("celery", 0).await.unwrap();
+        let message = TaskMessage::decode(&newest).unwrap();
+        assert_eq!(message.args()[0]["id"], id, "the body of product {id}");
+        assert_eq!(message.args()[0]["name"], "Phone");
+        let argsrepr = message.envelope.headers.argsrepr.as_deref().unwrap();
+        assert!(argsrepr.starts_with(&format!("[{{'id': {id}, 'name': 'Phone'")), "{argsrepr}");
+    }
+    // Past 2^53 Lua's numbers cannot hold an id exactly: refused, and nothing changes.
+    let queued: usize = conn.llen("celery").await.unwrap();
+    let answer = app.post_json("/products/", &json!({"name": "Phone", "price": 1.5})).await;
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert!(answer.json["detail"].as_str().unwrap().contains("2^53"), "{}", answer.text);
+    let counter: i64 = conn.get(layout::keys::NEXT_PRODUCT_ID).await.unwrap();
+    assert_eq!(counter, LAST, "the id is given back");
+    assert_eq!(conn.llen::<_, usize>("celery").await.unwrap(), queued, "no task queued");
+}
+
+#[tokio::test]
 async fn a_created_product_is_announced_for_the_monitor() {
     let app = TestApp::start().await;
     let mut announcements = app.broker.client().get_async_pubsub().await.unwrap();
