@@ -179,8 +179,17 @@ impl CreateCall {
 
 /// `text` cut at every `needle`, when it holds exactly `N - 1` of them.
 fn cut<const N: usize>(text: &str, needle: &str) -> Option<[String; N]> {
-    let pieces: Vec<&str> = text.split(needle).collect();
-    <[&str; N]>::try_from(pieces).ok().map(|pieces| pieces.map(str::to_string))
+    let mut pieces = Vec::with_capacity(N);
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(text.as_bytes(), needle.as_bytes()) {
+        if pieces.len() + 1 == N {
+            return None;
+        }
+        pieces.push(text.get(start..at)?.to_string());
+        start = at + needle.len();
+    }
+    pieces.push(text.get(start..)?.to_string());
+    pieces.try_into().ok()
 }
 
 /// A new product's texts, written before its id is known, in the pieces the script puts the id
@@ -277,8 +286,8 @@ impl SlottedBody {
     fn new(json: &str, id: &str) -> Option<Self> {
         use base64::Engine as _;
         let base64 = base64::engine::general_purpose::STANDARD;
-        let mut found = json.match_indices(id);
-        let (at, _) = found.next()?;
+        let mut found = memchr::memmem::find_iter(json.as_bytes(), id.as_bytes());
+        let at = found.next()?;
         if found.next().is_some() || id.len() > ID_SLOT {
             return None;
         }
@@ -329,6 +338,15 @@ mod tests {
         );
         let [_, middle, tail] = &draft.record;
         assert!(!middle.is_empty() && !tail.is_empty(), "two ids in the record: {:?}", draft.record);
+    }
+
+    #[test]
+    fn texts_are_cut_only_where_the_needle_stands_exactly_n_minus_1_times() {
+        assert_eq!(cut::<3>("a42b42c", "42"), Some(["a".into(), "b".into(), "c".into()]));
+        assert_eq!(cut::<2>("42", "42"), Some([String::new(), String::new()]));
+        assert_eq!(cut::<2>("a42b42c", "42"), None, "one too many");
+        assert_eq!(cut::<3>("a42b", "42"), None, "one too few");
+        assert_eq!(cut::<2>("Чай42ник", "42"), Some(["Чай".into(), "ник".into()]));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! significant digits); numbers are read too.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use taskq::TaskState;
 
 /// A task's record as stored.
@@ -132,39 +132,62 @@ pub struct Sent<'a> {
 
 /// The PENDING record of a task just sent (JSON text, as stored).
 pub fn pending(sent: &Sent<'_>) -> String {
-    pending_value(sent).to_string()
+    pending_record(sent, true)
 }
 
 /// The PENDING record of a task a monitor saw queued, which nobody recorded: without the time
 /// of its state, so that any event about the task outranks it (a worker may have taken it
 /// before the monitor looked).
 pub fn noticed(sent: &Sent<'_>) -> String {
-    let mut record = pending_value(sent);
-    if let Some(fields) = record.as_object_mut() {
-        fields.remove("state_at");
-    }
-    record.to_string()
+    pending_record(sent, false)
 }
 
-fn pending_value(sent: &Sent<'_>) -> Value {
+/// A PENDING record's fields, in the order they are written (borrowed: written straight to text,
+/// once per product the API creates).
+#[derive(Serialize)]
+struct PendingRecord<'a> {
+    retry_of: Option<&'a str>,
+    task_id: &'a str,
+    state: TaskState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_at: Option<&'a str>,
+    name: &'a str,
+    args_json: &'a str,
+    retries: u32,
+    product_id: Option<u64>,
+    sent_at: &'a str,
+    timeline: [PendingStep<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct PendingStep<'a> {
+    state: TaskState,
+    at: &'a str,
+}
+
+fn pending_record(sent: &Sent<'_>, with_state_time: bool) -> String {
     let at = sent.sent_at.to_string();
-    json!({
-        "retry_of": sent.retry_of,
-        "task_id": sent.task_id,
-        "state": TaskState::Pending,
-        "state_at": at,
-        "name": sent.name,
-        "args_json": serde_json::to_string(sent.args).unwrap_or_default(),
-        "retries": 0,
-        "product_id": sent.product_id,
-        "sent_at": at,
-        "timeline": [{"state": TaskState::Pending, "at": at}],
-    })
+    let args_json = serde_json::to_string(sent.args).unwrap_or_default();
+    let record = PendingRecord {
+        retry_of: sent.retry_of,
+        task_id: sent.task_id,
+        state: TaskState::Pending,
+        state_at: with_state_time.then_some(at.as_str()),
+        name: sent.name,
+        args_json: &args_json,
+        retries: 0,
+        product_id: sent.product_id,
+        sent_at: &at,
+        timeline: [PendingStep { state: TaskState::Pending, at: &at }],
+    };
+    // Strings, numbers and a unit enum: nothing in it can fail to serialize.
+    serde_json::to_string(&record).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_pending_record_reads_back_with_every_digit_of_its_time() {
@@ -186,6 +209,23 @@ mod tests {
         );
         assert_eq!(record.args_json.as_deref(), Some(r#"[{"id":7,"name":"Phone"}]"#));
         assert_eq!(record.product_id, Some(7));
+    }
+
+    #[test]
+    fn pending_and_noticed_records_are_written_field_by_field_in_order() {
+        let args = [json!({"id": 7, "name": "Phone \"Ц\""})];
+        for retry_of in [None, Some("t0")] {
+            let sent = Sent { task_id: "t1", name: "n", args: &args, product_id: None, sent_at: 1.5, retry_of };
+            let at = "1.5";
+            let mut whole = json!({
+                "retry_of": retry_of, "task_id": "t1", "state": "PENDING", "state_at": at, "name": "n",
+                "args_json": serde_json::to_string(&args).unwrap(), "retries": 0, "product_id": null,
+                "sent_at": at, "timeline": [{"state": "PENDING", "at": at}],
+            });
+            assert_eq!(pending(&sent), whole.to_string());
+            whole.as_object_mut().unwrap().shift_remove("state_at");
+            assert_eq!(noticed(&sent), whole.to_string(), "without the time of its state");
+        }
     }
 
     #[test]
