@@ -62,10 +62,12 @@ class CeleryPeer:
     def one(self, i):
         """Sends one task and waits on its result's channel, subscribed before sending: the worker
         publishes each state there as it stores it (Celery's own backend waits there too, behind
-        `AsyncResult.get()`, whose polling adds milliseconds of its own)."""
+        `AsyncResult.get()`, whose polling adds milliseconds of its own). The milliseconds from the
+        send to its SUCCESS: subscribing and unsubscribing are outside them."""
         task_id = str(uuid.uuid4())
         self.results.subscribe(f"celery-task-meta-{task_id}")
         self.results.get_message(timeout=5)  # the subscription's confirmation
+        start = time.perf_counter()
         self.app.send_task(TASK, args=[product(i)], task_id=task_id)
         deadline = time.monotonic() + 30
         while True:
@@ -74,8 +76,10 @@ class CeleryPeer:
                 raise SystemExit(f"task {task_id} not done in 30 s")
             if message["type"] == "message" and json.loads(message["data"])["status"] == "SUCCESS":
                 break
+        millis = (time.perf_counter() - start) * 1000
         self.results.unsubscribe()
         self.results.get_message(timeout=5)  # the unsubscription's confirmation
+        return millis
 
 
 class DramatiqPeer:
@@ -101,8 +105,11 @@ class DramatiqPeer:
         move_all(["dramatiq:default", "dramatiq:default.msgs"])
 
     def one(self, i):
+        """The milliseconds from sending one task to holding its result."""
+        start = time.perf_counter()
         message = self.peer.send_tg_notification.send(product(i))
         message.get_result(backend=self.peer.backend, block=True, timeout=30_000)
+        return (time.perf_counter() - start) * 1000
 
 
 def main():
@@ -119,12 +126,7 @@ def main():
             peer.release()
             answer = {"released": True}
         elif command == "latency":
-            millis = []
-            for i in range(int(args[0])):
-                start = time.perf_counter()
-                peer.one(1_000_000 + i)
-                millis.append((time.perf_counter() - start) * 1000)
-            answer = {"millis": millis}
+            answer = {"millis": [peer.one(1_000_000 + i) for i in range(int(args[0]))]}
         else:
             raise SystemExit(f"unknown command {command!r}")
         print(json.dumps(answer), flush=True)

@@ -14,6 +14,10 @@ use anyhow::{Context, bail, ensure};
 use test_support::python::{ChildProcess, Venv};
 use test_support::redis::{RedisServer, free_port};
 
+/// How many tasks our history keeps, in the API's run and in the limit's replay alike (the
+/// product's default, `TASK_HISTORY_MAX`): both fill it and then trim one task per product.
+const HISTORY_MAX: usize = 10_000;
+
 /// One side's figures.
 #[derive(Debug, Clone, Copy, Default)]
 struct Figures {
@@ -96,6 +100,7 @@ pub async fn run(seconds: u64, stackdesk: &Path) -> anyhow::Result<()> {
             Command::new(stackdesk)
                 .args(["api", "--port", &port.to_string()])
                 .env("REDIS_URL", redis.url())
+                .env("TASK_HISTORY_MAX", HISTORY_MAX.to_string())
                 .env("RUST_LOG", "warn"),
         );
         let worker = ChildProcess::spawn(
@@ -174,7 +179,9 @@ struct RedisBound {
 /// of this Redis could do.
 fn redis_bound(redis: &RedisServer) -> anyhow::Result<RedisBound> {
     let input = api::model::ProductIn { name: "Phone".into(), price: 499.9, description: Some("benchmark".into()) };
-    let call = api::store::CreateCall::for_benchmark(&input, 1000).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    // Every call enters its task in the history under a member of its own, as the API does.
+    let call = api::store::CreateCall::for_benchmark(&input, HISTORY_MAX, "__rand_int__")
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let calls = 100_000;
     let fields = crate::procs::redis_benchmark_script(
         redis.port(),
@@ -185,6 +192,8 @@ fn redis_bound(redis: &RedisServer) -> anyhow::Result<RedisBound> {
     )?;
     let products: String = redis.raw_command(&["GET", layout::keys::NEXT_PRODUCT_ID]);
     ensure!(products.contains(&calls.to_string()), "redis-benchmark's calls did not all create a product: {products}");
+    let history: String = redis.raw_command(&["ZCARD", layout::keys::TASKS]);
+    ensure!(history.contains(&HISTORY_MAX.to_string()), "the replay's history was not full and trimmed: {history}");
     Ok(RedisBound {
         calls,
         per_sec: fields.first().copied().unwrap_or(f64::NAN),

@@ -78,7 +78,9 @@ pub fn redis_benchmark_script(
     let sha = loaded.lines().nth(1).context("SCRIPT LOAD's answer")?.trim().to_string();
     let output = std::process::Command::new("redis-benchmark")
         .args(["-p", &port.to_string(), "-c", &clients.to_string(), "-P", &pipeline.to_string()])
-        .args(["-n", &calls.to_string(), "--csv", "EVALSHA", &sha, &keys.len().to_string()])
+        // `-r`: each `__rand_int__` in an argument becomes a random 12-digit number, every
+        // occurrence its own, in every call.
+        .args(["-n", &calls.to_string(), "-r", "2000000000", "--csv", "EVALSHA", &sha, &keys.len().to_string()])
         .args(keys)
         .args(args)
         .output()

@@ -162,18 +162,15 @@ impl Peer {
 
     /// Tasks not yet taken by a worker, wherever they are (staged or live).
     fn untaken(self, live: &mut redis::Connection, staging: &mut redis::Connection) -> redis::RedisResult<usize> {
+        let in_list = |list: &str, live: &mut redis::Connection, staging: &mut redis::Connection| {
+            let staged: usize = redis::cmd("LLEN").arg(list).query(staging)?;
+            let queued: usize = redis::cmd("LLEN").arg(list).query(live)?;
+            Ok(staged + queued)
+        };
         match self {
-            Peer::Stackdesk | Peer::Celery => {
-                let staged: usize = redis::cmd("LLEN").arg("celery").query(staging)?;
-                let queued: usize = redis::cmd("LLEN").arg("celery").query(live)?;
-                Ok(staged + queued)
-            }
-            Peer::Dramatiq | Peer::Sidekiq => {
-                let list = if self == Peer::Dramatiq { "dramatiq:default" } else { "queue:default" };
-                let staged: usize = redis::cmd("LLEN").arg(list).query(staging)?;
-                let queued: usize = redis::cmd("LLEN").arg(list).query(live)?;
-                Ok(staged + queued)
-            }
+            Peer::Stackdesk | Peer::Celery => in_list("celery", live, staging),
+            Peer::Dramatiq => in_list("dramatiq:default", live, staging),
+            Peer::Sidekiq => in_list("queue:default", live, staging),
             Peer::BullMq => redis::pipe()
                 .llen("bull:bench:wait")
                 .llen("bull:bench:paused")

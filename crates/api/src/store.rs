@@ -128,6 +128,9 @@ impl Store {
     }
 }
 
+/// Where the task's id stands in ARGV as the history's member (ARGV[15], counted from 0).
+const HISTORY_MEMBER_ARG: usize = 14;
+
 /// One call of the create script: its keys and arguments, as `Store::create` sends them.
 #[derive(Debug, Clone)]
 pub struct CreateCall {
@@ -166,9 +169,14 @@ impl CreateCall {
     }
 
     /// The call `POST /products/` makes for `input`, without a deadline: for replaying the very
-    /// work of a product against Redis (the benchmark's Redis-bound limit).
-    pub fn for_benchmark(input: &ProductIn, history_max: usize) -> WebResult<Self> {
-        Ok(Self::new(&Draft::new(input, chrono::Utc::now())?, 0.0, history_max))
+    /// work of a product against Redis (the benchmark's Redis-bound limit). The task is entered in
+    /// the history as `history_member` instead of its id: a replay that gives each call its own
+    /// (redis-benchmark's `__rand_int__`) fills the history up to `history_max` and then trims it
+    /// on every call, as the API's calls do; with one id for all, the history never grows.
+    pub fn for_benchmark(input: &ProductIn, history_max: usize, history_member: &str) -> WebResult<Self> {
+        let mut call = Self::new(&Draft::new(input, chrono::Utc::now())?, 0.0, history_max);
+        call.args[HISTORY_MEMBER_ARG] = history_member.to_string();
+        Ok(call)
     }
 
     /// The script's text (SHA-1 of it: `SCRIPT LOAD`).
@@ -213,8 +221,9 @@ struct Draft {
 
 impl Draft {
     fn new(input: &ProductIn, created: chrono::DateTime<chrono::Utc>) -> WebResult<Self> {
-        // A placeholder found anywhere but where the id goes (a learner's product name made of
-        // those very digits) would be replaced too: draw again. Practically never needed.
+        // A placeholder found anywhere but where it stands for something (a learner's product
+        // name made of those very digits) would cut the texts in the wrong places: draw again.
+        // Practically never needed.
         for _ in 0..8 {
             if let Some(draft) = Self::with_placeholders(input.clone(), created, placeholder_id(), &placeholder_body())?
             {
@@ -312,7 +321,8 @@ fn placeholder_id() -> u64 {
     LOW + (uuid::Uuid::new_v4().as_u128() % u128::from(9 * LOW)) as u64
 }
 
-/// Random letters (no base64 digit in them would matter: the envelope is searched, not the body).
+/// A marker for where the body stands in the envelope's JSON (random, so that nothing else in the
+/// envelope holds it).
 fn placeholder_body() -> String {
     format!("body-{}", uuid::Uuid::new_v4().simple())
 }
@@ -338,6 +348,17 @@ mod tests {
         );
         let [_, middle, tail] = &draft.record;
         assert!(!middle.is_empty() && !tail.is_empty(), "two ids in the record: {:?}", draft.record);
+    }
+
+    #[test]
+    fn the_benchmark_replaces_only_the_history_member() {
+        let draft = Draft::new(&input("Phone"), chrono::Utc::now()).unwrap();
+        let call = CreateCall::new(&draft, 0.0, 10);
+        assert_eq!(call.args.len(), 18, "ARGV 1-18 of lua/create_product.lua");
+        assert_eq!(call.args[HISTORY_MEMBER_ARG], draft.message.id(), "ARGV[15] is the task's id");
+        let replay = CreateCall::for_benchmark(&input("Phone"), 10, "member").unwrap();
+        let changed: Vec<usize> = (0..18).filter(|&i| replay.args[i] == "member").collect();
+        assert_eq!(changed, [HISTORY_MEMBER_ARG]);
     }
 
     #[test]

@@ -99,13 +99,15 @@ async fn a_worker_stopped_while_it_mingles_stops_at_once() {
     // Its `hello` broadcast binds a reply queue, then waits a second for other workers' replies.
     test_support::wait::until("the worker to ask the others hello", Duration::from_secs(20), || {
         let mut conn = conn.clone();
-        async move { conn.exists::<_, bool>("_kombu.binding.reply.celery.pidbox").await.unwrap().then_some(()) }
+        let binding = format!("_kombu.binding.{}", taskq::control::REPLY_EXCHANGE);
+        async move { conn.exists::<_, bool>(binding).await.unwrap().then_some(()) }
     })
     .await;
     let asked = std::time::Instant::now();
     worker.stop().await;
     let took = asked.elapsed();
-    assert!(took < Duration::from_millis(500), "stopping waited out the mingle window: {took:?}");
+    // Waiting out the window would take most of its second; a loaded machine's stop takes less.
+    assert!(took < Duration::from_millis(800), "stopping waited out the mingle window: {took:?}");
 }
 
 #[tokio::test]
