@@ -129,7 +129,7 @@ async function boot(): Promise<void> {
         void stack.refreshSnapshot().catch(() => {});
         break;
       case 'health':
-        store.setHealth(event.health);
+        store.setHealth(event.health, event.revision);
         store.render('header', 'cards');
         break;
       case 'lagged':

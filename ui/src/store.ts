@@ -103,8 +103,17 @@ export class Store {
 
   /** Writes `patch`, and marks `parts` to repaint. */
   update(patch: Partial<Shared>, ...parts: Part[]): void {
-    Object.assign(this.shared, patch);
+    const snapshot = patch.snapshot ? this.withNewerHealth(patch.snapshot) : patch.snapshot;
+    Object.assign(this.shared, patch, snapshot === undefined ? {} : { snapshot });
     this.render(...parts);
+  }
+
+  /** `snapshot`, keeping the health held now when a newer telling of it came by event (an
+   * action's answer can arrive after the health events that followed it). */
+  private withNewerHealth(snapshot: Snapshot): Snapshot {
+    const held = this.shared.snapshot;
+    if (!held || held.health_revision <= snapshot.health_revision) return snapshot;
+    return { ...snapshot, health: held.health, health_revision: held.health_revision };
   }
 
   /** A process's status in the snapshot. */
@@ -125,8 +134,12 @@ export class Store {
   }
 
   /** The processes' health, in the snapshot. */
-  setHealth(health: StackHealth): void {
-    if (this.shared.snapshot) this.shared.snapshot.health = health;
+  setHealth(health: StackHealth, revision: number): void {
+    const snapshot = this.shared.snapshot;
+    // An older telling than the one held (a snapshot read after it) changes nothing.
+    if (!snapshot || revision < snapshot.health_revision) return;
+    snapshot.health = health;
+    snapshot.health_revision = revision;
   }
 
   /** A second more for every process that has an uptime, while the stack runs; false when it

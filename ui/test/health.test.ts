@@ -26,6 +26,7 @@ function snapshot(
       reason: null,
     })),
     health: { redis: healthy, api: healthy, worker: healthy, ...health },
+    health_revision: 0,
     restart_pending: [],
     api_url: 'http://127.0.0.1:8010',
     docs_url: 'http://127.0.0.1:8010/docs',

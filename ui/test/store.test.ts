@@ -128,3 +128,23 @@ test("the supervisor's events change the snapshot in place; uptimes tick only wh
   assert.equal(store.status('api')?.uptime_secs, 6);
   assert.equal(store.status('redis')?.uptime_secs, null, 'a process without an uptime keeps none');
 });
+
+test('a snapshot that arrives after a newer health event keeps the newer health', () => {
+  const store = new Store(() => {});
+  const down = { redis: { level: 'degraded' }, api: { level: 'healthy' }, worker: { level: 'healthy' } };
+  const whole = { redis: { level: 'healthy' }, api: { level: 'healthy' }, worker: { level: 'healthy' } };
+  const at = (health: unknown, revision: number) =>
+    ({ running: true, processes: [], health, health_revision: revision }) as unknown as Snapshot;
+  store.update({ snapshot: at(down, 3) });
+  // Redis answers again: told as revision 4, before the action's answer (read at 3) comes in.
+  store.setHealth(whole as Snapshot['health'], 4);
+  store.update({ snapshot: at(down, 3) });
+  assert.deepEqual(store.state.snapshot?.health, whole, 'the older snapshot left the newer health');
+  assert.equal(store.state.snapshot?.health_revision, 4);
+  store.setHealth(down as Snapshot['health'], 2);
+  assert.deepEqual(store.state.snapshot?.health, whole, 'an older event changes nothing');
+  store.update({ snapshot: at(down, 5) });
+  assert.deepEqual(store.state.snapshot?.health, down, 'a newer snapshot is taken whole');
+  store.setHealth(whole as Snapshot['health'], 5);
+  assert.deepEqual(store.state.snapshot?.health, whole, 'an event of the same revision is newer than the snapshot');
+});

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,6 +92,9 @@ pub enum DeskEvent {
     Health {
         /// The health of the three processes now.
         health: StackHealth,
+        /// Which telling of the health this is (see [`Snapshot::health_revision`]).
+        #[ts(type = "number")]
+        revision: u64,
     },
     /// This UI fell behind and missed events: it should reload the snapshot.
     Lagged {
@@ -113,6 +116,12 @@ pub struct Snapshot {
     pub processes: Vec<ProcessStatus>,
     /// How each process is doing beside its state: healthy, degraded (and why) or down.
     pub health: StackHealth,
+    /// How many health changes had been told when `health` was read. A snapshot can reach a UI
+    /// after a newer [`DeskEvent::Health`] (an action's answer overtaken by the event stream): a
+    /// UI keeps whichever of the two has the higher revision, so an older snapshot never
+    /// overwrites a newer health.
+    #[ts(type = "number")]
+    pub health_revision: u64,
     /// The processes that run with older settings than the saved ones and see them only after a
     /// restart of the stack (ports, the Redis URL, external processes, secrets); empty when stopped.
     pub restart_pending: Vec<ProcessKind>,
@@ -182,6 +191,8 @@ pub struct Stack {
     started_with: Mutex<Option<SupervisorConfig>>,
     running: AtomicBool,
     events: broadcast::Sender<DeskEvent>,
+    /// How many health changes have been told (every prober's, across Starts).
+    health_told: Arc<AtomicU64>,
     /// Probes the health of the running stack (from Start until Stop).
     prober: Mutex<Option<Prober>>,
     /// The task monitor of the running stack (from Start until Stop).
@@ -205,6 +216,7 @@ impl Stack {
             started_with: Mutex::new(None),
             running: AtomicBool::new(false),
             events: broadcast::channel(EVENT_CAPACITY).0,
+            health_told: Arc::default(),
             prober: Mutex::new(None),
             monitor: Mutex::new(None),
         })
@@ -307,9 +319,11 @@ impl Stack {
         // Weak: the prober never keeps a stopped supervisor alive.
         let source = Arc::downgrade(supervisor);
         let statuses = Arc::new(move || source.upgrade().map(|s| s.status()).unwrap_or_default());
-        let events = self.events.clone();
+        let (events, told) = (self.events.clone(), self.health_told.clone());
+        // The prober tells one change at a time, in order, so the revisions follow the changes.
         let sink = Arc::new(move |health: &StackHealth| {
-            let _ = events.send(DeskEvent::Health { health: health.clone() });
+            let revision = told.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = events.send(DeskEvent::Health { health: health.clone(), revision });
         });
         match Prober::start(targets, statuses, supervisor.subscribe(), sink) {
             Ok(prober) => *lock(&self.prober) = Some(prober),
@@ -512,6 +526,8 @@ impl Stack {
             }
             _ => Vec::new(),
         };
+        // Read before the health: a change told after this has a higher revision and wins.
+        let health_revision = self.health_told.load(Ordering::SeqCst);
         let health = match lock(&self.prober).as_ref() {
             Some(prober) => prober.health(&processes),
             None => crate::health::unprobed(&processes),
@@ -520,6 +536,7 @@ impl Stack {
             running,
             processes,
             health,
+            health_revision,
             restart_pending,
             docs_url: format!("{api_url}/docs"),
             api_url,

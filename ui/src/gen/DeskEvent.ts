@@ -36,7 +36,11 @@ settings: SettingsView, } | { "kind": "health",
 /**
  * The health of the three processes now.
  */
-health: StackHealth, } | { "kind": "lagged", 
+health: StackHealth, 
+/**
+ * Which telling of the health this is (see [`Snapshot::health_revision`]).
+ */
+revision: number, } | { "kind": "lagged", 
 /**
  * How many.
  */

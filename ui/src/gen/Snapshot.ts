@@ -20,6 +20,13 @@ processes: Array<ProcessStatus>,
  */
 health: StackHealth, 
 /**
+ * How many health changes had been told when `health` was read. A snapshot can reach a UI
+ * after a newer [`DeskEvent::Health`] (an action's answer overtaken by the event stream): a
+ * UI keeps whichever of the two has the higher revision, so an older snapshot never
+ * overwrites a newer health.
+ */
+health_revision: number, 
+/**
  * The processes that run with older settings than the saved ones and see them only after a
  * restart of the stack (ports, the Redis URL, external processes, secrets); empty when stopped.
  */

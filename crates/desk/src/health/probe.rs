@@ -85,15 +85,18 @@ impl Shared {
         assess_all(&statuses, &seen, SystemTime::now(), &self.targets.rules)
     }
 
-    /// Tells the sink when the health changed.
+    /// Tells the sink when the health changed. The health is read, compared and told under one
+    /// lock, so the sink hears the changes in the order they happened: two probes publishing at
+    /// once could otherwise tell a stale health after a fresh one, and since the fresh one was
+    /// already "the last", nothing would ever correct it (a page showed Redis down for good after
+    /// Redis came back). The sink only passes the health on (a channel send): it never blocks.
     fn publish(&self) {
-        let health = self.health_now();
         let mut last = lock(&self.last);
+        let health = self.health_now();
         if last.as_ref() != Some(&health) {
             tracing::debug!(?health, "health changed");
-            *last = Some(health.clone());
-            drop(last);
             (self.sink)(&health);
+            *last = Some(health);
         }
     }
 
@@ -354,5 +357,75 @@ async fn change_loop(shared: Arc<Shared>, mut changes: broadcast::Receiver<Event
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use supervisor::ProcessState;
+
+    fn redis_up() -> Vec<ProcessStatus> {
+        let mut redis = ProcessStatus::new(ProcessKind::Redis, Mode::Managed, Some(6379));
+        redis.state = ProcessState::Running;
+        redis.ready_since = Some(SystemTime::now());
+        vec![redis]
+    }
+
+    /// Two probes publishing at once: the one that read the older health must not be told last.
+    /// The first telling holds the sink while a second probe sees Redis answer again and
+    /// publishes; whatever the sink heard last must be the health now.
+    #[test]
+    fn the_sink_hears_the_last_health_last_when_probes_publish_at_once() {
+        let told: Arc<Mutex<Vec<StackHealth>>> = Arc::default();
+        let shared_slot: Arc<std::sync::OnceLock<Arc<Shared>>> = Arc::default();
+        let other_probe: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
+        let sink: HealthSink = {
+            let (told, slot, other_probe) = (told.clone(), shared_slot.clone(), other_probe.clone());
+            Arc::new(move |health: &StackHealth| {
+                if told.lock().unwrap().is_empty() {
+                    // The first telling: another probe sees Redis back and publishes meanwhile.
+                    let shared = slot.get().unwrap().clone();
+                    let other = std::thread::spawn(move || {
+                        lock(&shared.seen).redis = Some(Ok(()));
+                        shared.publish();
+                    });
+                    // It either finishes (publishing while this telling is under way) or waits
+                    // for it; a quarter of a second tells the two apart.
+                    let deadline = std::time::Instant::now() + Duration::from_millis(250);
+                    while !other.is_finished() && std::time::Instant::now() < deadline {
+                        std::thread::yield_now();
+                    }
+                    *other_probe.lock().unwrap() = Some(other);
+                }
+                told.lock().unwrap().push(health.clone());
+            })
+        };
+        let targets = ProbeTargets {
+            redis_url: "redis://127.0.0.1:1".into(),
+            api_port: 1,
+            worker_name: None,
+            interval: PROBE_INTERVAL,
+            rules: Rules::default(),
+        };
+        let seen = Seen { redis: Some(Err("Connection refused".into())), ..Seen::default() };
+        let shared = Arc::new(Shared {
+            targets,
+            seen: Mutex::new(seen),
+            statuses: Arc::new(redis_up),
+            sink,
+            last: Mutex::new(None),
+            poke: Notify::new(),
+            resubscribe: Notify::new(),
+            http: reqwest::Client::new(),
+            token: CancellationToken::new(),
+        });
+        shared_slot.set(shared.clone()).ok().unwrap();
+        shared.publish();
+        other_probe.lock().unwrap().take().expect("the second probe ran").join().unwrap();
+        let told = told.lock().unwrap().clone();
+        assert_eq!(told.len(), 2, "a down Redis, then a healthy one: {told:?}");
+        assert_ne!(told[0], told[1]);
+        assert_eq!(told.last(), Some(&shared.health_now()), "the sink heard a stale health last: {told:?}");
     }
 }

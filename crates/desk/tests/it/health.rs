@@ -333,7 +333,7 @@ async fn the_stack_reports_health_and_keeps_the_running_api_url_until_the_restar
     wait::until("health events with the API and the worker degraded", Duration::from_secs(3), || {
         let mut found = None;
         while let Ok(event) = events.try_recv() {
-            if let DeskEvent::Health { health } = event
+            if let DeskEvent::Health { health, .. } = event
                 && matches!(health.api, Health::Degraded { .. })
                 && degraded_by(&health.worker, &Problem::WorkerRedisUnreachable)
             {
