@@ -64,8 +64,10 @@ pub fn alive(pid: u32) -> bool {
 }
 
 /// Runs `redis-benchmark` against the Redis on `port`: `script` loaded, then `EVALSHA` of it with
-/// `keys` and `args`, `calls` times from `clients` clients `pipeline` deep. Returns its figures
-/// (see [`benchmark_figures`]).
+/// `keys` and `args`, `calls` times from `clients` clients `pipeline` deep. Every
+/// `__rand_int__` in a key or argument becomes a random number in each call, each occurrence its
+/// own (`-r`; a call without one is sent as it is). Returns its figures (see
+/// [`benchmark_figures`]).
 pub fn redis_benchmark_script(
     port: u16,
     script: &str,

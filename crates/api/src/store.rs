@@ -58,7 +58,8 @@ impl Store {
 
     /// Stores a product under the next id, queues `send_tg_notification(product)`, records the
     /// task as PENDING and announces the product, atomically; when Redis does not answer in time,
-    /// 503 and nothing changed (see `lua/create_product.lua`).
+    /// 503 and nothing changed; when the ids are used up (2^53), 409 and nothing changed (see
+    /// `lua/create_product.lua`).
     pub async fn create(&self, input: ProductIn) -> WebResult<Product> {
         let asked = Instant::now();
         let created = chrono::Utc::now();
@@ -82,20 +83,23 @@ impl Store {
                 invocation.invoke_async(&mut conn).await
             })
             .await?;
-        let id = match u64::try_from(taken) {
-            Ok(0) => {
+        let id = match Created::from_script(taken) {
+            Created::Id(id) => id,
+            Created::TooLate => {
                 return Err(WebError::Unavailable(format!(
                     "Redis answered too late (after {:?}: paused or overloaded), so nothing was stored; try again",
                     self.db.timeout().saturating_sub(ANSWER_MARGIN)
                 )));
             }
-            Ok(id) => id,
-            Err(_) => {
+            Created::IdsUsedUp => {
                 return Err(WebError::Conflict(format!(
                     "Product ids are used up: {} has reached 2^53, the largest id Redis's scripts write \
                      exactly. Nothing was stored.",
                     keys::NEXT_PRODUCT_ID
                 )));
+            }
+            Created::Unknown(answer) => {
+                return Err(WebError::Internal(format!("the create script answered {answer}, not an id")));
             }
         };
         let product = Product { id, ..draft.product };
@@ -127,6 +131,32 @@ impl Store {
             .transpose()
     }
 }
+
+/// What the create script answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Created {
+    /// Stored under this id.
+    Id(u64),
+    /// Redis ran it past its deadline: nothing was done (the script's 0).
+    TooLate,
+    /// The counter has reached 2^53: nothing was done (the script's -1).
+    IdsUsedUp,
+    /// Any other answer (a script out of step with this code).
+    Unknown(i64),
+}
+
+impl Created {
+    fn from_script(answer: i64) -> Self {
+        match answer {
+            0 => Self::TooLate,
+            -1 => Self::IdsUsedUp,
+            id => u64::try_from(id).map_or(Self::Unknown(id), Self::Id),
+        }
+    }
+}
+
+/// Where the task's history record's key stands in KEYS (KEYS[6], counted from 0).
+const RECORD_KEY: usize = 5;
 
 /// Where the task's id stands in ARGV as the history's member (ARGV[15], counted from 0).
 const HISTORY_MEMBER_ARG: usize = 14;
@@ -169,13 +199,16 @@ impl CreateCall {
     }
 
     /// The call `POST /products/` makes for `input`, without a deadline: for replaying the very
-    /// work of a product against Redis (the benchmark's Redis-bound limit). The task is entered in
-    /// the history as `history_member` instead of its id: a replay that gives each call its own
-    /// (redis-benchmark's `__rand_int__`) fills the history up to `history_max` and then trims it
-    /// on every call, as the API's calls do; with one id for all, the history never grows.
-    pub fn for_benchmark(input: &ProductIn, history_max: usize, history_member: &str) -> WebResult<Self> {
+    /// work of a product against Redis (the benchmark's Redis-bound limit). The task's history
+    /// record is stored under `keys::task(stand_in)` and entered in the history as `stand_in`
+    /// instead of its id: a replay that gives each call its own (redis-benchmark's
+    /// `__rand_int__`) stores a new record each time, fills the history up to `history_max` and
+    /// then trims it on every call, as the API's calls do; with one id for all, the history would
+    /// never grow.
+    pub fn for_benchmark(input: &ProductIn, history_max: usize, stand_in: &str) -> WebResult<Self> {
         let mut call = Self::new(&Draft::new(input, chrono::Utc::now())?, 0.0, history_max);
-        call.args[HISTORY_MEMBER_ARG] = history_member.to_string();
+        call.keys[RECORD_KEY] = keys::task(stand_in);
+        call.args[HISTORY_MEMBER_ARG] = stand_in.to_string();
         Ok(call)
     }
 
@@ -277,8 +310,9 @@ impl Draft {
     }
 }
 
-/// How many bytes the script's id slot in the body takes: the longest id (`INCR` stops at
-/// `i64::MAX`, 19 digits) and spaces after it, a multiple of 3 so base64 of the slot stands alone.
+/// How many bytes the script's id slot in the body takes: an id and spaces after it, a multiple of
+/// 3 so base64 of the slot stands alone. Ids stop at 2^53 - 1 (16 digits); the slot has room for
+/// the 19-digit placeholder the body is first written with.
 const ID_SLOT: usize = 21;
 
 /// A task body in base64, in two parts around a slot for the id: the part before ends on a 3-byte
@@ -351,14 +385,25 @@ mod tests {
     }
 
     #[test]
-    fn the_benchmark_replaces_only_the_history_member() {
+    fn the_scripts_answers_are_read_as_what_they_mean() {
+        assert_eq!(Created::from_script(0), Created::TooLate);
+        assert_eq!(Created::from_script(-1), Created::IdsUsedUp);
+        assert_eq!(Created::from_script(-2), Created::Unknown(-2));
+        assert_eq!(Created::from_script(9_007_199_254_740_991), Created::Id(9_007_199_254_740_991));
+    }
+
+    #[test]
+    fn the_benchmark_replaces_only_the_task_ids_record_key_and_history_member() {
         let draft = Draft::new(&input("Phone"), chrono::Utc::now()).unwrap();
         let call = CreateCall::new(&draft, 0.0, 10);
-        assert_eq!(call.args.len(), 18, "ARGV 1-18 of lua/create_product.lua");
+        assert_eq!((call.keys.len(), call.args.len()), (7, 18), "KEYS 1-7, ARGV 1-18 of lua/create_product.lua");
+        assert_eq!(call.keys[RECORD_KEY], keys::task(draft.message.id()), "KEYS[6] is the record's key");
         assert_eq!(call.args[HISTORY_MEMBER_ARG], draft.message.id(), "ARGV[15] is the task's id");
-        let replay = CreateCall::for_benchmark(&input("Phone"), 10, "member").unwrap();
-        let changed: Vec<usize> = (0..18).filter(|&i| replay.args[i] == "member").collect();
-        assert_eq!(changed, [HISTORY_MEMBER_ARG]);
+        let replay = CreateCall::for_benchmark(&input("Phone"), 10, "stand-in").unwrap();
+        let changed_keys: Vec<usize> = (0..7).filter(|&i| replay.keys[i].contains("stand-in")).collect();
+        let changed_args: Vec<usize> = (0..18).filter(|&i| replay.args[i].contains("stand-in")).collect();
+        assert_eq!((changed_keys, changed_args), (vec![RECORD_KEY], vec![HISTORY_MEMBER_ARG]));
+        assert_eq!(replay.keys[RECORD_KEY], keys::task("stand-in"));
     }
 
     #[test]

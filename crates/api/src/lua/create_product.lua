@@ -44,6 +44,8 @@ local function slot_base64(id)
   return out .. string.rep('ICAg', SLOT / 3 - #out / 4)
 end
 
+-- INCR first and DECR back at the end of the ids: a GET before every INCR would cost each call
+-- a command to guard against what happens once.
 local taken = redis.call('INCR', KEYS[1])
 if taken >= 9007199254740992 then
   redis.call('DECR', KEYS[1])

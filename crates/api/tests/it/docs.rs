@@ -17,7 +17,7 @@ async fn openapi_describes_every_endpoint() {
         assert!(!paths.contains_key(path), "{path} is the monitor's, not the API's");
     }
     let create = &doc.json["paths"]["/products/"]["post"];
-    for status in ["201", "413", "415", "422", "503"] {
+    for status in ["201", "409", "413", "415", "422", "503"] {
         assert!(create["responses"].get(status).is_some(), "POST /products/ lacks {status}");
     }
     let product_in = &doc.json["components"]["schemas"]["ProductIn"];
