@@ -21,8 +21,9 @@ use crate::broker::{Broker, UNACKED_INDEX_KEY, UNACKED_KEY};
 use crate::message::TaskMessage;
 use crate::{Error, Result, pyjson};
 
-/// How many operations go into one pipeline at most.
-const BATCH: usize = 256;
+/// How many operations go into one pipeline at most: more than a worker can have waiting (two
+/// writes for each of the 4 × 64 messages it holds at concurrency 64), so one turn takes them all.
+const BATCH: usize = 1024;
 
 /// One write.
 #[derive(Debug)]
