@@ -103,8 +103,8 @@ export class Store {
 
   /** Writes `patch`, and marks `parts` to repaint. */
   update(patch: Partial<Shared>, ...parts: Part[]): void {
-    const snapshot = patch.snapshot ? this.withNewerHealth(patch.snapshot) : patch.snapshot;
-    Object.assign(this.shared, patch, snapshot === undefined ? {} : { snapshot });
+    if (patch.snapshot) patch = { ...patch, snapshot: this.withNewerHealth(patch.snapshot) };
+    Object.assign(this.shared, patch);
     this.render(...parts);
   }
 
